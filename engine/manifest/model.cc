@@ -1,0 +1,23 @@
+#include "manifest/model.h"
+
+#include <algorithm>
+
+namespace otaroll::manifest {
+
+const Rollout* ManifestSet::Find(const std::string& name) const {
+  auto it = std::lower_bound(rollouts.begin(), rollouts.end(), name,
+                             [](const Rollout& r, const std::string& n) { return r.name < n; });
+  return it != rollouts.end() && it->name == name ? &*it : nullptr;
+}
+
+const char* TargetName(Target t) {
+  switch (t) {
+    case Target::kGray: return "GRAY";
+    case Target::kGroup: return "GROUP";
+    case Target::kSpecific: return "SPECIFIC";
+    case Target::kAll: return "ALL";
+  }
+  return "ALL";
+}
+
+}  // namespace otaroll::manifest

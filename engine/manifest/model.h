@@ -1,0 +1,87 @@
+// The typed manifest model (SPEC §1). Every element keeps the place it was
+// written so later layers can point users at it.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/time.h"
+
+namespace otaroll::manifest {
+
+struct Position {
+  std::string file;  // as shown to users: DIR joined with the path below DIR
+  int line = 0;      // 1-based
+  int column = 0;    // 1-based
+};
+
+enum class Target { kGray, kGroup, kSpecific, kAll };
+
+// Job options (spec.upgrade or a stage's upgrade override). Unset = inherit.
+struct Upgrade {
+  std::optional<int> retry_interval_minutes;
+  std::optional<int> retry_count;
+  std::optional<int> timeout_minutes;
+  std::optional<bool> need_push;
+  std::optional<bool> need_confirm;
+  std::optional<std::string> download_protocol;
+  // Where each option was written (for errors about resolved combinations).
+  std::map<std::string, Position> positions;  // key: manifest key, e.g. "retryCount"
+};
+
+struct Health {
+  long long min_tasks = 1;
+  std::optional<double> max_failed_percent;
+  std::optional<double> min_succeeded_percent;
+};
+
+// Conditions on the PREVIOUS stage before this one starts. Not part of the hash.
+struct Gate {
+  std::optional<core::Duration> soak;
+  std::string soak_text;  // as written, e.g. "24h"
+  bool hold = false;
+  std::optional<core::Time> not_before;
+  std::optional<Health> health;
+};
+
+struct Stage {
+  std::string name;
+  Target target = Target::kAll;
+  int gray_percent = 0;              // kGray
+  std::string group_id;              // kGroup
+  std::vector<std::string> devices;  // kSpecific, as written
+  Gate gate;
+  Upgrade upgrade;  // per-stage override
+  Position position;
+};
+
+enum class OnHalt { kStop, kCancel };
+
+struct Rollout {
+  std::string name;
+  std::map<std::string, std::string> labels;
+  std::string product_key;
+  std::string firmware_id;
+  std::vector<std::string> src_versions;
+  bool paused = false;
+  bool cancel_superseded = false;
+  OnHalt on_halt = OnHalt::kStop;
+  Upgrade upgrade;
+  std::vector<Stage> stages;
+  Position position;  // of the document (apiVersion line)
+  Position name_position;
+};
+
+// All rollouts of a tree, sorted by name.
+struct ManifestSet {
+  std::vector<Rollout> rollouts;
+  size_t files = 0;  // manifest files read
+
+  const Rollout* Find(const std::string& name) const;
+};
+
+const char* TargetName(Target t);  // "GRAY", "GROUP", "SPECIFIC", "ALL"
+
+}  // namespace otaroll::manifest

@@ -1,0 +1,120 @@
+// The plan: a pure value describing, for every stage of every rollout, what
+// apply would do and why (SPEC §2). Built by plan::Build from manifests, a
+// state snapshot and an instant; rendered by render/.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/time.h"
+#include "manifest/model.h"
+#include "spec/spec.h"
+#include "state/snapshot.h"
+
+namespace otaroll::plan {
+
+inline constexpr int kFormatVersion = 1;
+
+enum class Action {
+  kInSync,
+  kCreate,
+  kReplace,
+  kWaiting,
+  kHeld,
+  kBlocked,
+  kUnknown,
+  kHalted,
+  kOrphaned,
+};
+inline constexpr size_t kActionCount = 9;
+const char* ActionName(Action a);  // "in-sync", "create", ...
+
+// A job otaroll created earlier for this stage (from state).
+struct JobRef {
+  std::string job_id;  // empty when not created (pending/unknown/failed)
+  std::string intent_id;
+  std::string spec_hash;
+  std::string status;  // state::StatusName
+  int part = 0;
+  std::optional<core::Time> created_at;
+  std::string error_code;
+  std::string error_message;
+};
+
+// The latest observation of the previous stage's job, as the health gate saw it.
+struct HealthView {
+  std::string job_id;
+  core::Time observed_at{};
+  core::Duration age{};
+  int64_t finished = 0;
+  int64_t succeeded = 0;
+  int64_t failed = 0;
+  int64_t total = 0;
+};
+
+struct StagePlan {
+  std::string name;
+  int index = 0;
+  Action action = Action::kCreate;
+  std::string reason;                  // one sentence; empty for create/in-sync
+  std::optional<core::Time> opens_at;  // waiting on a time gate
+  std::string target;                  // "GRAY 10%", ...
+  std::string spec_hash;
+  std::string previous_hash;           // replace: the hash of the job being replaced
+  int parts = 1;                       // jobs the stage needs
+  int parts_to_create = 0;             // create/replace: how many jobs apply would create
+  spec::ParamSet params;               // resolved wire parameters
+  std::vector<spec::FieldChange> changes;  // replace: field by field
+  std::vector<JobRef> jobs;            // attempts in state for this stage, newest last
+  std::optional<HealthView> health;    // when this stage has a health gate
+  manifest::Position position;
+};
+
+struct RolloutPlan {
+  std::string name;
+  manifest::Position position;
+  std::string product_key;
+  std::string firmware_id;
+  bool paused = false;
+  std::vector<StagePlan> stages;
+};
+
+// A job in state whose rollout or stage is no longer in the manifests.
+struct Orphan {
+  std::string rollout;
+  std::string stage;
+  JobRef job;
+};
+
+struct Summary {
+  std::array<int, kActionCount> counts{};
+  int Count(Action a) const { return counts[static_cast<size_t>(a)]; }
+  int Changes() const { return Count(Action::kCreate) + Count(Action::kReplace); }
+};
+
+struct Plan {
+  int format_version = kFormatVersion;
+  core::Time now{};
+  std::string mode;            // "state" or "baseline"
+  std::string state_source;    // state file path, or baseline DIR
+  bool state_exists = false;
+  int64_t state_serial = 0;
+  std::string manifest_digest;  // SHA-256 over every rollout's name and stage hashes and gates
+  std::vector<RolloutPlan> rollouts;
+  std::vector<Orphan> orphans;
+  Summary summary;
+
+  bool HasChanges() const { return summary.Changes() > 0; }
+};
+
+// Pure: same inputs, same plan.
+Plan Build(const manifest::ManifestSet& manifests, const state::Snapshot& state, core::Time now);
+
+// --baseline: every stage of the baseline tree as a created job (created at
+// the epoch, so soak gates on it are open; no observations).
+state::Snapshot SnapshotFromBaseline(const manifest::ManifestSet& baseline, const std::string& source);
+
+}  // namespace otaroll::plan

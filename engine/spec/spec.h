@@ -1,0 +1,54 @@
+// A stage's resolved specification: the exact CreateOTAStaticUpgradeJob
+// parameters (API.md §3) after defaults and overrides, and its hash.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "manifest/model.h"
+
+namespace otaroll::spec {
+
+// The platform accepts at most this many TargetDeviceName.N per call; a
+// SPECIFIC stage with more devices becomes several jobs ("parts").
+inline constexpr size_t kMaxDevicesPerJob = 200;
+
+// Wire parameters by name; scalars hold one value, lists (SrcVersion,
+// TargetDeviceName) hold theirs in order. Lists are not yet flattened.
+using ParamSet = std::map<std::string, std::vector<std::string>>;
+
+inline constexpr const char* kListParams[] = {"SrcVersion", "TargetDeviceName"};
+bool IsListParam(const std::string& name);
+
+// Flattens lists 1-based: SrcVersion.1, SrcVersion.2, ... (API.md §2).
+std::map<std::string, std::string> Flatten(const ParamSet& params);
+// The inverse of Flatten; also merges several parts' wire parameters into one
+// stage-level set (lists concatenated in part order).
+ParamSet Unflatten(const std::vector<std::map<std::string, std::string>>& parts);
+
+struct StageSpec {
+  ParamSet params;              // the whole stage
+  std::vector<ParamSet> parts;  // one job each: one, or ceil(devices/200) for SPECIFIC
+  std::string hash;             // hex SHA-256 of Canonical(params)
+};
+
+// Canonical encoding: versioned, sorted keys, normalized values (SPEC §1).
+std::string Canonical(const ParamSet& params);
+std::string Hash(const ParamSet& params);
+
+StageSpec Resolve(const manifest::Rollout& rollout, const manifest::Stage& stage);
+
+// Field-level differences for "GrayPercent: 10 → 20". Lists show the items
+// added and removed ("TargetDeviceName: +dev-9 −dev-1", long lists abridged).
+struct FieldChange {
+  std::string field;
+  std::string before;  // "" when absent
+  std::string after;   // "" when removed
+};
+std::vector<FieldChange> Diff(const ParamSet& before, const ParamSet& after);
+
+// "GRAY 10%", "GROUP CtjzCkNuOx", "SPECIFIC 2 devices", "ALL".
+std::string DescribeTarget(const ParamSet& params);
+
+}  // namespace otaroll::spec

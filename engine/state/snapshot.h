@@ -1,0 +1,58 @@
+// What the planner knows about the past: every job attempt, the latest
+// observation of each job's device tasks, and the state file's serial.
+// A Snapshot is a plain value; stores produce it, the planner reads it.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/time.h"
+
+namespace otaroll::state {
+
+enum class AttemptStatus { kPending, kCreated, kFailed, kUnknown, kSuperseded, kCancelled };
+const char* StatusName(AttemptStatus s);  // "pending", "created", ...
+std::optional<AttemptStatus> ParseStatus(const std::string& s);
+
+// One attempt to create one job (one part of one stage).
+struct Attempt {
+  int64_t id = 0;
+  std::string intent_id;  // unique; stamped on the job as a tag where supported
+  std::string rollout;
+  std::string stage;
+  int part = 0;   // 0-based part of a split SPECIFIC stage
+  int parts = 1;  // how many parts the stage had for this spec
+  std::string spec_hash;
+  std::map<std::string, std::string> request;  // flattened wire parameters of this part
+  AttemptStatus status = AttemptStatus::kPending;
+  std::string job_id;                      // set once created
+  std::optional<core::Time> job_created_at;
+  std::string request_id;
+  std::string error_code;
+  std::string error_message;
+  int attempt_count = 0;  // calls made for this intent
+  core::Time created_at{};
+  core::Time updated_at{};
+};
+
+// Counts of a job's device tasks by status (API.md §4), taken at observed_at.
+struct Observation {
+  std::string job_id;
+  core::Time observed_at{};
+  int64_t total = 0;
+  std::map<std::string, int64_t> by_status;  // "SUCCEEDED" -> 40, "FAILED" -> 2, ...
+  int64_t Count(const std::string& status) const;
+};
+
+struct Snapshot {
+  bool exists = false;     // false: no state file, nothing created yet
+  std::string source;      // path of the state file, or "baseline DIR"
+  int64_t serial = 0;      // changes on every write to the state file
+  std::vector<Attempt> attempts;                    // ordered by id
+  std::map<std::string, Observation> observations;  // latest per job id
+};
+
+}  // namespace otaroll::state
