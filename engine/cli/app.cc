@@ -1,5 +1,196 @@
 #include "cli/app.h"
 
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "core/clock.h"
+#include "manifest/loader.h"
+#include "plan/plan.h"
+#include "render/render.h"
+#include "state/sqlite_store.h"
+
 namespace otaroll::cli {
-int run(int, char**) { return kExitError; }
+namespace {
+
+namespace fs = std::filesystem;
+
+void PrintError(const std::string& message) { std::cerr << "otaroll: error: " << message << "\n"; }
+
+// Loads and validates a manifest tree; prints every diagnostic.
+std::optional<manifest::ManifestSet> LoadManifests(const std::string& dir) {
+  auto loaded = manifest::LoadTree(dir);
+  if (!loaded.ok()) {
+    PrintError(loaded.status().message());
+    return std::nullopt;
+  }
+  if (!loaded->ok()) {
+    std::set<std::string> files;
+    for (const auto& d : loaded->errors) {
+      PrintError(d.Format());
+      files.insert(d.file);
+    }
+    std::cerr << fmt::format("otaroll: {} error{} in {} file{}; nothing was planned or changed\n",
+                             loaded->errors.size(), loaded->errors.size() == 1 ? "" : "s", files.size(),
+                             files.size() == 1 ? "" : "s");
+    return std::nullopt;
+  }
+  return std::move(loaded->set);
+}
+
+bool WriteFile(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << content;
+  out.close();
+  if (!out) {
+    PrintError(fmt::format("{}: cannot write the plan: {}; check the path and its permissions", path,
+                           std::strerror(errno)));
+    return false;
+  }
+  return true;
+}
+
+bool UseColor() {
+  const char* no_color = std::getenv("NO_COLOR");
+  return isatty(STDOUT_FILENO) && (no_color == nullptr || *no_color == '\0');
+}
+
+struct ValidateOptions {
+  std::string path = ".";
+};
+
+int Validate(const ValidateOptions& o) {
+  auto set = LoadManifests(o.path);
+  if (!set) return kExitError;
+  size_t stages = 0;
+  for (const auto& r : set->rollouts) stages += r.stages.size();
+  std::cout << fmt::format("otaroll: {} is valid: {} rollout{}, {} stage{} in {} file{}\n", o.path,
+                           set->rollouts.size(), set->rollouts.size() == 1 ? "" : "s", stages, stages == 1 ? "" : "s",
+                           set->files, set->files == 1 ? "" : "s");
+  return kExitOk;
+}
+
+struct PlanOptions {
+  std::string dir = ".";
+  std::string state;
+  std::string baseline;
+  std::string format = "text";
+  std::string out;
+  bool detailed_exitcode = false;
+  std::string now;
+};
+
+std::string DefaultStatePath(const std::string& dir) {
+  if (const char* env = std::getenv("OTAROLL_STATE"); env && *env) return env;
+  fs::path base(dir);
+  if (fs::is_regular_file(base)) base = base.parent_path();
+  return (base / ".otaroll" / "state.db").lexically_normal().generic_string();
+}
+
+int RunPlan(const PlanOptions& o) {
+  core::SystemClock system_clock;
+  core::Time now = system_clock.Now();
+  if (!o.now.empty()) {
+    auto t = core::ParseRfc3339(o.now);
+    if (!t) {
+      PrintError(fmt::format("--now: \"{}\" is not an RFC 3339 time; expected e.g. 2026-11-25T10:00:00Z", o.now));
+      return kExitError;
+    }
+    now = *t;
+  }
+  if (!o.baseline.empty() && !o.state.empty()) {
+    PrintError("--baseline and --state exclude each other; --baseline plans against a tree instead of a state file");
+    return kExitError;
+  }
+  auto manifests = LoadManifests(o.dir);
+  if (!manifests) return kExitError;
+
+  state::Snapshot snapshot;
+  if (!o.baseline.empty()) {
+    auto baseline = LoadManifests(o.baseline);
+    if (!baseline) {
+      PrintError(fmt::format("the baseline tree {} is invalid (see above); fix it or plan without --baseline",
+                             o.baseline));
+      return kExitError;
+    }
+    snapshot = plan::SnapshotFromBaseline(*baseline, o.baseline);
+  } else {
+    std::string path = o.state.empty() ? DefaultStatePath(o.dir) : o.state;
+    auto loaded = state::LoadSnapshot(path);
+    if (!loaded.ok()) {
+      PrintError(loaded.status().message());
+      return kExitError;
+    }
+    snapshot = std::move(*loaded);
+  }
+
+  plan::Plan p = plan::Build(*manifests, snapshot, now);
+  if (!o.baseline.empty()) p.mode = "baseline";
+
+  std::string rendered;
+  if (o.format == "json") {
+    rendered = render::Json(p);
+  } else if (o.format == "markdown") {
+    rendered = render::Markdown(p);
+  } else {
+    rendered = render::Text(p, render::TextOptions{UseColor()});
+  }
+  if (!o.out.empty() && !WriteFile(o.out, render::Json(p))) return kExitError;
+  std::cout << rendered;
+  std::cout.flush();
+  if (!std::cout) return kExitError;
+  return o.detailed_exitcode && p.HasChanges() ? kExitChanges : kExitOk;
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  CLI::App app{"otaroll: declarative, exactly-once rollouts of IoT firmware upgrade jobs", "otaroll"};
+  app.set_version_flag("--version", std::string("otaroll ") + OTAROLL_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough(false);
+
+  ValidateOptions validate;
+  auto* v = app.add_subcommand("validate", "Check every manifest below DIR (or one file); exit 0 valid, 1 invalid");
+  v->add_option("path", validate.path, "manifest directory or file (default: .)");
+
+  PlanOptions plan;
+  auto* p = app.add_subcommand("plan", "Show what apply would do, without credentials or network");
+  p->add_option("dir", plan.dir, "manifest directory (default: .)");
+  p->add_option("--state", plan.state,
+                "state file (default: $OTAROLL_STATE, else DIR/.otaroll/state.db); opened read-only, never locked");
+  p->add_option("--baseline", plan.baseline,
+                "treat every stage of this tree (e.g. the target branch) as created; excludes --state");
+  p->add_option("--format", plan.format, "text, json or markdown (a pull-request comment)")
+      ->check(CLI::IsMember({"text", "json", "markdown"}));
+  p->add_option("--out", plan.out, "also write the plan as JSON to this file (for apply --plan)");
+  p->add_flag("--detailed-exitcode", plan.detailed_exitcode,
+              "exit 2 when there is something to create or replace, 0 when nothing, 1 on error");
+  p->add_option("--now", plan.now, "plan as of this RFC 3339 instant instead of the clock");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+      app.exit(e);  // --help, --version
+      return kExitOk;
+    }
+    std::string which = app.get_subcommands().empty() ? "otaroll --help"
+                                                       : "otaroll " + app.get_subcommands().front()->get_name() + " --help";
+    PrintError(fmt::format("{}; see '{}'", e.what(), which));
+    return kExitError;
+  }
+  if (v->parsed()) return Validate(validate);
+  if (p->parsed()) return RunPlan(plan);
+  return kExitError;
+}
+
 }  // namespace otaroll::cli

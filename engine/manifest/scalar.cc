@@ -1,0 +1,122 @@
+#include "manifest/scalar.h"
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <initializer_list>
+#include <string_view>
+
+#include <fmt/format.h>
+
+namespace otaroll::manifest {
+namespace {
+
+bool IsStringTag(const std::string& tag) { return tag == "!" || tag == "tag:yaml.org,2002:str"; }
+
+bool AllOf(std::string_view s, bool (*pred)(char)) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!pred(c)) return false;
+  }
+  return true;
+}
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsOct(char c) { return c >= '0' && c <= '7'; }
+bool IsHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+std::string_view DropSign(std::string_view t) {
+  return !t.empty() && (t[0] == '-' || t[0] == '+') ? t.substr(1) : t;
+}
+bool OneOf(std::string_view t, std::initializer_list<std::string_view> options) {
+  for (auto o : options) {
+    if (t == o) return true;
+  }
+  return false;
+}
+
+// [-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?
+bool IsFloat(std::string_view t) {
+  t = DropSign(t);
+  size_t i = 0, int_digits = 0, frac_digits = 0;
+  while (i < t.size() && IsDigit(t[i])) ++i, ++int_digits;
+  if (i < t.size() && t[i] == '.') {
+    ++i;
+    while (i < t.size() && IsDigit(t[i])) ++i, ++frac_digits;
+  }
+  if (int_digits == 0 && frac_digits == 0) return false;
+  if (i < t.size() && (t[i] == 'e' || t[i] == 'E')) {
+    ++i;
+    if (i < t.size() && (t[i] == '-' || t[i] == '+')) ++i;
+    size_t exp_start = i;
+    while (i < t.size() && IsDigit(t[i])) ++i;
+    if (i == exp_start) return false;
+  }
+  return i == t.size();
+}
+
+}  // namespace
+
+Scalar Classify(const YAML::Node& node) {
+  Scalar s;
+  switch (node.Type()) {
+    case YAML::NodeType::Sequence: s.kind = Kind::kList; return s;
+    case YAML::NodeType::Map: s.kind = Kind::kMap; return s;
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined: s.kind = Kind::kNull; return s;
+    case YAML::NodeType::Scalar: break;
+  }
+  s.text = node.Scalar();
+  const std::string_view t = s.text;
+  if (IsStringTag(node.Tag())) {
+    s.kind = Kind::kString;
+    return s;
+  }
+  const bool oct = t.size() > 2 && t.substr(0, 2) == "0o" && AllOf(t.substr(2), IsOct);
+  const bool hex = t.size() > 2 && t.substr(0, 2) == "0x" && AllOf(t.substr(2), IsHex);
+  if (OneOf(t, {"", "~", "null", "Null", "NULL"})) {
+    s.kind = Kind::kNull;
+  } else if (OneOf(t, {"true", "True", "TRUE", "false", "False", "FALSE"})) {
+    s.kind = Kind::kBool;
+    s.boolean = t[0] == 't' || t[0] == 'T';
+  } else if (AllOf(DropSign(t), IsDigit) || oct || hex) {
+    s.kind = Kind::kInt;
+    const int base = oct ? 8 : hex ? 16 : 10;
+    errno = 0;
+    s.integer = std::strtoll(s.text.c_str() + (base == 10 ? 0 : 2), nullptr, base);
+    s.exact_int = errno != ERANGE;
+    s.number = s.exact_int ? static_cast<double>(s.integer) : std::strtod(s.text.c_str(), nullptr);
+  } else if (IsFloat(t) || OneOf(DropSign(t), {".inf", ".Inf", ".INF"}) ||
+             OneOf(t, {".nan", ".NaN", ".NAN"})) {
+    s.kind = Kind::kFloat;
+    if (t.find("nan") != t.npos || t.find("NaN") != t.npos || t.find("NAN") != t.npos) {
+      s.number = std::nan("");
+    } else if (t.find('.') != t.npos && (t.find("inf") != t.npos || t.find("Inf") != t.npos || t.find("INF") != t.npos)) {
+      s.number = t[0] == '-' ? -INFINITY : INFINITY;
+    } else {
+      s.number = std::strtod(s.text.c_str(), nullptr);
+    }
+    // JSON Schema counts 10.0 as an integer; so do we.
+    if (std::isfinite(s.number) && std::trunc(s.number) == s.number && std::fabs(s.number) < 9.0e18) {
+      s.exact_int = true;
+      s.integer = static_cast<long long>(s.number);
+    }
+  } else {
+    s.kind = Kind::kString;
+  }
+  return s;
+}
+
+std::string Describe(const YAML::Node& node) {
+  Scalar s = Classify(node);
+  switch (s.kind) {
+    case Kind::kNull: return "nothing (null)";
+    case Kind::kBool: return fmt::format("a boolean ({})", s.text);
+    case Kind::kInt: return fmt::format("an integer ({})", s.text);
+    case Kind::kFloat: return fmt::format("a number ({})", s.text);
+    case Kind::kString: return fmt::format("a string (\"{}\")", s.text);
+    case Kind::kList: return "a list";
+    case Kind::kMap: return "a mapping";
+  }
+  return "a value";
+}
+
+}  // namespace otaroll::manifest

@@ -1,0 +1,317 @@
+// The planner: for every stage, one state of SPEC §2 and the reason for it.
+// A pure function of (manifests, state snapshot, now).
+#include <algorithm>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "core/sha256.h"
+#include "plan/plan.h"
+
+namespace otaroll::plan {
+namespace {
+
+using state::Attempt;
+using state::AttemptStatus;
+
+bool Active(const Attempt& a) {
+  return a.status != AttemptStatus::kSuperseded && a.status != AttemptStatus::kCancelled;
+}
+bool Unresolved(const Attempt& a) {
+  return a.status == AttemptStatus::kPending || a.status == AttemptStatus::kUnknown;
+}
+
+JobRef ToJobRef(const Attempt& a) {
+  return JobRef{a.job_id,     a.intent_id,      a.spec_hash,    state::StatusName(a.status), a.part,
+                a.job_created_at, a.error_code, a.error_message};
+}
+
+std::string Percent(double v) { return fmt::format("{:.1f}%", v); }
+
+// What the planner derived about one stage that the next stage's gate needs.
+struct StageFacts {
+  Action action = Action::kCreate;
+  bool created = false;                        // every part of the current spec has a job
+  std::optional<core::Time> created_at;        // when the last of those jobs was created
+  std::vector<std::string> job_ids;            // the current spec's jobs
+  const Attempt* failure = nullptr;            // the current spec's permanent failure
+};
+
+class Planner {
+ public:
+  Planner(const state::Snapshot& state, core::Time now) : state_(state), now_(now) {
+    for (const Attempt& a : state.attempts) by_stage_[{a.rollout, a.stage}].push_back(&a);
+  }
+
+  RolloutPlan PlanRollout(const manifest::Rollout& r) {
+    RolloutPlan out{r.name, r.name_position, r.product_key, r.firmware_id, r.paused, {}};
+    StageFacts prev;
+    for (size_t i = 0; i < r.stages.size(); ++i) {
+      StageFacts facts;
+      out.stages.push_back(PlanStage(r, i, i == 0 ? nullptr : &prev, facts));
+      prev = facts;
+    }
+    return out;
+  }
+
+  std::vector<Orphan> Orphans(const manifest::ManifestSet& manifests) const {
+    std::vector<Orphan> out;
+    for (const auto& [key, attempts] : by_stage_) {
+      const manifest::Rollout* r = manifests.Find(key.first);
+      bool known = r && std::any_of(r->stages.begin(), r->stages.end(),
+                                    [&](const manifest::Stage& s) { return s.name == key.second; });
+      if (known) continue;
+      for (const Attempt* a : attempts) {
+        if (Active(*a) && a->status != AttemptStatus::kFailed) out.push_back(Orphan{key.first, key.second, ToJobRef(*a)});
+      }
+    }
+    return out;
+  }
+
+ private:
+  StagePlan PlanStage(const manifest::Rollout& r, size_t i, const StageFacts* prev, StageFacts& facts) {
+    const manifest::Stage& stage = r.stages[i];
+    spec::StageSpec spec = spec::Resolve(r, stage);
+    StagePlan p;
+    p.name = stage.name;
+    p.index = static_cast<int>(i);
+    p.target = spec::DescribeTarget(spec.params);
+    p.spec_hash = spec.hash;
+    p.parts = static_cast<int>(spec.parts.size());
+    p.params = spec.params;
+    p.position = stage.position;
+
+    static const std::vector<const Attempt*> kNone;
+    auto found = by_stage_.find({r.name, stage.name});
+    const auto& attempts = found == by_stage_.end() ? kNone : found->second;
+    for (const Attempt* a : attempts) p.jobs.push_back(ToJobRef(*a));
+
+    // The current spec's attempts, the newest per part.
+    std::map<int, const Attempt*> current;
+    const Attempt* replaced = nullptr;  // newest created job of an older spec
+    for (const Attempt* a : attempts) {
+      if (!Active(*a)) continue;
+      if (a->spec_hash == spec.hash) {
+        current[a->part] = a;
+      } else if (a->status == AttemptStatus::kCreated) {
+        replaced = a;
+      }
+    }
+    int created = 0;
+    for (const auto& [part, a] : current) {
+      if (a->status == AttemptStatus::kCreated && part < p.parts) {
+        ++created;
+        facts.job_ids.push_back(a->job_id);
+        if (a->job_created_at && (!facts.created_at || *a->job_created_at > *facts.created_at)) {
+          facts.created_at = a->job_created_at;
+        }
+      } else if (a->status == AttemptStatus::kFailed && !facts.failure) {
+        facts.failure = a;
+      }
+    }
+    facts.created = created == p.parts;
+    p.parts_to_create = p.parts - created;
+
+    auto decide = [&](Action action, std::string reason = "") {
+      p.action = facts.action = action;
+      p.reason = std::move(reason);
+      if (action != Action::kCreate && action != Action::kReplace) p.parts_to_create = 0;
+      return p;
+    };
+
+    // 1. An attempt whose outcome is not known comes before anything else.
+    for (const Attempt* a : attempts) {
+      if (!Active(*a) || !Unresolved(*a)) continue;
+      return decide(Action::kUnknown,
+                    a->status == AttemptStatus::kPending
+                        ? fmt::format("attempt {} was interrupted before its outcome was recorded (pending since {}); "
+                                      "apply looks the job up on the platform before anything else",
+                                      a->intent_id, core::FormatRfc3339(a->updated_at))
+                        : fmt::format("the outcome of attempt {} is unknown (since {}); apply looks the job up on "
+                                      "the platform before anything else",
+                                      a->intent_id, core::FormatRfc3339(a->updated_at)));
+    }
+    // 2. Done already.
+    if (facts.created) return decide(Action::kInSync);
+    // 3. The current spec was rejected: no retry until it changes.
+    if (facts.failure) {
+      return decide(Action::kBlocked,
+                    fmt::format("the last attempt failed ({}: {}); change the stage or run `otaroll apply "
+                                "--retry-failed`",
+                                facts.failure->error_code, facts.failure->error_message));
+    }
+    if (replaced) {
+      p.previous_hash = replaced->spec_hash;
+      std::vector<std::map<std::string, std::string>> old_parts;
+      for (const Attempt* a : attempts) {
+        if (a->status == AttemptStatus::kCreated && a->spec_hash == replaced->spec_hash) old_parts.push_back(a->request);
+      }
+      p.changes = spec::Diff(spec::Unflatten(old_parts), spec.params);
+    }
+    // 4. Gates.
+    if (r.paused) return decide(Action::kHeld, "the rollout is paused (spec.paused: true)");
+    if (prev && !prev->created) {
+      const manifest::Stage& before = r.stages[i - 1];
+      if (prev->failure) {
+        return decide(Action::kBlocked, fmt::format("stage {} failed ({})", before.name, prev->failure->error_code));
+      }
+      return decide(Action::kBlocked,
+                    fmt::format("stage {} is not created yet ({})", before.name, ActionName(prev->action)));
+    }
+    const manifest::Gate& gate = stage.gate;
+    if (gate.hold) return decide(Action::kHeld, "gate.hold is set; remove it to promote this stage");
+
+    std::vector<std::string> waiting;
+    std::optional<core::Time> opens;
+    auto wait_until = [&](core::Time t, std::string why) {
+      waiting.push_back(std::move(why));
+      if (!opens || t > *opens) opens = t;
+    };
+    if (gate.health && prev) {
+      const manifest::Stage& before = r.stages[i - 1];
+      std::string halted, unmet;
+      Health(*gate.health, before.name, *prev, p, halted, unmet);
+      if (!halted.empty()) return decide(Action::kHalted, halted);
+      if (!unmet.empty()) waiting.push_back(unmet);
+    }
+    if (gate.soak && prev && prev->created_at) {
+      core::Time at = *prev->created_at + *gate.soak;
+      if (at > now_) {
+        wait_until(at, fmt::format("soak {} after stage {}: opens {}", gate.soak_text, r.stages[i - 1].name,
+                                   core::FormatRfc3339(at)));
+      }
+    }
+    if (gate.not_before && *gate.not_before > now_) {
+      wait_until(*gate.not_before, fmt::format("notBefore: opens {}", core::FormatRfc3339(*gate.not_before)));
+    }
+    if (!waiting.empty()) {
+      p.opens_at = opens;
+      std::string reason;
+      for (const auto& w : waiting) reason += (reason.empty() ? "" : "; ") + w;
+      return decide(Action::kWaiting, reason);
+    }
+    return decide(replaced ? Action::kReplace : Action::kCreate);
+  }
+
+  // Judges the health gate on the latest observations of the previous
+  // stage's jobs (summed over its parts).
+  void Health(const manifest::Health& h, const std::string& before, const StageFacts& prev, StagePlan& p,
+              std::string& halted, std::string& unmet) const {
+    HealthView view;
+    bool all_observed = !prev.job_ids.empty();
+    for (const auto& id : prev.job_ids) {
+      auto it = state_.observations.find(id);
+      if (it == state_.observations.end()) {
+        all_observed = false;
+        continue;
+      }
+      const state::Observation& o = it->second;
+      if (view.job_id.empty() || o.observed_at < view.observed_at) view.observed_at = o.observed_at;
+      view.job_id += (view.job_id.empty() ? "" : ",") + id;
+      view.succeeded += o.Count("SUCCEEDED");
+      view.failed += o.Count("FAILED");
+      view.total += o.total;
+    }
+    if (!all_observed) {
+      unmet = fmt::format("health: no observation of stage {}'s job yet (apply and daemon record them)", before);
+      return;
+    }
+    view.finished = view.succeeded + view.failed;
+    view.age = now_ - view.observed_at;
+    p.health = view;
+    std::string seen = fmt::format("{} of {} finished, observed {} ago", view.finished, view.total,
+                                   core::FormatDuration(view.age));
+    if (view.finished < h.min_tasks) {
+      unmet = fmt::format("health: {} of {} tasks needed have finished on stage {} ({})", view.finished, h.min_tasks,
+                          before, seen);
+      return;
+    }
+    double failed = 100.0 * static_cast<double>(view.failed) / static_cast<double>(view.finished);
+    double succeeded = 100.0 * static_cast<double>(view.succeeded) / static_cast<double>(view.finished);
+    if (h.max_failed_percent && failed > *h.max_failed_percent) {
+      halted = fmt::format("stage {} breached its health gate: {} failed > maxFailedPercent {} ({}); fix the "
+                           "firmware or the gate in the manifest",
+                           before, Percent(failed), *h.max_failed_percent, seen);
+      return;
+    }
+    if (h.min_succeeded_percent && succeeded < *h.min_succeeded_percent) {
+      unmet = fmt::format("health: {} succeeded on stage {} < minSucceededPercent {} ({})", Percent(succeeded), before,
+                          *h.min_succeeded_percent, seen);
+    }
+  }
+
+  const state::Snapshot& state_;
+  core::Time now_;
+  std::map<std::pair<std::string, std::string>, std::vector<const Attempt*>> by_stage_;
+};
+
+std::string ManifestDigest(const manifest::ManifestSet& manifests, const Plan& plan) {
+  // Everything apply acts on: specs and gates, not comments or file layout.
+  nlohmann::json all = nlohmann::json::array();
+  for (size_t i = 0; i < manifests.rollouts.size(); ++i) {
+    const manifest::Rollout& r = manifests.rollouts[i];
+    nlohmann::json stages = nlohmann::json::array();
+    for (size_t j = 0; j < r.stages.size(); ++j) {
+      const manifest::Gate& g = r.stages[j].gate;
+      stages.push_back({r.stages[j].name, plan.rollouts[i].stages[j].spec_hash, g.soak ? g.soak->count() : -1, g.hold,
+                        g.not_before ? core::FormatRfc3339(*g.not_before) : "",
+                        g.health ? nlohmann::json{g.health->min_tasks, g.health->max_failed_percent.value_or(-1),
+                                                  g.health->min_succeeded_percent.value_or(-1)}
+                                 : nlohmann::json()});
+    }
+    all.push_back({r.name, r.paused, r.cancel_superseded, r.on_halt == manifest::OnHalt::kCancel, stages});
+  }
+  return core::Sha256Hex(all.dump());
+}
+
+}  // namespace
+
+Plan Build(const manifest::ManifestSet& manifests, const state::Snapshot& state, core::Time now) {
+  Plan plan;
+  plan.now = now;
+  plan.state_source = state.source;
+  plan.state_exists = state.exists;
+  plan.state_serial = state.serial;
+  plan.mode = "state";
+  Planner planner(state, now);
+  for (const manifest::Rollout& r : manifests.rollouts) {
+    plan.rollouts.push_back(planner.PlanRollout(r));
+    for (const StagePlan& s : plan.rollouts.back().stages) ++plan.summary.counts[static_cast<size_t>(s.action)];
+  }
+  plan.orphans = planner.Orphans(manifests);
+  plan.summary.counts[static_cast<size_t>(Action::kOrphaned)] = static_cast<int>(plan.orphans.size());
+  plan.manifest_digest = ManifestDigest(manifests, plan);
+  return plan;
+}
+
+state::Snapshot SnapshotFromBaseline(const manifest::ManifestSet& baseline, const std::string& source) {
+  state::Snapshot s;
+  s.exists = true;
+  s.source = source;
+  int64_t id = 0;
+  for (const manifest::Rollout& r : baseline.rollouts) {
+    for (const manifest::Stage& stage : r.stages) {
+      spec::StageSpec spec = spec::Resolve(r, stage);
+      for (size_t part = 0; part < spec.parts.size(); ++part) {
+        Attempt a;
+        a.id = ++id;
+        a.intent_id = fmt::format("baseline:{}/{}/{}", r.name, stage.name, part);
+        a.rollout = r.name;
+        a.stage = stage.name;
+        a.part = static_cast<int>(part);
+        a.parts = static_cast<int>(spec.parts.size());
+        a.spec_hash = spec.hash;
+        a.request = spec::Flatten(spec.parts[part]);
+        a.status = AttemptStatus::kCreated;
+        a.job_id = "baseline";
+        a.job_created_at = core::Time{};
+        s.attempts.push_back(std::move(a));
+      }
+    }
+  }
+  return s;
+}
+
+}  // namespace otaroll::plan
