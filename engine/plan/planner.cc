@@ -200,6 +200,7 @@ class Planner {
   void Health(const manifest::Health& h, const std::string& before, const StageFacts& prev, StagePlan& p,
               std::string& halted, std::string& unmet) const {
     HealthView view;
+    int64_t canceled = 0;
     bool all_observed = !prev.job_ids.empty();
     for (const auto& id : prev.job_ids) {
       auto it = state_.observations.find(id);
@@ -212,13 +213,15 @@ class Planner {
       view.job_id += (view.job_id.empty() ? "" : ",") + id;
       view.succeeded += o.Count("SUCCEEDED");
       view.failed += o.Count("FAILED");
+      canceled += o.Count("CANCELED");
       view.total += o.total;
     }
     if (!all_observed) {
       unmet = fmt::format("health: no observation of stage {}'s job yet (apply and daemon record them)", before);
       return;
     }
-    view.finished = view.succeeded + view.failed;
+    // Finished = every terminal task; cancelled ones count against success.
+    view.finished = view.succeeded + view.failed + canceled;
     view.age = now_ - view.observed_at;
     p.health = view;
     std::string seen = fmt::format("{} of {} finished, observed {} ago", view.finished, view.total,

@@ -28,20 +28,28 @@ std::map<std::string, std::string> Flatten(const ParamSet& params) {
 
 ParamSet Unflatten(const std::vector<std::map<std::string, std::string>>& parts) {
   ParamSet out;
-  for (const auto& wire : parts) {
+  for (size_t n = 0; n < parts.size(); ++n) {
+    ParamSet one;
     std::map<std::string, std::map<int, std::string>> lists;
-    for (const auto& [key, value] : wire) {
+    for (const auto& [key, value] : parts[n]) {
       auto dot = key.rfind('.');
       if (dot != std::string::npos && IsListParam(key.substr(0, dot))) {
         lists[key.substr(0, dot)][std::atoi(key.c_str() + dot + 1)] = value;
       } else {
-        out[key] = {value};
+        one[key] = {value};
       }
     }
     for (auto& [name, items] : lists) {
-      auto& dst = out[name];
-      for (auto& [index, value] : items) dst.push_back(value);
+      for (auto& [index, value] : items) one[name].push_back(value);
     }
+    if (n == 0) {
+      out = std::move(one);
+      continue;
+    }
+    // Parts differ only in their share of the devices.
+    auto& devices = out["TargetDeviceName"];
+    auto more = one.find("TargetDeviceName");
+    if (more != one.end()) devices.insert(devices.end(), more->second.begin(), more->second.end());
   }
   return out;
 }

@@ -23,8 +23,8 @@ bool IsListParam(const std::string& name);
 
 // Flattens lists 1-based: SrcVersion.1, SrcVersion.2, ... (API.md §2).
 std::map<std::string, std::string> Flatten(const ParamSet& params);
-// The inverse of Flatten; also merges several parts' wire parameters into one
-// stage-level set (lists concatenated in part order).
+// The inverse of Flatten; given several parts of one stage, merges them into
+// the stage-level set (their TargetDeviceName lists concatenated in order).
 ParamSet Unflatten(const std::vector<std::map<std::string, std::string>>& parts);
 
 struct StageSpec {

@@ -1,0 +1,333 @@
+// The planner over state fixtures: every state of SPEC §2, with its reason.
+#include "plan/plan.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+
+#include "test_util/manifests.h"
+
+namespace otaroll::plan {
+namespace {
+
+using state::Attempt;
+using state::AttemptStatus;
+using test_util::Parse;
+using test_util::ReplaceAll;
+using namespace std::chrono_literals;
+
+constexpr const char* kRollout = R"(apiVersion: otaroll/v1
+kind: Rollout
+metadata:
+  name: thermo
+spec:
+  productKey: k1nhvyl0001
+  firmwareId: "178"
+  stages:
+    - name: canary
+      gray: 10
+    - name: pilot
+      group: CtjzCkNuOx
+      gate:
+        soak: 24h
+        health: {minTasks: 10, maxFailedPercent: 5, minSucceededPercent: 90}
+    - name: everyone
+      all: true
+)";
+
+const core::Time kNow = *core::ParseRfc3339("2026-11-25T10:00:00Z");
+
+// Builds state the way apply will have written it.
+class Fixture {
+ public:
+  explicit Fixture(std::string manifest = kRollout) : set_(Parse(manifest)) {}
+
+  Attempt& Add(const std::string& stage, AttemptStatus status, core::Time created) {
+    const manifest::Rollout& r = set_.rollouts[0];
+    for (const auto& s : r.stages) {
+      if (s.name != stage) continue;
+      auto spec = spec::Resolve(r, s);
+      Attempt a;
+      a.id = static_cast<int64_t>(snap_.attempts.size()) + 1;
+      a.intent_id = "intent-" + std::to_string(a.id);
+      a.rollout = r.name;
+      a.stage = stage;
+      a.spec_hash = spec.hash;
+      a.request = spec::Flatten(spec.parts[0]);
+      a.status = status;
+      a.created_at = a.updated_at = created;
+      if (status == AttemptStatus::kCreated) {
+        a.job_id = "job-" + std::to_string(a.id);
+        a.job_created_at = created;
+      }
+      snap_.attempts.push_back(a);
+      return snap_.attempts.back();
+    }
+    ADD_FAILURE() << "no stage " << stage;
+    return snap_.attempts.emplace_back();
+  }
+  void Observe(const std::string& job_id, int64_t succeeded, int64_t failed, int64_t total, core::Time at,
+               int64_t canceled = 0) {
+    state::Observation o{job_id, at, total, {{"SUCCEEDED", succeeded}, {"FAILED", failed}, {"CANCELED", canceled}}};
+    snap_.observations[job_id] = o;
+  }
+  state::Snapshot& snapshot() { return snap_; }
+  Plan Build(core::Time now = kNow) {
+    snap_.exists = true;
+    return plan::Build(set_, snap_, now);
+  }
+
+ private:
+  manifest::ManifestSet set_;
+  state::Snapshot snap_;
+};
+
+struct Expect {
+  Action action;
+  std::string reason;  // exact
+};
+
+void ExpectStages(const Plan& p, const std::vector<Expect>& want) {
+  ASSERT_EQ(p.rollouts.size(), 1u);
+  const auto& stages = p.rollouts[0].stages;
+  ASSERT_EQ(stages.size(), want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(ActionName(stages[i].action), std::string(ActionName(want[i].action))) << "stage " << stages[i].name;
+    EXPECT_EQ(stages[i].reason, want[i].reason) << "stage " << stages[i].name;
+  }
+}
+
+struct Case {
+  const char* name;
+  std::function<void(Fixture&)> setup;
+  std::vector<Expect> want;
+  std::string manifest = kRollout;
+};
+
+class PlannerTable : public ::testing::TestWithParam<Case> {};
+
+TEST_P(PlannerTable, DecidesEveryStage) {
+  const Case& c = GetParam();
+  Fixture f(c.manifest);
+  c.setup(f);
+  ExpectStages(f.Build(), c.want);
+}
+
+const std::string kHealthy = "health: {minTasks: 10, maxFailedPercent: 5, minSucceededPercent: 90}";
+
+INSTANTIATE_TEST_SUITE_P(
+    States, PlannerTable,
+    ::testing::Values(
+        Case{"EmptyStateCreatesTheFirstStage",
+             [](Fixture&) {},
+             {{Action::kCreate, ""},
+              {Action::kBlocked, "stage canary is not created yet (create)"},
+              {Action::kBlocked, "stage pilot is not created yet (blocked)"}}},
+        Case{"SoakNotElapsedWaitsWithTheInstant",
+             [](Fixture& f) {
+               f.Add("canary", AttemptStatus::kCreated, kNow - 1h);
+               f.Observe("job-1", 50, 0, 50, kNow - 5min);
+             },
+             {{Action::kInSync, ""},
+              {Action::kWaiting, "soak 24h after stage canary: opens 2026-11-26T09:00:00Z"},
+              {Action::kBlocked, "stage pilot is not created yet (waiting)"}}},
+        Case{"OpenGatesCreate",
+             [](Fixture& f) {
+               f.Add("canary", AttemptStatus::kCreated, kNow - 25h);
+               f.Observe("job-1", 95, 1, 100, kNow - 2h);
+             },
+             {{Action::kInSync, ""},
+              {Action::kCreate, ""},
+              {Action::kBlocked, "stage pilot is not created yet (create)"}}},
+        Case{"HealthBreachHalts",
+             [](Fixture& f) {
+               f.Add("canary", AttemptStatus::kCreated, kNow - 25h);
+               f.Observe("job-1", 80, 20, 120, kNow - 2h);
+             },
+             {{Action::kInSync, ""},
+              {Action::kHalted,
+               "stage canary breached its health gate: 20.0% failed > maxFailedPercent 5 (100 of 120 finished, "
+               "observed 2h ago); fix the firmware or the gate in the manifest"},
+              {Action::kBlocked, "stage pilot is not created yet (halted)"}}},
+        Case{"TooFewFinishedTasksWait",
+             [](Fixture& f) {
+               f.Add("canary", AttemptStatus::kCreated, kNow - 25h);
+               f.Observe("job-1", 3, 0, 100, kNow - 30min);
+             },
+             {{Action::kInSync, ""},
+              {Action::kWaiting,
+               "health: 3 of 10 tasks needed have finished on stage canary (3 of 100 finished, observed 30m ago)"},
+              {Action::kBlocked, "stage pilot is not created yet (waiting)"}}},
+        Case{"TooFewSucceededWait",
+             [](Fixture& f) {
+               f.Add("canary", AttemptStatus::kCreated, kNow - 25h);
+               f.Observe("job-1", 40, 2, 100, kNow - 1h, 8);
+               f.Observe("other", 0, 0, 0, kNow);
+             },
+             {{Action::kInSync, ""},
+              {Action::kWaiting,
+               "health: 80.0% succeeded on stage canary < minSucceededPercent 90 (50 of 100 finished, observed 1h "
+               "ago)"},
+              {Action::kBlocked, "stage pilot is not created yet (waiting)"}}},
+        Case{"NoObservationYetWaits",
+             [](Fixture& f) { f.Add("canary", AttemptStatus::kCreated, kNow - 25h); },
+             {{Action::kInSync, ""},
+              {Action::kWaiting, "health: no observation of stage canary's job yet (apply and daemon record them)"},
+              {Action::kBlocked, "stage pilot is not created yet (waiting)"}}},
+        Case{"PendingIntentIsUnknown",
+             [](Fixture& f) { f.Add("canary", AttemptStatus::kPending, kNow - 1min); },
+             {{Action::kUnknown,
+               "attempt intent-1 was interrupted before its outcome was recorded (pending since "
+               "2026-11-25T09:59:00Z); apply looks the job up on the platform before anything else"},
+              {Action::kBlocked, "stage canary is not created yet (unknown)"},
+              {Action::kBlocked, "stage pilot is not created yet (blocked)"}}},
+        Case{"UnknownOutcomeIsUnknown",
+             [](Fixture& f) {
+               f.Add("canary", AttemptStatus::kCreated, kNow - 48h);
+               f.Add("pilot", AttemptStatus::kUnknown, kNow - 1h);
+             },
+             {{Action::kInSync, ""},
+              {Action::kUnknown,
+               "the outcome of attempt intent-2 is unknown (since 2026-11-25T09:00:00Z); apply looks the job up on "
+               "the platform before anything else"},
+              {Action::kBlocked, "stage pilot is not created yet (unknown)"}}},
+        Case{"PermanentFailureBlocksWithTheCode",
+             [](Fixture& f) {
+               Attempt& a = f.Add("canary", AttemptStatus::kFailed, kNow - 1h);
+               a.error_code = "iot.ota.FirmwareNotExist";
+               a.error_message = "The firmware does not exist.";
+             },
+             {{Action::kBlocked,
+               "the last attempt failed (iot.ota.FirmwareNotExist: The firmware does not exist.); change the stage "
+               "or run `otaroll apply --retry-failed`"},
+              {Action::kBlocked, "stage canary failed (iot.ota.FirmwareNotExist)"},
+              {Action::kBlocked, "stage pilot is not created yet (blocked)"}}},
+        Case{"PausedRolloutIsHeld",
+             [](Fixture& f) { f.Add("canary", AttemptStatus::kCreated, kNow - 48h); },
+             {{Action::kInSync, ""},
+              {Action::kHeld, "the rollout is paused (spec.paused: true)"},
+              {Action::kHeld, "the rollout is paused (spec.paused: true)"}},
+             ReplaceAll(kRollout, "  stages:\n", "  paused: true\n  stages:\n")},
+        Case{"HoldGateIsHeld",
+             [](Fixture& f) { f.Add("canary", AttemptStatus::kCreated, kNow - 48h); },
+             {{Action::kInSync, ""},
+              {Action::kHeld, "gate.hold is set; remove it to promote this stage"},
+              {Action::kBlocked, "stage pilot is not created yet (held)"}},
+             ReplaceAll(kRollout, kHealthy, "hold: true")},
+        Case{"NotBeforeWaits",
+             [](Fixture&) {},
+             {{Action::kWaiting, "notBefore: opens 2026-12-01T02:00:00Z"},
+              {Action::kBlocked, "stage canary is not created yet (waiting)"},
+              {Action::kBlocked, "stage pilot is not created yet (blocked)"}},
+             ReplaceAll(kRollout, "      gray: 10\n", "      gray: 10\n      gate: {notBefore: 2026-12-01T02:00:00Z}\n")},
+        Case{"EverythingCreatedIsInSync",
+             [](Fixture& f) {
+               f.Add("canary", AttemptStatus::kCreated, kNow - 72h);
+               f.Add("pilot", AttemptStatus::kCreated, kNow - 48h);
+               f.Add("everyone", AttemptStatus::kCreated, kNow - 1h);
+             },
+             {{Action::kInSync, ""}, {Action::kInSync, ""}, {Action::kInSync, ""}}},
+        Case{"SupersededJobsDoNotCount",
+             [](Fixture& f) { f.Add("canary", AttemptStatus::kSuperseded, kNow - 72h).job_id = "old"; },
+             {{Action::kCreate, ""},
+              {Action::kBlocked, "stage canary is not created yet (create)"},
+              {Action::kBlocked, "stage pilot is not created yet (blocked)"}}}),
+    [](const ::testing::TestParamInfo<Case>& info) { return std::string(info.param.name); });
+
+TEST(Planner, ChangedSpecIsReplacedFieldByField) {
+  Fixture old_tree(ReplaceAll(kRollout, "gray: 10", "gray: 5"));
+  old_tree.Add("canary", AttemptStatus::kCreated, kNow - 72h);
+  state::Snapshot snap = old_tree.snapshot();
+  snap.exists = true;
+  Plan p = plan::Build(Parse(kRollout), snap, kNow);
+  const StagePlan& canary = p.rollouts[0].stages[0];
+  EXPECT_EQ(canary.action, Action::kReplace);
+  EXPECT_EQ(canary.previous_hash, snap.attempts[0].spec_hash);
+  ASSERT_EQ(canary.changes.size(), 1u);
+  EXPECT_EQ(canary.changes[0].field, "GrayPercent");
+  EXPECT_EQ(canary.changes[0].before, "5");
+  EXPECT_EQ(canary.changes[0].after, "10");
+  EXPECT_EQ(canary.parts_to_create, 1);
+  // The next stage waits for the replacement, not the superseded job.
+  EXPECT_EQ(p.rollouts[0].stages[1].reason, "stage canary is not created yet (replace)");
+  EXPECT_TRUE(p.HasChanges());
+}
+
+TEST(Planner, JobsWithoutAManifestAreOrphaned) {
+  Fixture f;
+  f.Add("canary", AttemptStatus::kCreated, kNow - 72h);
+  Attempt gone = f.snapshot().attempts[0];
+  gone.id = 2;
+  gone.rollout = "retired";
+  gone.job_id = "job-retired";
+  f.snapshot().attempts.push_back(gone);
+  Attempt failed = gone;
+  failed.id = 3;
+  failed.stage = "never-created";
+  failed.status = AttemptStatus::kFailed;
+  failed.job_id.clear();
+  f.snapshot().attempts.push_back(failed);
+  Plan p = f.Build();
+  ASSERT_EQ(p.orphans.size(), 1u);
+  EXPECT_EQ(p.orphans[0].rollout, "retired");
+  EXPECT_EQ(p.orphans[0].job.job_id, "job-retired");
+  EXPECT_EQ(p.summary.Count(Action::kOrphaned), 1);
+}
+
+TEST(Planner, SplitStageIsInSyncOnlyWhenEveryPartExists) {
+  std::string devices;
+  for (int i = 0; i < 250; ++i) devices += (i ? ", d" : "d") + std::to_string(i);
+  std::string text = ReplaceAll(kRollout, "gray: 10", "devices: [" + devices + "]");
+  Fixture f(text);
+  f.Add("canary", AttemptStatus::kCreated, kNow - 1h);
+  Plan partial = f.Build();
+  EXPECT_EQ(partial.rollouts[0].stages[0].action, Action::kCreate);
+  EXPECT_EQ(partial.rollouts[0].stages[0].parts, 2);
+  EXPECT_EQ(partial.rollouts[0].stages[0].parts_to_create, 1);
+  Attempt second = f.snapshot().attempts[0];
+  second.id = 2;
+  second.part = 1;
+  second.job_id = "job-2";
+  f.snapshot().attempts.push_back(second);
+  EXPECT_EQ(f.Build().rollouts[0].stages[0].action, Action::kInSync);
+}
+
+TEST(Planner, SummaryCountsEveryStage) {
+  Fixture f;
+  Plan p = f.Build();
+  EXPECT_EQ(p.summary.Count(Action::kCreate), 1);
+  EXPECT_EQ(p.summary.Count(Action::kBlocked), 2);
+  EXPECT_EQ(p.summary.Changes(), 1);
+}
+
+TEST(Planner, BaselineTreatsEveryBaselineStageAsCreated) {
+  auto base = Parse(kRollout);
+  Plan same = plan::Build(base, SnapshotFromBaseline(base, "main"), kNow);
+  EXPECT_FALSE(same.HasChanges());
+  for (const auto& s : same.rollouts[0].stages) {
+    // the health gate has no observation in baseline mode, but the stage exists
+    EXPECT_EQ(s.action, Action::kInSync) << s.name;
+  }
+  std::string changed = ReplaceAll(kRollout, "gray: 10", "gray: 20");
+  Plan p = plan::Build(Parse(changed), SnapshotFromBaseline(base, "main"), kNow);
+  EXPECT_EQ(p.rollouts[0].stages[0].action, Action::kReplace);
+  EXPECT_EQ(p.rollouts[0].stages[1].action, Action::kInSync);
+  EXPECT_EQ(p.summary.Changes(), 1);
+}
+
+TEST(Planner, IsDeterministicAndDigestIgnoresCosmetics) {
+  Fixture f;
+  Plan a = f.Build();
+  Plan b = f.Build();
+  EXPECT_EQ(a.manifest_digest, b.manifest_digest);
+  state::Snapshot empty;
+  Plan commented = plan::Build(Parse(ReplaceAll(kRollout, "  stages:\n", "  # stages\n  stages:\n"), "x.yaml"), empty,
+                               kNow);
+  Plan plain = plan::Build(Parse(kRollout), empty, kNow);
+  EXPECT_EQ(commented.manifest_digest, plain.manifest_digest);
+  Plan regated = plan::Build(Parse(ReplaceAll(kRollout, "soak: 24h", "soak: 48h")), empty, kNow);
+  EXPECT_NE(regated.manifest_digest, plain.manifest_digest);
+}
+
+}  // namespace
+}  // namespace otaroll::plan
