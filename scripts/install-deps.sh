@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what otaroll needs to build and test, and only what is missing.
+# Idempotent: a second run installs nothing. Debian packages via apt-get, the
+# JSON Schema checker's npm packages from its lock file.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(g++ cmake ninja-build pkg-config git
+          libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev libssl-dev
+          libgtest-dev libgmock-dev libcli11-dev libfmt-dev sqlite3)
+command -v node >/dev/null 2>&1 || packages+=(nodejs)
+command -v npm >/dev/null 2>&1 || packages+=(npm)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "install-deps: installing ${missing[*]}"
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get update -qq
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# The JSON Schema validator (ajv) the tests compare otaroll's verdicts with.
+checker=tools/schema-check
+if [ ! -d "$checker/node_modules" ] || [ "$checker/package-lock.json" -nt "$checker/node_modules/.package-lock.json" ]; then
+  echo "install-deps: installing the schema checker's npm packages"
+  npm ci --prefix "$checker" --no-audit --no-fund --loglevel=error >/dev/null
+fi
