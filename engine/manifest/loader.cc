@@ -543,7 +543,7 @@ class DocReader {
     }
     if (auto* x = Require(m, "firmwareId", at, "spec", "a firmware id")) {
       Scalar s = Classify(x->value);
-      if (s.kind == Kind::kInt && s.exact_int && s.integer >= 0) {
+      if ((s.kind == Kind::kInt || s.kind == Kind::kFloat) && s.exact_int && s.integer >= 0) {
         r.firmware_id = std::to_string(s.integer);
       } else if (s.kind == Kind::kString && IsToken(s.text)) {
         r.firmware_id = s.text;
@@ -617,10 +617,103 @@ bool IsHidden(const fs::path& p) {
   return !name.empty() && name[0] == '.' && name != "." && name != "..";
 }
 
+// Manifests are UTF-8 text: no invalid byte sequences and no control
+// characters but tab, line feed and carriage return (comments included).
+// Returns the first offending place, if any.
+std::optional<Diagnostic> CheckText(std::string_view text, const std::string& file) {
+  int line = 1, column = 1;
+  size_t i = 0;
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") i = 3;  // a byte-order mark is fine
+  while (i < text.size()) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    uint32_t cp = c;
+    size_t len = 1;
+    if (c >= 0x80) {
+      len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+      bool ok = len != 0 && i + len <= text.size();
+      cp = len == 2 ? c & 0x1F : len == 3 ? c & 0x0F : c & 0x07;
+      for (size_t k = 1; ok && k < len; ++k) {
+        unsigned char cc = static_cast<unsigned char>(text[i + k]);
+        ok = (cc & 0xC0) == 0x80;
+        cp = (cp << 6) | (cc & 0x3F);
+      }
+      // no overlong forms, surrogates or values past U+10FFFF
+      ok = ok && !(len == 2 && cp < 0x80) && !(len == 3 && cp < 0x800) && !(len == 4 && cp < 0x10000) &&
+           !(cp >= 0xD800 && cp <= 0xDFFF) && cp <= 0x10FFFF;
+      if (!ok) {
+        return Diagnostic{file, line, column, "",
+                          fmt::format("invalid UTF-8 (byte 0x{:02X}); save the manifest as UTF-8 text", c)};
+      }
+    }
+    bool control = (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || (cp >= 0x7F && cp <= 0x9F) ||
+                   cp == 0xFFFE || cp == 0xFFFF;
+    if (control) {
+      return Diagnostic{file, line, column, "",
+                        fmt::format("control character U+{:04X}; remove it (only tab, line feed and carriage "
+                                    "return are allowed)",
+                                    cp)};
+    }
+    if (cp == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+    i += len;
+  }
+  return std::nullopt;
+}
+
+// Only the YAML core schema's tags are understood; any other tag (!env,
+// !!binary, ...) would change meaning in a way otaroll cannot honour.
+void CheckTags(const YAML::Node& node, const std::string& file, std::vector<Diagnostic>& errors) {
+  const std::string& tag = node.Tag();
+  const std::string core = "tag:yaml.org,2002:";
+  auto report = [&](const std::string& why) {
+    YAML::Mark m = node.Mark();
+    errors.push_back(Diagnostic{file, m.line + 1, m.column + 1, "", why});
+  };
+  if (!tag.empty() && tag != "?" && tag != "!") {
+    std::string shown = tag.rfind(core, 0) == 0 ? "!!" + tag.substr(core.size()) : tag;
+    std::string name = tag.rfind(core, 0) == 0 ? tag.substr(core.size()) : "";
+    bool fits = false;
+    if (node.IsScalar()) {
+      YAML::Node plain(node.Scalar());  // the value typed as if untagged
+      plain.SetTag("?");
+      Kind k = Classify(plain).kind;
+      fits = name == "str" || (name == "int" && k == Kind::kInt) ||
+             (name == "float" && (k == Kind::kInt || k == Kind::kFloat)) || (name == "bool" && k == Kind::kBool) ||
+             (name == "null" && k == Kind::kNull);
+    } else if (node.IsSequence()) {
+      fits = name == "seq";
+    } else if (node.IsMap()) {
+      fits = name == "map";
+    }
+    if (!fits) {
+      report(name.empty() || name == "binary" || name == "set" || name == "omap" || name == "timestamp"
+                 ? fmt::format("unsupported YAML tag {}; remove it (manifests use plain YAML values)", shown)
+                 : fmt::format("the value does not fit its tag {}; remove the tag or fix the value", shown));
+      return;
+    }
+  }
+  if (node.IsSequence()) {
+    for (const auto& item : node) CheckTags(item, file, errors);
+  } else if (node.IsMap()) {
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      CheckTags(it->first, file, errors);
+      CheckTags(it->second, file, errors);
+    }
+  }
+}
+
 }  // namespace
 
 void ParseText(std::string_view text, const std::string& display_name, std::vector<Rollout>& out,
                std::vector<Diagnostic>& errors) {
+  if (auto bad = CheckText(text, display_name)) {
+    errors.push_back(*bad);
+    return;
+  }
   std::vector<YAML::Node> docs;
   try {
     docs = YAML::LoadAll(std::string(text));
@@ -631,6 +724,9 @@ void ParseText(std::string_view text, const std::string& display_name, std::vect
   }
   for (const YAML::Node& doc : docs) {
     if (doc.IsNull()) continue;  // an empty document (e.g. a trailing ---)
+    size_t before = errors.size();
+    CheckTags(doc, display_name, errors);
+    if (errors.size() != before) continue;
     DocReader reader(display_name, errors);
     if (auto r = reader.Read(doc)) out.push_back(std::move(*r));
   }

@@ -301,6 +301,32 @@ TEST(Loader, MissingDirectoryIsAnError) {
             "/nonexistent/otaroll-manifests: no such file or directory; name a manifest directory");
 }
 
+TEST(Loader, OnlyCoreYamlTagsAreUnderstood) {
+  EXPECT_EQ(Errors(Replace(kValid, "firmwareId: \"178\"", "firmwareId: !env FIRMWARE_ID")),
+            Lines{"m.yaml:7:15: unsupported YAML tag !env; remove it (manifests use plain YAML values)"});
+  EXPECT_EQ(Errors(Replace(kValid, "gray: 10", "gray: !!int ten")),
+            Lines{"m.yaml:10:13: the value does not fit its tag !!int; remove the tag or fix the value"});
+  EXPECT_TRUE(Errors(Replace(kValid, "gray: 10", "gray: !!int 10")).empty());
+  EXPECT_TRUE(Errors(Replace(kValid, "firmwareId: \"178\"", "firmwareId: !!str 178")).empty());
+}
+
+TEST(Loader, ManifestsAreUtf8TextWithoutControlCharacters) {
+  EXPECT_EQ(Errors(Replace(kValid, "name: thermo", "name: ther\x07mo")),
+            Lines{"m.yaml:4:13: control character U+0007; remove it (only tab, line feed and carriage return are "
+                  "allowed)"});
+  EXPECT_EQ(Errors(Replace(kValid, "kind: Rollout", "kind: Rollout # caf\xE9")),
+            Lines{"m.yaml:2:20: invalid UTF-8 (byte 0xE9); save the manifest as UTF-8 text"});
+  EXPECT_TRUE(Errors(std::string("\xEF\xBB\xBF") + Replace(kValid, "kind: Rollout", "kind: Rollout # café")).empty());
+}
+
+TEST(Loader, FirmwareIdWithAZeroFractionIsAnInteger) {
+  std::vector<Rollout> rollouts;
+  std::vector<core::Diagnostic> errors;
+  ParseText(Replace(kValid, "\"178\"", "178.0"), "m.yaml", rollouts, errors);
+  ASSERT_TRUE(errors.empty());
+  EXPECT_EQ(rollouts[0].firmware_id, "178");
+}
+
 TEST(Loader, EmptyDocumentsAreSkipped) {
   EXPECT_TRUE(Errors(std::string("---\n") + kValid + "---\n").empty());
 }
