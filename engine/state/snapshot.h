@@ -36,6 +36,8 @@ struct Attempt {
   int attempt_count = 0;  // calls made for this intent
   core::Time created_at{};
   core::Time updated_at{};
+  std::string job_status;                // last platform JobStatus seen ("IN_PROGRESS", ...)
+  std::optional<int64_t> superseded_by;  // id of the attempt that replaced this one
 };
 
 // Counts of a job's device tasks by status (API.md §4), taken at observed_at.

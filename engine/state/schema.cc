@@ -1,0 +1,184 @@
+#include "state/schema.h"
+
+#include <fmt/format.h>
+
+namespace otaroll::state {
+
+namespace {
+
+// Version 1: the intent protocol of SPEC §4. Times are RFC 3339 text; empty
+// optional text is NULL (so UNIQUE(job_id) ignores attempts without a job).
+constexpr const char* kV1 = R"sql(
+PRAGMA application_id = 1330921810;
+
+-- Bumped by the triggers below on every change to the recorded history, so a
+-- saved plan can tell whether state moved since it was made.
+CREATE TABLE serial (
+  id    INTEGER PRIMARY KEY CHECK (id = 1),
+  value INTEGER NOT NULL
+);
+INSERT INTO serial (id, value) VALUES (1, 0);
+
+CREATE TABLE rollouts (
+  name        TEXT PRIMARY KEY NOT NULL,
+  product_key TEXT NOT NULL,
+  firmware_id TEXT NOT NULL,
+  first_seen  TEXT NOT NULL,
+  last_seen   TEXT NOT NULL
+);
+
+CREATE TABLE attempts (
+  id             INTEGER PRIMARY KEY,
+  intent_id      TEXT NOT NULL UNIQUE,
+  rollout        TEXT NOT NULL REFERENCES rollouts (name) ON UPDATE CASCADE,
+  stage          TEXT NOT NULL,
+  part           INTEGER NOT NULL CHECK (part >= 0),
+  parts          INTEGER NOT NULL CHECK (parts >= 1 AND part < parts),
+  spec_hash      TEXT NOT NULL,
+  request_json   TEXT NOT NULL,
+  status         TEXT NOT NULL
+                 CHECK (status IN ('pending', 'created', 'failed', 'unknown', 'superseded', 'cancelled')),
+  job_id         TEXT,
+  job_created_at TEXT,
+  job_status     TEXT,
+  request_id     TEXT,
+  error_code     TEXT,
+  error_message  TEXT,
+  attempt_count  INTEGER NOT NULL DEFAULT 0 CHECK (attempt_count >= 0),
+  created_at     TEXT NOT NULL,
+  updated_at     TEXT NOT NULL,
+  superseded_by  INTEGER REFERENCES attempts (id),
+  CHECK (status NOT IN ('created', 'superseded', 'cancelled') OR job_id IS NOT NULL),
+  CHECK (superseded_by IS NULL OR (status = 'superseded' AND superseded_by <> id))
+);
+CREATE INDEX attempts_by_stage ON attempts (rollout, stage);
+CREATE UNIQUE INDEX attempts_by_job ON attempts (job_id) WHERE job_id IS NOT NULL;
+
+-- observed_ms orders observations: RFC 3339 text with an optional fraction
+-- does not sort as text.
+CREATE TABLE observations (
+  id          INTEGER PRIMARY KEY,
+  job_id      TEXT NOT NULL,
+  observed_at TEXT NOT NULL,
+  observed_ms INTEGER NOT NULL,
+  total       INTEGER NOT NULL CHECK (total >= 0),
+  confirm     INTEGER NOT NULL DEFAULT 0 CHECK (confirm >= 0),
+  queued      INTEGER NOT NULL DEFAULT 0 CHECK (queued >= 0),
+  notified    INTEGER NOT NULL DEFAULT 0 CHECK (notified >= 0),
+  in_progress INTEGER NOT NULL DEFAULT 0 CHECK (in_progress >= 0),
+  succeeded   INTEGER NOT NULL DEFAULT 0 CHECK (succeeded >= 0),
+  failed      INTEGER NOT NULL DEFAULT 0 CHECK (failed >= 0),
+  canceled    INTEGER NOT NULL DEFAULT 0 CHECK (canceled >= 0)
+);
+CREATE INDEX observations_by_job ON observations (job_id, observed_ms, id);
+
+CREATE TABLE events (
+  seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+  at         TEXT NOT NULL,
+  rollout    TEXT NOT NULL DEFAULT '',
+  stage      TEXT NOT NULL DEFAULT '',
+  attempt_id INTEGER REFERENCES attempts (id),
+  kind       TEXT NOT NULL,
+  message    TEXT NOT NULL,
+  data_json  TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX events_by_rollout ON events (rollout, seq);
+
+-- At most one row: the process allowed to apply. No row = nobody holds it.
+CREATE TABLE lease (
+  id           INTEGER PRIMARY KEY CHECK (id = 1),
+  holder_host  TEXT NOT NULL,
+  holder_pid   INTEGER NOT NULL,
+  started_at   TEXT NOT NULL,
+  heartbeat_at TEXT NOT NULL,
+  ttl_seconds  INTEGER NOT NULL CHECK (ttl_seconds > 0),
+  token        TEXT NOT NULL
+);
+
+CREATE TRIGGER serial_rollouts_insert AFTER INSERT ON rollouts BEGIN UPDATE serial SET value = value + 1; END;
+-- Touching last_seen alone is bookkeeping, like a lease heartbeat: not history.
+CREATE TRIGGER serial_rollouts_update AFTER UPDATE ON rollouts
+  WHEN OLD.name IS NOT NEW.name OR OLD.product_key IS NOT NEW.product_key
+    OR OLD.firmware_id IS NOT NEW.firmware_id OR OLD.first_seen IS NOT NEW.first_seen
+  BEGIN UPDATE serial SET value = value + 1; END;
+CREATE TRIGGER serial_rollouts_delete AFTER DELETE ON rollouts BEGIN UPDATE serial SET value = value + 1; END;
+CREATE TRIGGER serial_attempts_insert AFTER INSERT ON attempts BEGIN UPDATE serial SET value = value + 1; END;
+CREATE TRIGGER serial_attempts_update AFTER UPDATE ON attempts BEGIN UPDATE serial SET value = value + 1; END;
+CREATE TRIGGER serial_attempts_delete AFTER DELETE ON attempts BEGIN UPDATE serial SET value = value + 1; END;
+CREATE TRIGGER serial_observations_insert AFTER INSERT ON observations BEGIN UPDATE serial SET value = value + 1; END;
+CREATE TRIGGER serial_observations_update AFTER UPDATE ON observations BEGIN UPDATE serial SET value = value + 1; END;
+CREATE TRIGGER serial_observations_delete AFTER DELETE ON observations BEGIN UPDATE serial SET value = value + 1; END;
+CREATE TRIGGER serial_events_insert AFTER INSERT ON events BEGIN UPDATE serial SET value = value + 1; END;
+CREATE TRIGGER serial_events_update AFTER UPDATE ON events BEGIN UPDATE serial SET value = value + 1; END;
+CREATE TRIGGER serial_events_delete AFTER DELETE ON events BEGIN UPDATE serial SET value = value + 1; END;
+)sql";
+
+static_assert(kApplicationId == 1330921810, "kV1 sets the application id literally");
+
+}  // namespace
+
+const std::vector<Migration>& Migrations() {
+  static const std::vector<Migration> kMigrations = {
+      {"create the v1 schema (rollouts, attempts, observations, events, lease, serial)", kV1},
+  };
+  return kMigrations;
+}
+
+const std::vector<std::string>& TaskStatuses() {
+  static const std::vector<std::string> kStatuses = {"CONFIRM",   "QUEUED", "NOTIFIED", "IN_PROGRESS",
+                                                     "SUCCEEDED", "FAILED", "CANCELED"};
+  return kStatuses;
+}
+
+core::Result<SchemaInfo> CheckSchema(const Db& db) {
+  auto app = db.QueryInt("PRAGMA application_id", "reading its application id");
+  if (!app.ok()) return app.status();
+  auto version = db.QueryInt("PRAGMA user_version", "reading its schema version");
+  if (!version.ok()) return version.status();
+  auto objects = db.QueryInt("SELECT count(*) FROM sqlite_master", "reading its schema");
+  if (!objects.ok()) return objects.status();
+
+  if (*app == 0 && *version == 0 && *objects == 0) return SchemaInfo{SchemaState::kEmpty, 0};
+  if (*app != kApplicationId) {
+    return core::Status::Corruption(fmt::format(
+        "state file {} is not an otaroll state file (an SQLite database of another application); pass the "
+        "right --state path or move the file away",
+        db.display()));
+  }
+  if (*version > kSchemaVersion) {
+    return core::Status::Unsupported(fmt::format(
+        "state file {} was written by a newer otaroll (schema version {}; this otaroll knows {}); upgrade otaroll",
+        db.display(), *version, kSchemaVersion));
+  }
+  if (*version < 1) {
+    return core::Status::Corruption(fmt::format(
+        "state file {} is damaged (schema version {}); restore it from a backup", db.display(), *version));
+  }
+  return SchemaInfo{*version < kSchemaVersion ? SchemaState::kOlder : SchemaState::kCurrent, *version};
+}
+
+core::Status Migrate(const Db& db) {
+  static_assert(kSchemaVersion > 0);
+  for (;;) {
+    // IMMEDIATE: the check and the step happen under the write lock, so a
+    // concurrent migrator either finished before us or waits for us.
+    if (auto s = db.Exec("BEGIN IMMEDIATE", "starting a schema migration"); !s.ok()) return s;
+    auto info = CheckSchema(db);
+    if (!info.ok() || info->state == SchemaState::kCurrent) {
+      db.Exec("ROLLBACK", "ending a schema check");
+      return info.status();
+    }
+    const int64_t from = info->version;
+    const Migration& step = Migrations().at(static_cast<size_t>(from));
+    std::string doing = fmt::format("migrating it from schema version {} to {}", from, from + 1);
+    core::Status s = db.Exec(step.sql, doing);
+    if (s.ok()) s = db.Exec(fmt::format("PRAGMA user_version = {}", from + 1).c_str(), doing);
+    if (s.ok()) s = db.Exec("COMMIT", doing);
+    if (!s.ok()) {
+      db.Exec("ROLLBACK", doing);
+      return s;
+    }
+  }
+}
+
+}  // namespace otaroll::state
