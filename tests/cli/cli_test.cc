@@ -8,7 +8,7 @@
 
 #include "core/sha256.h"
 #include "manifest/loader.h"
-#include "spec/spec.h"
+#include "plan/plan.h"
 #include "state/sqlite_store.h"
 #include "test_util/run.h"
 #include "test_util/temp_dir.h"
@@ -42,37 +42,23 @@ std::string CopyExamples(const TempDir& dir, const std::string& name = "tree") {
 
 std::string ReadFile(const std::string& path) { return test_util::detail::Slurp(path); }
 
-// Records every stage of the tree as created long ago, as apply would have.
+// Records every stage of the tree as created, as apply would have: the
+// baseline snapshot of the tree is exactly that set of attempts.
 void RecordEverythingCreated(const std::string& tree, const std::string& state_path) {
   auto loaded = manifest::LoadTree(tree);
   ASSERT_TRUE(loaded.ok() && loaded->ok());
   auto store = state::SqliteStore::Open(state_path);
   ASSERT_TRUE(store.ok()) << store.status().message();
   core::Time then = *core::ParseRfc3339("2026-01-01T00:00:00Z");
-  int n = 0;
   for (const auto& r : loaded->set.rollouts) {
     ASSERT_TRUE((*store)->UpsertRollout(r.name, r.product_key, r.firmware_id, then).ok());
-    for (const auto& s : r.stages) {
-      auto spec = spec::Resolve(r, s);
-      for (size_t part = 0; part < spec.parts.size(); ++part) {
-        state::Attempt a;
-        a.intent_id = "intent-" + std::to_string(++n);
-        a.rollout = r.name;
-        a.stage = s.name;
-        a.part = static_cast<int>(part);
-        a.parts = static_cast<int>(spec.parts.size());
-        a.spec_hash = spec.hash;
-        a.request = spec::Flatten(spec.parts[part]);
-        a.status = state::AttemptStatus::kCreated;
-        a.job_id = "job-" + std::to_string(n);
-        a.job_created_at = then;
-        a.request_id = "req-" + std::to_string(n);
-        a.attempt_count = 1;
-        a.created_at = a.updated_at = then;
-        auto id = (*store)->InsertAttempt(a);
-        ASSERT_TRUE(id.ok()) << id.status().message();
-      }
-    }
+  }
+  for (state::Attempt a : plan::SnapshotFromBaseline(loaded->set, tree).attempts) {
+    a.job_id = "job-" + std::to_string(a.id);
+    a.job_created_at = a.created_at = a.updated_at = then;
+    a.attempt_count = 1;
+    auto id = (*store)->InsertAttempt(a);
+    ASSERT_TRUE(id.ok()) << id.status().message();
   }
 }
 
