@@ -205,8 +205,8 @@ core::Result<Snapshot> ReadOnce(const std::string& path, bool immutable) {
 // A writer that died leaves committed pages in -wal and no -shm; reading them
 // needs a wal-index, which only a connection that may create -shm can build.
 core::Status ExplainReadFailure(const std::string& path, const core::Status& status) {
-  std::string dir = std::filesystem::path(path).parent_path().string();
-  if (dir.empty()) dir = ".";
+  const std::filesystem::path parent = std::filesystem::path(path).parent_path();
+  const std::string dir = parent.empty() ? std::string(".") : parent.string();
   if (status.code() != core::Status::Code::kIOError || !Exists(path + "-wal") || Exists(path + "-shm") ||
       ::access(dir.c_str(), W_OK) == 0) {
     return status;
