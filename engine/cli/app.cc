@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -143,7 +144,7 @@ int RunPlan(const PlanOptions& o) {
   } else {
     rendered = render::Text(p, render::TextOptions{UseColor()});
   }
-  if (!o.out.empty() && !WriteFile(o.out, render::Json(p))) return kExitError;
+  if (!o.out.empty() && !WriteFile(o.out, o.format == "json" ? rendered : render::Json(p))) return kExitError;
   std::cout << rendered;
   std::cout.flush();
   if (!std::cout) return kExitError;

@@ -84,16 +84,11 @@ Scalar Classify(const YAML::Node& node) {
     s.integer = std::strtoll(s.text.c_str() + (base == 10 ? 0 : 2), nullptr, base);
     s.exact_int = errno != ERANGE;
     s.number = s.exact_int ? static_cast<double>(s.integer) : std::strtod(s.text.c_str(), nullptr);
-  } else if (IsFloat(t) || OneOf(DropSign(t), {".inf", ".Inf", ".INF"}) ||
-             OneOf(t, {".nan", ".NaN", ".NAN"})) {
+  } else if (const bool inf = OneOf(DropSign(t), {".inf", ".Inf", ".INF"}),
+             nan = OneOf(t, {".nan", ".NaN", ".NAN"});
+             inf || nan || IsFloat(t)) {
     s.kind = Kind::kFloat;
-    if (t.find("nan") != t.npos || t.find("NaN") != t.npos || t.find("NAN") != t.npos) {
-      s.number = std::nan("");
-    } else if (t.find('.') != t.npos && (t.find("inf") != t.npos || t.find("Inf") != t.npos || t.find("INF") != t.npos)) {
-      s.number = t[0] == '-' ? -INFINITY : INFINITY;
-    } else {
-      s.number = std::strtod(s.text.c_str(), nullptr);
-    }
+    s.number = nan ? std::nan("") : inf ? (t[0] == '-' ? -INFINITY : INFINITY) : std::strtod(s.text.c_str(), nullptr);
     // JSON Schema counts 10.0 as an integer; so do we.
     if (std::isfinite(s.number) && std::trunc(s.number) == s.number && std::fabs(s.number) < 9.0e18) {
       s.exact_int = true;
