@@ -1,4 +1,5 @@
 #include "cli/app.h"
+#include "cli/commands.h"
 
 #include <unistd.h>
 
@@ -23,8 +24,6 @@ namespace otaroll::cli {
 namespace {
 
 namespace fs = std::filesystem;
-
-void PrintError(const std::string& message) { std::cerr << "otaroll: error: " << message << "\n"; }
 
 // Loads and validates a manifest tree; prints every diagnostic.
 std::optional<manifest::ManifestSet> LoadManifests(const std::string& dir) {
@@ -153,6 +152,8 @@ int RunPlan(const PlanOptions& o) {
 
 }  // namespace
 
+void PrintError(const std::string& message) { std::cerr << "otaroll: error: " << message << "\n"; }
+
 int run(int argc, char** argv) {
   CLI::App app{"otaroll: declarative, exactly-once rollouts of IoT firmware upgrade jobs", "otaroll"};
   app.set_version_flag("--version", std::string("otaroll ") + OTAROLL_VERSION);
@@ -177,6 +178,11 @@ int run(int argc, char** argv) {
               "exit 2 when there is something to create or replace, 0 when nothing, 1 on error");
   p->add_option("--now", plan.now, "plan as of this RFC 3339 instant instead of the clock");
 
+  const std::vector<std::pair<std::string, Runner>> commands = {
+      {"platform", AddPlatformCommand(app)},
+      {"sandbox", AddSandboxCommand(app)},
+  };
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -191,6 +197,9 @@ int run(int argc, char** argv) {
   }
   if (v->parsed()) return Validate(validate);
   if (p->parsed()) return RunPlan(plan);
+  for (const auto& [name, runner] : commands) {
+    if (app.get_subcommand(name)->parsed()) return runner();
+  }
   return kExitError;
 }
 
