@@ -24,9 +24,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The JSON Schema validator (ajv) the tests compare otaroll's verdicts with.
-checker=tools/schema-check
-if [ ! -d "$checker/node_modules" ] || [ "$checker/package-lock.json" -nt "$checker/node_modules/.package-lock.json" ]; then
-  echo "install-deps: installing the schema checker's npm packages"
-  npm ci --prefix "$checker" --no-audit --no-fund --loglevel=error >/dev/null
-fi
+# npm packages the tests use, each from its lock file: the JSON Schema
+# validator (ajv) that otaroll's verdicts are compared with, and Alibaba
+# Cloud's official RPC client that must be able to talk to `otaroll sandbox`.
+for tool in tools/schema-check tools/sdk-check; do
+  if [ ! -d "$tool/node_modules" ] || [ "$tool/package-lock.json" -nt "$tool/node_modules/.package-lock.json" ]; then
+    echo "install-deps: installing the npm packages of $tool"
+    npm ci --prefix "$tool" --no-audit --no-fund --loglevel=error >/dev/null
+  fi
+done

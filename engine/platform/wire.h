@@ -73,6 +73,7 @@ template <typename T>
 struct Page {
   std::vector<T> items;
   int64_t total = 0;
+  bool has_total = false;  // whether the platform sent Total
   int64_t page_size = 0;
   int64_t page_count = 0;
   int64_t current_page = 0;

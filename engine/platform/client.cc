@@ -1,0 +1,245 @@
+#include "platform/client.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <array>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "core/time.h"
+
+namespace otaroll::platform {
+namespace {
+
+// Largest page sizes the platform accepts (API.md §4) and the task listing's
+// window (page × size ≤ 100,000).
+constexpr int kJobPageSize = 200;
+constexpr int kTaskPageSize = 100;
+constexpr int kMaxTaskPages = 100000 / kTaskPageSize;
+constexpr int kMaxJobPages = 10000;
+
+// The endpoint with a path: "http://h:1" → "http://h:1/".
+std::string NormalizeEndpoint(const std::string& endpoint) {
+  auto scheme = endpoint.find("://");
+  size_t host_start = scheme == std::string::npos ? 0 : scheme + 3;
+  if (endpoint.find('/', host_start) == std::string::npos) return endpoint + "/";
+  return endpoint;
+}
+
+std::string EncodeAll(const Params& params) {
+  std::string out;
+  for (const auto& [name, value] : params) {
+    if (!out.empty()) out.push_back('&');
+    out += PercentEncode(name);
+    out.push_back('=');
+    out += PercentEncode(value);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string RandomUuid() {
+  std::array<unsigned char, 16> b{};
+  if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) {
+    // The CSPRNG failing is not recoverable; fall back to a non-repeating
+    // source rather than a fixed value (a repeated nonce is rejected anyway).
+    std::random_device rd;
+    for (auto& c : b) c = static_cast<unsigned char>(rd());
+  }
+  b[6] = static_cast<unsigned char>((b[6] & 0x0F) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3F) | 0x80);
+  std::string hex;
+  for (size_t i = 0; i < b.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) hex.push_back('-');
+    hex += fmt::format("{:02x}", b[i]);
+  }
+  return hex;
+}
+
+Client::Client(ClientConfig config, Credentials credentials, HttpTransport& transport, core::Clock& clock)
+    : config_(std::move(config)),
+      credentials_(std::move(credentials)),
+      transport_(transport),
+      clock_(clock),
+      nonce_(RandomUuid),
+      rng_(std::random_device{}()) {
+  config_.endpoint = NormalizeEndpoint(config_.endpoint);
+}
+
+Params Client::SignedParams(const std::string& action, const Params& call_params) {
+  Params p = call_params;
+  p["Action"] = action;
+  p["AccessKeyId"] = credentials_.access_key_id;
+  p["SignatureMethod"] = "HMAC-SHA1";
+  p["SignatureVersion"] = "1.0";
+  p["SignatureNonce"] = nonce_();
+  p["Timestamp"] = core::FormatRfc3339(std::chrono::floor<std::chrono::seconds>(clock_.Now()));
+  p["Format"] = "JSON";
+  p["Version"] = config_.api_version;
+  if (config_.style == Style::kAlibaba && !config_.region.empty()) p["RegionId"] = config_.region;
+  if (!config_.iot_instance_id.empty()) p["IotInstanceId"] = config_.iot_instance_id;
+  p["Signature"] = SignRequest(config_.method, p, credentials_.access_key_secret);
+  return p;
+}
+
+void Client::Throttle(CallClass cls) {
+  double qps = cls == CallClass::kCreate ? config_.limits.create_qps
+               : cls == CallClass::kRead ? config_.limits.read_qps
+                                         : config_.limits.cancel_qps;
+  if (qps <= 0) return;
+  auto interval = std::chrono::duration_cast<core::Duration>(std::chrono::duration<double>(1.0 / qps));
+  core::Time now = clock_.Now();
+  auto it = next_slot_.find(cls);
+  if (it != next_slot_.end() && it->second > now) {
+    clock_.Sleep(it->second - now);
+    now = it->second;
+  }
+  next_slot_[cls] = now + interval;
+}
+
+core::Duration Client::Backoff(int attempt) {
+  // Exponential backoff with full jitter: uniform in [0, min(max, base·2^(n-1))].
+  auto cap = config_.retry.base_delay;
+  for (int i = 1; i < attempt && cap < config_.retry.max_delay; ++i) cap *= 2;
+  cap = std::min(cap, config_.retry.max_delay);
+  std::uniform_int_distribution<int64_t> pick(0, cap.count());
+  return core::Duration(pick(rng_));
+}
+
+template <typename T>
+CallResult<T> Client::Call(CallClass cls, const std::string& action, const Params& params,
+                           CallResult<T> (*parse)(const HttpResponse&)) {
+  for (int attempt = 1;; ++attempt) {
+    Throttle(cls);
+    Params signed_params = SignedParams(action, params);
+    HttpRequest request;
+    request.method = config_.method;
+    request.idempotent = cls != CallClass::kCreate;
+    if (config_.method == "GET") {
+      request.url = config_.endpoint + "?" + EncodeAll(signed_params);
+    } else {
+      request.url = config_.endpoint;
+      request.body = EncodeAll(signed_params);
+    }
+    core::Time start = clock_.Now();
+    HttpResult sent = transport_.Send(request);
+    std::optional<CallResult<T>> result;
+    if (const auto* response = std::get_if<HttpResponse>(&sent)) {
+      result.emplace(parse(*response));
+    } else {
+      const auto& failure = std::get<TransportError>(sent);
+      CallError e;
+      e.cls = ErrorClass::kNetwork;
+      e.sent = failure.sent;
+      e.message = failure.message;
+      result.emplace(std::move(e));
+    }
+    AttemptEvent event;
+    event.action = action;
+    event.attempt = attempt;
+    event.ok = result->ok();
+    event.elapsed = clock_.Now() - start;
+    if (result->ok()) {
+      event.outcome = "ok";
+      if (observer_) observer_(event);
+      return std::move(*result);
+    }
+    CallError error = result->error();
+    error.attempts = attempt;
+    event.outcome = error.code.empty() ? ErrorClassName(error.cls) : error.code;
+    if (observer_) observer_(event);
+    bool retryable = cls == CallClass::kCreate ? error.RetryableCreate() : error.RetryableRead();
+    if (!retryable || attempt >= config_.retry.max_attempts) return error;
+    clock_.Sleep(Backoff(attempt));
+  }
+}
+
+CallResult<CreatedJob> Client::CreateJob(const spec::ParamSet& part, const std::string& intent_id) {
+  return Call<CreatedJob>(CallClass::kCreate, "CreateOTAStaticUpgradeJob",
+                          CreateJobParams(part, config_.style, intent_id), &ParseCreateJob);
+}
+
+CallResult<JobInfo> Client::QueryJob(const std::string& job_id) {
+  return Call<JobInfo>(CallClass::kRead, "QueryOTAJob", {{"JobId", job_id}}, &ParseQueryJob);
+}
+
+CallResult<std::vector<JobInfo>> Client::ListJobsByFirmware(const std::string& firmware_id) {
+  std::vector<JobInfo> jobs;
+  std::set<std::string> seen;
+  for (int page = 1; page <= kMaxJobPages; ++page) {
+    auto r = Call<Page<JobInfo>>(CallClass::kRead, "ListOTAJobByFirmware",
+                                 {{"FirmwareId", firmware_id},
+                                  {"CurrentPage", std::to_string(page)},
+                                  {"PageSize", std::to_string(kJobPageSize)}},
+                                 &ParseJobPage);
+    if (!r.ok()) return r.error();
+    // Jobs created while paging can shift items between pages: keep each once.
+    for (const auto& job : r->items) {
+      if (seen.insert(job.job_id).second) jobs.push_back(job);
+    }
+    bool last = r->items.empty() || (r->page_count > 0 && page >= r->page_count) ||
+                (r->total > 0 && static_cast<int64_t>(page) * kJobPageSize >= r->total) ||
+                (r->total == 0 && r->page_count == 0 && static_cast<int>(r->items.size()) < kJobPageSize);
+    if (last) break;
+  }
+  return jobs;
+}
+
+CallResult<std::vector<TaskInfo>> Client::ListTasks(const std::string& job_id, const std::string& status) {
+  std::vector<TaskInfo> tasks;
+  for (int page = 1; page <= kMaxTaskPages; ++page) {
+    Params params = {{"JobId", job_id},
+                     {"CurrentPage", std::to_string(page)},
+                     {"PageSize", std::to_string(kTaskPageSize)}};
+    if (!status.empty()) params["TaskStatus"] = status;
+    auto r = Call<Page<TaskInfo>>(CallClass::kRead, "ListOTATaskByJob", params, &ParseTaskPage);
+    if (!r.ok()) return r.error();
+    tasks.insert(tasks.end(), r->items.begin(), r->items.end());
+    bool last = r->items.empty() || (r->page_count > 0 && page >= r->page_count) ||
+                (r->total > 0 && static_cast<int64_t>(page) * kTaskPageSize >= r->total) ||
+                (r->total == 0 && r->page_count == 0 && static_cast<int>(r->items.size()) < kTaskPageSize);
+    if (last) break;
+  }
+  return tasks;
+}
+
+CallResult<int64_t> Client::CountTasks(const std::string& job_id, const std::string& status) {
+  Params params = {{"JobId", job_id}, {"CurrentPage", "1"}, {"PageSize", "1"}};
+  if (!status.empty()) params["TaskStatus"] = status;
+  auto r = Call<Page<TaskInfo>>(CallClass::kRead, "ListOTATaskByJob", params, &ParseTaskPage);
+  if (!r.ok()) return r.error();
+  if (!r->has_total) {
+    // Counting from a page of one would read 0 and could open a health gate.
+    CallError e;
+    e.cls = ErrorClass::kMalformed;
+    e.message = "the platform's task list has no Total, so the tasks cannot be counted";
+    e.request_id = r->request_id;
+    return e;
+  }
+  return r->total;
+}
+
+CallResult<Empty> Client::CancelTasks(const std::string& job_id, const CancelWhich& which) {
+  Params params = {{"JobId", job_id}};
+  auto flag = [&](bool on, const char* name) {
+    if (on) params[name] = "true";
+  };
+  flag(which.scheduled, "CancelScheduledTask");
+  flag(which.queued, "CancelQueuedTask");
+  flag(which.notified, "CancelNotifiedTask");
+  flag(which.in_progress, "CancelInProgressTask");
+  flag(which.unconfirmed, "CancelUnconfirmedTask");
+  if (params.size() == 1) {
+    CallError e;
+    e.cls = ErrorClass::kRejected;
+    e.sent = false;
+    e.message = "CancelOTATaskByJob needs at least one kind of task to cancel";
+    return e;
+  }
+  return Call<Empty>(CallClass::kCancel, "CancelOTATaskByJob", params, &ParseAck);
+}
+
+}  // namespace otaroll::platform

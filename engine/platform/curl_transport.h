@@ -1,0 +1,62 @@
+// CurlTransport: the real HttpTransport, over libcurl.
+//
+// - One easy handle serves every call, so connections are kept alive and
+//   reused. Send may be called from several threads; calls are serialised.
+// - TLS verification is always on for https (peer certificate and host name);
+//   there is no way to turn it off.
+// - `ca_bundle` ADDS the CAs of a PEM file to the system trust, it does not
+//   replace it: the file becomes CURLOPT_CAINFO and the system CA directory
+//   (libcurl's built-in capath, else /etc/ssl/certs) is kept as
+//   CURLOPT_CAPATH, so public endpoints still verify. Without `ca_bundle`
+//   libcurl's defaults (the system bundle) apply unchanged.
+// - Proxies come from the standard environment variables (http_proxy,
+//   https_proxy/HTTPS_PROXY, all_proxy, no_proxy), which libcurl reads itself
+//   because CURLOPT_PROXY is never set.
+// - HTTP/1.1 only; redirects are not followed; response bodies are capped.
+// - A request with `idempotent == false` always goes on a fresh connection,
+//   so libcurl cannot silently send it twice (see curl_transport.cc).
+// - TransportError messages name host:port, never the path, query string
+//   (which carries AccessKeyId and Signature) or body.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "platform/http.h"
+
+namespace otaroll::platform {
+
+// "otaroll/<version>".
+std::string DefaultUserAgent();
+
+struct CurlTransportOptions {
+  std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};  // TCP connect + TLS handshake (+ proxy)
+  std::chrono::milliseconds total_timeout{std::chrono::seconds(60)};    // the whole call
+  std::string ca_bundle;  // PEM file of extra trusted CAs; "" = system trust only
+  std::string user_agent = DefaultUserAgent();
+  size_t max_response_bytes = size_t{32} << 20;  // a larger body is a TransportError
+};
+
+class CurlTransport final : public HttpTransport {
+ public:
+  using Options = CurlTransportOptions;
+
+  explicit CurlTransport(Options options = {});
+  ~CurlTransport() override;
+  CurlTransport(const CurlTransport&) = delete;
+  CurlTransport& operator=(const CurlTransport&) = delete;
+
+  HttpResult Send(const HttpRequest& request) override;
+
+ private:
+  struct Handle;
+
+  Options options_;
+  std::mutex mu_;  // guards handle_: one transfer at a time
+  std::unique_ptr<Handle> handle_;
+};
+
+}  // namespace otaroll::platform
