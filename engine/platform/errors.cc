@@ -115,7 +115,10 @@ std::string CallError::Describe() const {
     return OneLine(where.empty() ? message : fmt::format("{} ({})", WithoutFinalStop(message), where));
   }
   std::string out = code;
-  if (!message.empty()) out += ": " + (where.empty() ? message : WithoutFinalStop(message));
+  // Alibaba appends its whole string to sign to SignatureDoesNotMatch: a
+  // screen of percent-encoding that tells an operator nothing more.
+  std::string text = message.substr(0, message.find(" server string to sign is:"));
+  if (!text.empty()) out += ": " + (where.empty() ? text : WithoutFinalStop(text));
   if (!where.empty()) out += fmt::format(" ({})", where);
   return OneLine(std::move(out));
 }

@@ -161,3 +161,20 @@ TEST(ErrorsTest, DescribeIsOneLine) {
 
 }  // namespace
 }  // namespace otaroll::platform
+
+namespace otaroll::platform {
+namespace {
+
+TEST(DescribeTest, DropsTheServerStringToSignOfSignatureDoesNotMatch) {
+  CallError e;
+  e.cls = ErrorClass::kAuth;
+  e.http_status = 400;
+  e.code = "SignatureDoesNotMatch";
+  e.request_id = "R1";
+  e.message = "Specified signature is not matched with our calculation. server string to sign is:POST&%2F&AccessKeyId%3Did1";
+  EXPECT_EQ(e.Describe(),
+            "SignatureDoesNotMatch: Specified signature is not matched with our calculation (HTTP 400, request R1)");
+}
+
+}  // namespace
+}  // namespace otaroll::platform
