@@ -130,9 +130,11 @@ int RunJob(const Settings& s, platform::Client& client) {
     std::cout << ordered_json{{"format_version", 1}, {"job", JobJson(j)}}.dump(2) << "\n";
     return kExitOk;
   }
-  std::string retry = j.retry_interval.empty()
-                          ? "none"
-                          : fmt::format("every {} min, up to {} time(s)", j.retry_interval, Or(j.retry_count, "?"));
+  std::string retry = "none";
+  if (!j.retry_interval.empty()) {
+    retry = fmt::format("{} retr{} every {} min", Or(j.retry_count, "?"), j.retry_count == "1" ? "y" : "ies",
+                        j.retry_interval);
+  }
   std::string tags;
   for (const auto& [k, v] : j.tags) tags += (tags.empty() ? "" : ", ") + k + "=" + v;
   auto flag = [](const std::optional<bool>& b) { return b ? (*b ? "true" : "false") : "-"; };

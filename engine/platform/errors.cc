@@ -4,26 +4,13 @@
 
 #include <string_view>
 
+#include "core/text.h"
+
 namespace otaroll::platform {
 namespace {
 
-char Lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-// Platform codes are compared without regard to case: the two platforms agree
-// on the names, not always on their spelling.
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i]) != Lower(b[i])) return false;
-  }
-  return true;
-}
-
-bool StartsWithIgnoreCase(std::string_view text, std::string_view prefix) {
-  return text.size() >= prefix.size() && EqualsIgnoreCase(text.substr(0, prefix.size()), prefix);
-}
+using core::EqualsIgnoreCase;
+using core::StartsWithIgnoreCase;
 
 // "Name" or "Name.<anything>".
 bool IsFamily(std::string_view code, std::string_view name) {

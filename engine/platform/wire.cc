@@ -9,8 +9,13 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "core/text.h"
+
 namespace otaroll::platform {
 namespace {
+
+using core::EqualsIgnoreCase;
+using core::StartsWithIgnoreCase;
 
 using nlohmann::json;
 
@@ -19,18 +24,6 @@ constexpr size_t kQuotedBodyChars = 40;
 // A platform message longer than this is cut (Describe() stays readable).
 constexpr size_t kMessageChars = 300;
 constexpr size_t kRequestIdChars = 100;
-
-char Lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (Lower(a[i]) != Lower(b[i])) return false;
-  }
-  return true;
-}
 
 // The member `name` of an object, matched exactly first and then without
 // regard to case; nullptr when absent or when `obj` is not an object.

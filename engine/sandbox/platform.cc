@@ -409,18 +409,9 @@ Json Platform::JobSummary(const Job& job, const JobState& state) const {
 }
 
 Json Platform::JobDetail(const Job& job, const JobState& state) const {
-  Json j;
-  j["JobId"] = job.job_id;
-  j["UtcCreate"] = UtcMillis(job.created);
-  j["UtcModified"] = UtcMillis(state.modified);
-  j["ProductKey"] = job.product_key;
-  j["FirmwareId"] = job.firmware_id;
-  j["UtcStartTime"] = UtcMillis(job.created);
-  if (state.ended) j["UtcEndTime"] = UtcMillis(*state.ended);
-  j["JobStatus"] = state.status;
-  j["JobType"] = "UPGRADE_FIRMWARE";
-  j["SelectionType"] = "STATIC";
-  j["TargetSelection"] = job.target_selection;
+  // The summary's fields, then the specification; Tags stay last.
+  Json j = JobSummary(job, state);
+  j.erase("Tags");
   if (job.target_selection == "GRAY") j["GrayPercent"] = std::to_string(job.gray_percent);
   if (job.target_selection == "GROUP") {
     j["GroupId"] = job.group_id;

@@ -517,8 +517,8 @@ TEST_F(PlatformTest, QueryAnswerAlibabaStyle) {
   EXPECT_EQ(r.body,
             fmt::format(R"({{"RequestId":"{0}","Success":true,"Data":{{"JobId":"{1}","UtcCreate":"{2}",)"
                         R"("UtcModified":"{2}","ProductKey":"pk1","FirmwareId":"178","UtcStartTime":"{2}",)"
-                        R"("JobStatus":"IN_PROGRESS","JobType":"UPGRADE_FIRMWARE","SelectionType":"STATIC",)"
-                        R"("TargetSelection":"GRAY","GrayPercent":"10","SrcVersions":{{"SrcVersion":["1.0.1",)"
+                        R"("JobStatus":"IN_PROGRESS","JobType":"UPGRADE_FIRMWARE","TargetSelection":"GRAY",)"
+                        R"("SelectionType":"STATIC","GrayPercent":"10","SrcVersions":{{"SrcVersion":["1.0.1",)"
                         R"("1.0.2"]}},"RetryInterval":60,"RetryCount":1,"TimeoutInMinutes":1440,"NeedPush":true,)"
                         R"("NeedConfirm":false,"DownloadProtocol":"HTTPS","Tags":{{"OtaTagDTO":[{{"Key":)"
                         R"("otaroll.intent","Value":"abc"}}]}}}}}})",
