@@ -25,6 +25,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
+}  // namespace
+
 // Loads and validates a manifest tree; prints every diagnostic.
 std::optional<manifest::ManifestSet> LoadManifests(const std::string& dir) {
   auto loaded = manifest::LoadTree(dir);
@@ -46,6 +48,8 @@ std::optional<manifest::ManifestSet> LoadManifests(const std::string& dir) {
   return std::move(loaded->set);
 }
 
+namespace {
+
 bool WriteFile(const std::string& path, const std::string& content) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << content;
@@ -58,10 +62,14 @@ bool WriteFile(const std::string& path, const std::string& content) {
   return true;
 }
 
+}  // namespace
+
 bool UseColor() {
   const char* no_color = std::getenv("NO_COLOR");
   return isatty(STDOUT_FILENO) && (no_color == nullptr || *no_color == '\0');
 }
+
+namespace {
 
 struct ValidateOptions {
   std::string path = ".";
@@ -88,12 +96,16 @@ struct PlanOptions {
   std::string now;
 };
 
+}  // namespace
+
 std::string DefaultStatePath(const std::string& dir) {
   if (const char* env = std::getenv("OTAROLL_STATE"); env && *env) return env;
   fs::path base(dir);
   if (fs::is_regular_file(base)) base = base.parent_path();
   return (base / ".otaroll" / "state.db").lexically_normal().generic_string();
 }
+
+namespace {
 
 int RunPlan(const PlanOptions& o) {
   core::SystemClock system_clock;
@@ -179,8 +191,12 @@ int run(int argc, char** argv) {
   p->add_option("--now", plan.now, "plan as of this RFC 3339 instant instead of the clock");
 
   const std::vector<std::pair<std::string, Runner>> commands = {
+      {"apply", AddApplyCommand(app)},
       {"platform", AddPlatformCommand(app)},
       {"sandbox", AddSandboxCommand(app)},
+      {"status", AddStatusCommand(app)},
+      {"history", AddHistoryCommand(app)},
+      {"state", AddStateCommand(app)},
   };
 
   try {

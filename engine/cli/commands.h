@@ -3,9 +3,12 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
+
+#include "manifest/model.h"
 
 namespace otaroll::cli {
 
@@ -13,8 +16,22 @@ using Runner = std::function<int()>;
 
 Runner AddSandboxCommand(CLI::App& app);   // sandbox_cmd.cc
 Runner AddPlatformCommand(CLI::App& app);  // platform_cmd.cc
+Runner AddStatusCommand(CLI::App& app);    // state_cmd.cc
+Runner AddHistoryCommand(CLI::App& app);   // state_cmd.cc
+Runner AddStateCommand(CLI::App& app);     // state_cmd.cc
+Runner AddApplyCommand(CLI::App& app);     // apply_cmd.cc
 
 // "otaroll: error: <message>" on stderr.
 void PrintError(const std::string& message);
+
+// Loads and validates a manifest tree, printing every diagnostic and a
+// summary line; nullopt when anything is invalid.
+std::optional<manifest::ManifestSet> LoadManifests(const std::string& dir);
+
+// $OTAROLL_STATE, else DIR/.otaroll/state.db.
+std::string DefaultStatePath(const std::string& dir);
+
+// Colour only on a terminal and when NO_COLOR is unset or empty.
+bool UseColor();
 
 }  // namespace otaroll::cli

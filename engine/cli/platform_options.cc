@@ -40,7 +40,7 @@ void AddPlatformOptions(CLI::App* command, PlatformOptions* o) {
   command->add_option("--ca-bundle", o->ca_bundle, "PEM file of a CA to trust in addition to the system's");
   command->add_option("--http-method", o->http_method, "POST (form body, default) or GET (query string)")
       ->check(CLI::IsMember({"GET", "POST"}));
-  command->add_option("--qps", o->qps, "client-side limit of requests per second for each kind of call")
+  command->add_option("--qps", o->qps, "requests per second for every kind of call (default: create 10, query/list 5, cancel 2)")
       ->check(CLI::PositiveNumber);
   command->add_option("--connect-timeout", o->connect_timeout_s, "seconds to establish a connection (default 10)")
       ->check(CLI::PositiveNumber);
@@ -83,11 +83,7 @@ core::Result<Connection> Connect(const PlatformOptions& o) {
   config.region = o.region;
   config.iot_instance_id = o.iot_instance_id;
   config.method = o.http_method;
-  if (o.qps > 0) {
-    config.limits.create_qps = std::min(config.limits.create_qps, o.qps);
-    config.limits.read_qps = std::min(config.limits.read_qps, o.qps);
-    config.limits.cancel_qps = std::min(config.limits.cancel_qps, o.qps);
-  }
+  if (o.qps > 0) config.limits = {o.qps, o.qps, o.qps};
 
   platform::CurlTransport::Options transport_options;
   transport_options.connect_timeout = std::chrono::milliseconds(static_cast<int64_t>(o.connect_timeout_s * 1000));

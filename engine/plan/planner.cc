@@ -107,7 +107,7 @@ class Planner {
         if (a->job_created_at && (!facts.created_at || *a->job_created_at > *facts.created_at)) {
           facts.created_at = a->job_created_at;
         }
-      } else if (a->status == AttemptStatus::kFailed && !facts.failure) {
+      } else if (a->status == AttemptStatus::kFailed && a->error_code != state::kNotCreated && !facts.failure) {
         facts.failure = a;
       }
     }

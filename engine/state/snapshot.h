@@ -17,6 +17,13 @@ enum class AttemptStatus { kPending, kCreated, kFailed, kUnknown, kSuperseded, k
 const char* StatusName(AttemptStatus s);  // "pending", "created", ...
 std::optional<AttemptStatus> ParseStatus(const std::string& s);
 
+// error_code of a `failed` attempt that created nothing and may be tried
+// again: the lookup after an unknown outcome showed no job, or every request
+// was throttled or never left. Not a permanent failure: the planner does not
+// block on it, and the next apply creates the stage again when its gate is
+// open.
+inline constexpr const char* kNotCreated = "otaroll.NotCreated";
+
 // One attempt to create one job (one part of one stage).
 struct Attempt {
   int64_t id = 0;

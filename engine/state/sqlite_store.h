@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +23,40 @@ class Db;
 // Snapshot{exists=false}. Works while another process is writing.
 core::Result<Snapshot> LoadSnapshot(const std::string& path);
 
+// The events of `rollout_filter` ("" = every rollout), ordered by seq, read
+// like LoadSnapshot: read-only, one read transaction, never locks. A missing
+// file is EventLog{exists=false} (`otaroll history`).
+struct EventLog {
+  bool exists = false;
+  std::vector<Event> events;
+};
+core::Result<EventLog> LoadEvents(const std::string& path, const std::string& rollout_filter);
+
+// How many rows of each kind an export or import carried.
+struct StateCounts {
+  int64_t rollouts = 0;
+  int64_t attempts = 0;
+  int64_t observations = 0;
+  int64_t events = 0;
+};
+// "2 rollouts, 3 attempts and 1 event" (the non-zero counts), or "nothing".
+std::string DescribeCounts(const StateCounts& counts);
+
+// `otaroll state export`: the whole state file (format_version 1, schema
+// version, serial, rollouts, every attempt with every field, every
+// observation, every event) as stable pretty JSON ending in a newline; see
+// docs/state.md "Export, import, rename". Read like LoadSnapshot (read-only,
+// never locks). NotFound when the file does not exist.
+struct StateExport {
+  std::string json;
+  int64_t serial = 0;
+  StateCounts counts;
+};
+core::Result<StateExport> ExportState(const std::string& path);
+
+// A valid rollout name: [a-z0-9]([-a-z0-9.]*[a-z0-9])?, at most 63 characters.
+bool IsRolloutName(const std::string& name);
+
 struct RolloutRecord {
   std::string name;
   std::string product_key;
@@ -31,6 +66,29 @@ struct RolloutRecord {
 };
 
 class SqliteStore;
+
+// The single-writer lease (SPEC §4): at most one process applies per state file.
+struct Lease {
+  std::string host;
+  int64_t pid = 0;
+  core::Time started_at{};
+  core::Time heartbeat_at{};
+  int64_t ttl_seconds = 30;
+  std::string token;  // random, identifies this holder
+};
+
+struct LeaseAcquired {
+  Lease lease;                          // ours
+  std::optional<Lease> taken_over_from;  // a dead or expired holder we replaced
+};
+
+// This machine's host name (gethostname); "" when it cannot be read.
+std::string LocalHostName();
+// A fresh random lease token (128 bits from the OS, as 32 hex digits).
+std::string NewLeaseToken();
+// A lease for this process: LocalHostName(), getpid(), `ttl_seconds` and a
+// fresh token (the times are set by AcquireLease).
+Lease ThisProcessLease(int64_t ttl_seconds = 30);
 
 // An explicit write transaction (BEGIN IMMEDIATE). Writer methods called
 // while it is open join it; it rolls back on destruction unless committed.
@@ -76,6 +134,34 @@ class SqliteStore final : public Store {
   core::Status MarkSuperseded(int64_t old_id, int64_t new_id);
   core::Status AddObservation(const Observation& observation);
   core::Status AppendEvent(const Event& event);
+
+  // Takes the lease for `me` (host, pid, ttl, token; times are set to now)
+  // when nobody holds it, when the holder's heartbeat is older than its TTL,
+  // or when the holder is a process on this host that no longer exists.
+  // Otherwise Conflict, naming the holder and what to do. Never changes the
+  // serial.
+  core::Result<LeaseAcquired> AcquireLease(const Lease& me, core::Time now);
+  // Refreshes our heartbeat; Conflict when the lease is no longer ours
+  // (force-unlocked, or taken over after expiry).
+  core::Status Heartbeat(const std::string& token, core::Time now);
+  // Gives the lease up if it is still ours (no error if it is not).
+  core::Status ReleaseLease(const std::string& token);
+  core::Result<std::optional<Lease>> ReadLease();
+  // Removes whatever lease there is and returns it (`otaroll state force-unlock`).
+  core::Result<std::optional<Lease>> ForceUnlock();
+
+  // `otaroll state import`: loads `json_text` (what ExportState wrote; `source`
+  // names it in messages) into this state file in one transaction, keeping
+  // ids, intent ids, job ids, times and events. The state file must hold
+  // nothing yet (no rollouts, attempts, observations or events): Conflict
+  // otherwise. Does not touch the lease.
+  core::Result<StateCounts> Import(const std::string& json_text, const std::string& source);
+  // `otaroll state mv`: renames rollout `from` to `to` (attempts follow
+  // through ON UPDATE CASCADE, events are rewritten) and appends a "renamed"
+  // event at `now`, in one transaction. Returns how many attempts moved.
+  // NotFound when `from` is not recorded, Conflict when `to` is, Invalid when
+  // `to` is not a rollout name.
+  core::Result<int64_t> RenameRollout(const std::string& from, const std::string& to, core::Time now);
 
   // Ordered by seq; "" = every rollout.
   core::Result<std::vector<Event>> Events(const std::string& rollout_filter);

@@ -1,0 +1,645 @@
+#include "apply/applier.h"
+
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "apply/match.h"
+#include "platform/wire.h"
+#include "spec/spec.h"
+#include "state/schema.h"
+
+namespace otaroll::apply {
+namespace {
+
+using state::Attempt;
+using state::AttemptStatus;
+
+std::string StageName(const std::string& rollout, const std::string& stage) { return rollout + "/" + stage; }
+
+std::string NewIntentId() {
+  std::string uuid = platform::RandomUuid();
+  uuid.erase(std::remove(uuid.begin(), uuid.end(), '-'), uuid.end());
+  return uuid;
+}
+
+bool Unresolved(const Attempt& a) {
+  return a.status == AttemptStatus::kPending || a.status == AttemptStatus::kUnknown;
+}
+
+std::string Get(const std::map<std::string, std::string>& request, const std::string& name) {
+  auto it = request.find(name);
+  return it == request.end() ? "" : it->second;
+}
+
+// The short form of a failed call for state and messages.
+std::string CodeOf(const platform::CallError& e) { return e.code.empty() ? platform::ErrorClassName(e.cls) : e.code; }
+
+// The plan's stage entry for (rollout, stage), or nullptr.
+const plan::StagePlan* FindStage(const plan::Plan& p, const std::string& rollout, const std::string& stage) {
+  for (const auto& r : p.rollouts) {
+    if (r.name != rollout) continue;
+    for (const auto& s : r.stages) {
+      if (s.name == stage) return &s;
+    }
+  }
+  return nullptr;
+}
+
+// The created attempts of a stage's current spec, by part.
+std::map<int, const Attempt*> CreatedParts(const state::Snapshot& s, const std::string& rollout,
+                                           const std::string& stage, const std::string& hash) {
+  std::map<int, const Attempt*> out;
+  for (const auto& a : s.attempts) {
+    if (a.rollout == rollout && a.stage == stage && a.spec_hash == hash && a.status == AttemptStatus::kCreated) {
+      out[a.part] = &a;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+Applier::Applier(state::SqliteStore& store, Platform& platform, core::Clock& clock, Options options)
+    : store_(store), platform_(platform), clock_(clock), options_(std::move(options)) {}
+
+void Applier::Say(const std::string& line) {
+  if (options_.progress) options_.progress(line);
+}
+
+core::Status Applier::Event(const Attempt* attempt, const std::string& rollout, const std::string& stage,
+                            const std::string& kind, const std::string& message) {
+  state::Event e;
+  e.at = clock_.Now();
+  e.rollout = rollout;
+  e.stage = stage;
+  if (attempt != nullptr && attempt->id > 0) e.attempt_id = attempt->id;
+  e.kind = kind;
+  e.message = message;
+  return store_.AppendEvent(e);
+}
+
+void Applier::Stop(const platform::CallError& error, const std::string& what, Report* report) {
+  report->stopped = true;
+  report->problems.push_back(fmt::format("the platform refused the credentials while {}: {}; the run stopped", what,
+                                         error.Describe()));
+}
+
+core::Result<plan::Plan> Applier::Plan(const manifest::ManifestSet& manifests) {
+  auto snapshot = store_.Load();
+  if (!snapshot.ok()) return snapshot.status();
+  if (options_.retry_failed) {
+    // Permanent failures are hidden from the planner: their stages are
+    // planned as if never tried. Only failures of specs still in the
+    // manifests matter; others are history.
+    for (auto& a : snapshot->attempts) {
+      if (a.status == AttemptStatus::kFailed) a.status = AttemptStatus::kCancelled;
+    }
+  }
+  return plan::Build(manifests, *snapshot, clock_.Now());
+}
+
+// ---------------------------------------------------------------- refresh
+
+core::Status Applier::Refresh(const manifest::ManifestSet& manifests, Report* report) {
+  auto snapshot = store_.Load();
+  if (!snapshot.ok()) return snapshot.status();
+  if (auto s = Resolve(*snapshot, report); !s.ok() || report->stopped) return s;
+
+  snapshot = store_.Load();
+  if (!snapshot.ok()) return snapshot.status();
+  auto p = Plan(manifests);
+  if (!p.ok()) return p.status();
+  if (auto s = FinishReplacements(manifests, *p, *snapshot, report); !s.ok() || report->stopped) return s;
+  if (auto s = Observe(manifests, *p, report); !s.ok() || report->stopped) return s;
+
+  snapshot = store_.Load();
+  if (!snapshot.ok()) return snapshot.status();
+  p = Plan(manifests);
+  if (!p.ok()) return p.status();
+  return CancelHalted(manifests, *p, *snapshot, report);
+}
+
+core::Status Applier::Resolve(const state::Snapshot& snapshot, Report* report) {
+  std::set<std::string> known;
+  for (const auto& a : snapshot.attempts) {
+    if (!a.job_id.empty()) known.insert(a.job_id);
+  }
+  // One listing per firmware serves every unresolved attempt of it.
+  std::map<std::string, std::vector<const Attempt*>> by_firmware;
+  core::Time now = clock_.Now();
+  for (const auto& a : snapshot.attempts) {
+    if (!Unresolved(a)) continue;
+    if (now - a.updated_at < options_.settle) {
+      ++report->unknown;
+      report->problems.push_back(fmt::format(
+          "{}: attempt {} was sent at {} and may still be in flight; it is looked up once it has settled (after {})",
+          StageName(a.rollout, a.stage), a.intent_id, core::FormatRfc3339(a.updated_at),
+          core::FormatRfc3339(a.updated_at + options_.settle)));
+      continue;
+    }
+    by_firmware[Get(a.request, "FirmwareId")].push_back(&a);
+  }
+  for (const auto& [firmware, attempts] : by_firmware) {
+    auto jobs = platform_.ListJobsByFirmware(firmware);
+    if (!jobs.ok()) {
+      if (jobs.error().cls == platform::ErrorClass::kAuth) {
+        Stop(jobs.error(), fmt::format("listing the jobs of firmware {}", firmware), report);
+        return core::Status::Ok();
+      }
+      for (const Attempt* a : attempts) {
+        Attempt u = *a;
+        u.status = AttemptStatus::kUnknown;
+        u.error_code = CodeOf(jobs.error());
+        u.error_message = "looking the job up failed: " + jobs.error().Describe();
+        u.updated_at = a->updated_at;  // the settle clock keeps running from the request
+        if (auto s = store_.UpdateAttempt(u); !s.ok()) return s;
+        if (auto s = Event(a, a->rollout, a->stage, "lookup-failed",
+                           fmt::format("could not look up attempt {}: {}; it stays unknown", a->intent_id,
+                                       jobs.error().Describe()));
+            !s.ok()) {
+          return s;
+        }
+        ++report->unknown;
+        report->problems.push_back(fmt::format("{}: the outcome of attempt {} is still unknown: looking it up failed: {}",
+                                               StageName(a->rollout, a->stage), a->intent_id, jobs.error().Describe()));
+      }
+      continue;
+    }
+    for (const Attempt* a : attempts) {
+      if (auto s = ResolveOne(*a, *jobs, known, report); !s.ok()) return s;
+      if (report->stopped) return core::Status::Ok();
+    }
+  }
+  return core::Status::Ok();
+}
+
+core::Status Applier::ResolveOne(Attempt a, const std::vector<platform::JobInfo>& jobs, std::set<std::string>& known,
+                                 Report* report) {
+  const std::string where = StageName(a.rollout, a.stage);
+  std::vector<const platform::JobInfo*> candidates;
+  for (const auto& job : jobs) {
+    if (IsCandidate(job, a.request, a.created_at, options_.skew, known)) candidates.push_back(&job);
+  }
+  std::vector<platform::JobInfo> matches;
+  for (const platform::JobInfo* listed : candidates) {
+    if (options_.intent_tags) {
+      auto tag = IntentTag(*listed);
+      if (tag) {
+        if (*tag == a.intent_id) matches.push_back(*listed);
+        continue;
+      }
+    }
+    auto full = platform_.QueryJob(listed->job_id);
+    if (!full.ok()) {
+      if (full.error().cls == platform::ErrorClass::kAuth) {
+        Stop(full.error(), fmt::format("querying job {}", listed->job_id), report);
+        return core::Status::Ok();
+      }
+      // One candidate could not be checked: nothing can be concluded.
+      a.status = AttemptStatus::kUnknown;
+      a.error_code = CodeOf(full.error());
+      a.error_message = fmt::format("checking candidate job {} failed: {}", listed->job_id, full.error().Describe());
+      if (auto s = store_.UpdateAttempt(a); !s.ok()) return s;
+      ++report->unknown;
+      report->problems.push_back(fmt::format("{}: the outcome of attempt {} is still unknown: {}", where, a.intent_id,
+                                             a.error_message));
+      return Event(&a, a.rollout, a.stage, "lookup-failed", a.error_message);
+    }
+    bool same = options_.intent_tags && IntentTag(*full) ? *IntentTag(*full) == a.intent_id
+                                                         : SameSpec(*full, a.request);
+    if (same) matches.push_back(*full);
+  }
+
+  if (matches.empty()) {
+    a.status = AttemptStatus::kFailed;
+    a.error_code = state::kNotCreated;
+    a.error_message = "the platform shows no job for this attempt: nothing was created";
+    a.updated_at = clock_.Now();
+    if (auto s = store_.UpdateAttempt(a); !s.ok()) return s;
+    ++report->not_created;
+    Say(fmt::format("{}: attempt {} created nothing (the platform shows no such job); it will be created again",
+                    where, a.intent_id));
+    return Event(&a, a.rollout, a.stage, "not-created",
+                 fmt::format("attempt {}: the platform shows no such job; nothing was created", a.intent_id));
+  }
+  std::sort(matches.begin(), matches.end(),
+            [](const platform::JobInfo& x, const platform::JobInfo& y) { return x.utc_create < y.utc_create; });
+  const platform::JobInfo& job = matches.front();
+  a.status = AttemptStatus::kCreated;
+  a.job_id = job.job_id;
+  a.job_created_at = core::ParseRfc3339(job.utc_create);
+  if (!a.job_created_at) a.job_created_at = a.updated_at;
+  a.job_status = job.job_status;
+  a.error_code.clear();
+  a.error_message.clear();
+  a.updated_at = clock_.Now();
+  if (auto s = store_.UpdateAttempt(a); !s.ok()) return s;
+  known.insert(job.job_id);
+  ++report->adopted;
+  Say(fmt::format("{}: attempt {} had created job {}; adopted", where, a.intent_id, job.job_id));
+  if (auto s = Event(&a, a.rollout, a.stage, "adopted",
+                     fmt::format("attempt {}: found job {} on the platform and adopted it", a.intent_id, job.job_id));
+      !s.ok()) {
+    return s;
+  }
+  if (matches.size() > 1) {
+    std::string others;
+    for (size_t i = 1; i < matches.size(); ++i) others += (i > 1 ? ", " : "") + matches[i].job_id;
+    report->problems.push_back(fmt::format(
+        "{}: besides job {}, jobs {} also match attempt {}: they may be duplicates made outside otaroll; check them "
+        "with 'otaroll platform job'",
+        where, job.job_id, others, a.intent_id));
+  }
+  return core::Status::Ok();
+}
+
+core::Status Applier::FinishReplacements(const manifest::ManifestSet& manifests, const plan::Plan& p,
+                                         const state::Snapshot& snapshot, Report* report) {
+  for (const auto& r : p.rollouts) {
+    const manifest::Rollout* rollout = manifests.Find(r.name);
+    for (const auto& s : r.stages) {
+      if (s.action != plan::Action::kInSync) continue;
+      auto parts = CreatedParts(snapshot, r.name, s.name, s.spec_hash);
+      bool stale = std::any_of(snapshot.attempts.begin(), snapshot.attempts.end(), [&](const Attempt& a) {
+        return a.rollout == r.name && a.stage == s.name && a.status == AttemptStatus::kCreated &&
+               a.spec_hash != s.spec_hash;
+      });
+      if (!stale || parts.empty() || rollout == nullptr) continue;
+      if (auto st = Supersede(*rollout, s.name, s.spec_hash, parts.rbegin()->second->id, snapshot, report);
+          !st.ok() || report->stopped) {
+        return st;
+      }
+    }
+  }
+  return core::Status::Ok();
+}
+
+core::Status Applier::Supersede(const manifest::Rollout& rollout, const std::string& stage, const std::string& hash,
+                                int64_t replacement, const state::Snapshot& snapshot, Report* report) {
+  bool cancel = options_.cancel_superseded || rollout.cancel_superseded;
+  for (const auto& old : snapshot.attempts) {
+    if (old.rollout != rollout.name || old.stage != stage || old.status != AttemptStatus::kCreated ||
+        old.spec_hash == hash) {
+      continue;
+    }
+    const std::string where = StageName(rollout.name, stage);
+    if (cancel) {
+      auto r = platform_.CancelTasks(old.job_id, platform::CancelWhich{});
+      if (r.ok()) {
+        Attempt u = old;
+        u.status = AttemptStatus::kCancelled;
+        u.job_status = "CANCELED";
+        u.updated_at = clock_.Now();
+        if (auto s = store_.UpdateAttempt(u); !s.ok()) return s;
+        ++report->cancelled;
+        ++report->superseded;
+        Say(fmt::format("{}: job {} superseded; its unfinished tasks were cancelled", where, old.job_id));
+        if (auto s = Event(&old, rollout.name, stage, "superseded",
+                           fmt::format("job {} superseded by attempt {}; its unfinished tasks were cancelled",
+                                       old.job_id, replacement));
+            !s.ok()) {
+          return s;
+        }
+        continue;
+      }
+      if (r.error().cls == platform::ErrorClass::kAuth) {
+        Stop(r.error(), fmt::format("cancelling the tasks of job {}", old.job_id), report);
+        return core::Status::Ok();
+      }
+      report->problems.push_back(fmt::format("{}: cancelling the tasks of superseded job {} failed: {}", where,
+                                             old.job_id, r.error().Describe()));
+    }
+    if (auto s = store_.MarkSuperseded(old.id, replacement); !s.ok()) return s;
+    ++report->superseded;
+    Say(fmt::format("{}: job {} superseded", where, old.job_id));
+    if (auto s = Event(&old, rollout.name, stage, "superseded",
+                       fmt::format("job {} superseded by attempt {}{}", old.job_id, replacement,
+                                   cancel ? "; cancelling its tasks failed" : "")); !s.ok()) {
+      return s;
+    }
+  }
+  return core::Status::Ok();
+}
+
+core::Status Applier::Observe(const manifest::ManifestSet& manifests, const plan::Plan& p, Report* report) {
+  for (const auto& r : p.rollouts) {
+    const manifest::Rollout* rollout = manifests.Find(r.name);
+    if (rollout == nullptr) continue;
+    for (size_t i = 1; i < r.stages.size(); ++i) {
+      const plan::StagePlan& s = r.stages[i];
+      const plan::StagePlan& before = r.stages[i - 1];
+      if (!rollout->stages[i].gate.health || s.action == plan::Action::kInSync || before.action != plan::Action::kInSync) {
+        continue;
+      }
+      for (const auto& job : before.jobs) {
+        if (job.spec_hash != before.spec_hash || job.status != "created" || job.job_id.empty()) continue;
+        state::Observation o;
+        o.job_id = job.job_id;
+        o.observed_at = clock_.Now();
+        bool complete = true;
+        auto total = platform_.CountTasks(job.job_id, "");
+        if (!total.ok()) {
+          complete = false;
+          if (total.error().cls == platform::ErrorClass::kAuth) {
+            Stop(total.error(), fmt::format("counting the tasks of job {}", job.job_id), report);
+            return core::Status::Ok();
+          }
+          report->problems.push_back(fmt::format("{}: counting the tasks of job {} failed: {}",
+                                                 StageName(r.name, before.name), job.job_id, total.error().Describe()));
+          continue;
+        }
+        o.total = *total;
+        for (const auto& status : state::TaskStatuses()) {
+          auto n = platform_.CountTasks(job.job_id, status);
+          if (!n.ok()) {
+            complete = false;
+            report->problems.push_back(fmt::format("{}: counting the {} tasks of job {} failed: {}",
+                                                   StageName(r.name, before.name), status, job.job_id,
+                                                   n.error().Describe()));
+            break;
+          }
+          if (*n > 0) o.by_status[status] = *n;
+        }
+        if (!complete) continue;
+        if (auto st = store_.AddObservation(o); !st.ok()) return st;
+        ++report->observed;
+      }
+    }
+  }
+  return core::Status::Ok();
+}
+
+core::Status Applier::CancelHalted(const manifest::ManifestSet& manifests, const plan::Plan& p,
+                                   const state::Snapshot& snapshot, Report* report) {
+  for (const auto& r : p.rollouts) {
+    const manifest::Rollout* rollout = manifests.Find(r.name);
+    if (rollout == nullptr || rollout->on_halt != manifest::OnHalt::kCancel) continue;
+    for (size_t i = 1; i < r.stages.size(); ++i) {
+      if (r.stages[i].action != plan::Action::kHalted) continue;
+      const plan::StagePlan& before = r.stages[i - 1];
+      for (const auto& a : snapshot.attempts) {
+        if (a.rollout != r.name || a.stage != before.name || a.spec_hash != before.spec_hash ||
+            a.status != AttemptStatus::kCreated || a.job_status == "CANCELED") {
+          continue;
+        }
+        auto c = platform_.CancelTasks(a.job_id, platform::CancelWhich{});
+        if (!c.ok()) {
+          if (c.error().cls == platform::ErrorClass::kAuth) {
+            Stop(c.error(), fmt::format("cancelling the tasks of job {}", a.job_id), report);
+            return core::Status::Ok();
+          }
+          report->problems.push_back(fmt::format("{}: cancelling the tasks of halted job {} failed: {}",
+                                                 StageName(r.name, before.name), a.job_id, c.error().Describe()));
+          continue;
+        }
+        Attempt u = a;
+        u.job_status = "CANCELED";
+        u.updated_at = clock_.Now();
+        if (auto s = store_.UpdateAttempt(u); !s.ok()) return s;
+        ++report->cancelled;
+        Say(fmt::format("{}: the health gate of stage {} was breached (onHalt: cancel); the unfinished tasks of job {} "
+                        "were cancelled",
+                        StageName(r.name, before.name), r.stages[i].name, a.job_id));
+        if (auto s = Event(&a, r.name, before.name, "halt-cancelled",
+                           fmt::format("health gate of stage {} breached; cancelled the unfinished tasks of job {}",
+                                       r.stages[i].name, a.job_id));
+            !s.ok()) {
+          return s;
+        }
+      }
+    }
+  }
+  return core::Status::Ok();
+}
+
+// ---------------------------------------------------------------- execute
+
+core::Status Applier::Execute(const manifest::ManifestSet& manifests, Report* report) {
+  for (;;) {
+    if (report->stopped) return core::Status::Ok();
+    auto snapshot = store_.Load();
+    if (!snapshot.ok()) return snapshot.status();
+    auto p = Plan(manifests);
+    if (!p.ok()) return p.status();
+    bool acted = false;
+    for (const auto& r : p->rollouts) {
+      const manifest::Rollout* rollout = manifests.Find(r.name);
+      for (const auto& s : r.stages) {
+        if (s.action != plan::Action::kCreate && s.action != plan::Action::kReplace) continue;
+        if (!tried_.insert({r.name, s.name}).second) continue;  // one try per stage per run
+        if (options_.only != nullptr) {
+          const plan::StagePlan* saved = FindStage(*options_.only, r.name, s.name);
+          if (saved == nullptr || (saved->action != plan::Action::kCreate && saved->action != plan::Action::kReplace) ||
+              saved->spec_hash != s.spec_hash) {
+            continue;
+          }
+        }
+        if (options_.max_creates >= 0 && report->create_calls >= options_.max_creates) {
+          report->problems.push_back(fmt::format("{}: not started: --max-creates {} reached",
+                                                 StageName(r.name, s.name), options_.max_creates));
+          continue;
+        }
+        acted = true;
+        if (auto st = CreateStage(*rollout, s, *snapshot, report); !st.ok()) return st;
+        if (report->stopped) return core::Status::Ok();
+      }
+    }
+    if (!acted) break;
+  }
+  if (options_.prune) {
+    auto snapshot = store_.Load();
+    if (!snapshot.ok()) return snapshot.status();
+    auto p = Plan(manifests);
+    if (!p.ok()) return p.status();
+    return Prune(*p, *snapshot, report);
+  }
+  return core::Status::Ok();
+}
+
+core::Status Applier::CreateStage(const manifest::Rollout& rollout, const plan::StagePlan& stage,
+                                  const state::Snapshot& snapshot, Report* report) {
+  const manifest::Stage* ms = nullptr;
+  for (const auto& s : rollout.stages) {
+    if (s.name == stage.name) ms = &s;
+  }
+  if (ms == nullptr) return core::Status::Ok();
+  spec::StageSpec spec = spec::Resolve(rollout, *ms);
+  const std::string where = StageName(rollout.name, stage.name);
+  auto created = CreatedParts(snapshot, rollout.name, stage.name, spec.hash);
+  if (auto s = store_.UpsertRollout(rollout.name, rollout.product_key, rollout.firmware_id, clock_.Now()); !s.ok()) {
+    return s;
+  }
+  int64_t last_id = created.empty() ? 0 : created.rbegin()->second->id;
+  for (size_t part = 0; part < spec.parts.size(); ++part) {
+    if (created.count(static_cast<int>(part))) continue;
+    if (options_.lease_lost && options_.lease_lost()) {
+      report->stopped = true;
+      report->problems.push_back("the lease on the state file was lost (another process took it); the run stopped");
+      return core::Status::Ok();
+    }
+    if (options_.max_creates >= 0 && report->create_calls >= options_.max_creates) {
+      report->problems.push_back(fmt::format("{}: part {} not started: --max-creates {} reached", where, part + 1,
+                                             options_.max_creates));
+      return core::Status::Ok();
+    }
+    // 1. The intent, durable before the call.
+    Attempt a;
+    a.intent_id = NewIntentId();
+    a.rollout = rollout.name;
+    a.stage = stage.name;
+    a.part = static_cast<int>(part);
+    a.parts = static_cast<int>(spec.parts.size());
+    a.spec_hash = spec.hash;
+    a.request = platform::CreateJobParams(spec.parts[part], options_.intent_tags ? platform::Style::kAlibaba
+                                                                                 : platform::Style::kTuya,
+                                          options_.intent_tags ? a.intent_id : "");
+    a.status = AttemptStatus::kPending;
+    a.attempt_count = 1;
+    a.created_at = a.updated_at = clock_.Now();
+    {
+      auto tx = store_.Begin();
+      if (!tx.ok()) return tx.status();
+      auto id = store_.InsertAttempt(a);
+      if (!id.ok()) return id.status();
+      a.id = *id;
+      std::string what = spec.parts.size() > 1
+                             ? fmt::format("{} (part {} of {})", spec::DescribeTarget(spec.parts[part]), part + 1,
+                                           spec.parts.size())
+                             : spec::DescribeTarget(spec.parts[part]);
+      if (auto s = Event(&a, rollout.name, stage.name, "intent",
+                         fmt::format("attempt {}: creating a job for {} (spec {})", a.intent_id, what,
+                                     spec.hash.substr(0, 12)));
+          !s.ok()) {
+        return s;
+      }
+      if (auto s = tx->Commit(); !s.ok()) return s;
+    }
+    // 2. The call.
+    ++report->create_calls;
+    auto r = platform_.CreateJob(spec.parts[part], options_.intent_tags ? a.intent_id : "");
+    a.updated_at = clock_.Now();
+    if (r.ok()) {
+      // 3. Created.
+      a.status = AttemptStatus::kCreated;
+      a.job_id = r->job_id;
+      a.job_created_at = core::ParseRfc3339(r->utc_create);
+      if (!a.job_created_at) a.job_created_at = a.updated_at;
+      a.request_id = r->request_id;
+      {
+        auto tx = store_.Begin();
+        if (!tx.ok()) return tx.status();
+        if (auto s = store_.UpdateAttempt(a); !s.ok()) return s;
+        if (auto s = Event(&a, rollout.name, stage.name, "created",
+                           fmt::format("attempt {}: created job {}", a.intent_id, a.job_id));
+            !s.ok()) {
+          return s;
+        }
+        if (auto s = tx->Commit(); !s.ok()) return s;
+      }
+      ++report->created;
+      last_id = a.id;
+      Say(fmt::format("{}: created job {} ({}{})", where, a.job_id, stage.target,
+                      spec.parts.size() > 1 ? fmt::format(", part {} of {}", part + 1, spec.parts.size()) : ""));
+      continue;
+    }
+    const platform::CallError& e = r.error();
+    a.attempt_count = e.attempts;
+    a.error_code = CodeOf(e);
+    a.error_message = e.Describe();
+    std::string kind;
+    if (e.OutcomeUnknown()) {
+      // 6. Unknown: resolved by lookup on the next run, never re-sent blind.
+      a.status = AttemptStatus::kUnknown;
+      kind = "unknown";
+      ++report->unknown;
+      report->problems.push_back(fmt::format(
+          "{}: the outcome of the create is unknown ({}); the next apply looks the job up before anything else", where,
+          e.Describe()));
+    } else if (e.cls == platform::ErrorClass::kRejected) {
+      // 4. A definite rejection.
+      a.status = AttemptStatus::kFailed;
+      kind = "failed";
+      ++report->failed;
+      report->problems.push_back(fmt::format("{}: the platform rejected the job: {}; change the stage or run "
+                                             "'otaroll apply --retry-failed'",
+                                             where, e.Describe()));
+    } else {
+      // 5. Nothing was created (throttled, never sent, refused credentials).
+      a.status = AttemptStatus::kFailed;
+      a.error_code = state::kNotCreated;
+      a.error_message = "not created: " + e.Describe();
+      kind = "not-created";
+      if (e.cls == platform::ErrorClass::kAuth) {
+        Stop(e, fmt::format("creating a job for {}", where), report);
+      } else {
+        ++report->not_created;
+        report->problems.push_back(fmt::format("{}: no job was created ({}); the next apply tries again", where,
+                                               e.Describe()));
+      }
+    }
+    auto tx = store_.Begin();
+    if (!tx.ok()) return tx.status();
+    if (auto s = store_.UpdateAttempt(a); !s.ok()) return s;
+    if (auto s = Event(&a, rollout.name, stage.name, kind, fmt::format("attempt {}: {}", a.intent_id, a.error_message));
+        !s.ok()) {
+      return s;
+    }
+    if (auto s = tx->Commit(); !s.ok()) return s;
+    Say(fmt::format("{}: {}: {}", where, kind, a.error_message));
+    return core::Status::Ok();  // the other parts wait for this one
+  }
+  if (stage.action == plan::Action::kReplace && last_id > 0) {
+    auto fresh = store_.Load();
+    if (!fresh.ok()) return fresh.status();
+    return Supersede(rollout, stage.name, spec.hash, last_id, *fresh, report);
+  }
+  return core::Status::Ok();
+}
+
+core::Status Applier::Prune(const plan::Plan& p, const state::Snapshot& snapshot, Report* report) {
+  std::vector<const Attempt*> jobs;
+  for (const auto& o : p.orphans) {
+    for (const auto& a : snapshot.attempts) {
+      if (a.intent_id == o.job.intent_id && a.status == AttemptStatus::kCreated) jobs.push_back(&a);
+    }
+  }
+  if (jobs.empty()) return core::Status::Ok();
+  if (static_cast<int>(jobs.size()) > options_.prune_limit) {
+    report->problems.push_back(fmt::format(
+        "{} orphaned jobs exceed --prune-limit {}; nothing was pruned; raise the limit to prune them all",
+        jobs.size(), options_.prune_limit));
+    return core::Status::Ok();
+  }
+  for (const Attempt* a : jobs) {
+    auto c = platform_.CancelTasks(a->job_id, platform::CancelWhich{});
+    if (!c.ok()) {
+      if (c.error().cls == platform::ErrorClass::kAuth) {
+        Stop(c.error(), fmt::format("cancelling the tasks of job {}", a->job_id), report);
+        return core::Status::Ok();
+      }
+      report->problems.push_back(fmt::format("{}: pruning job {} failed: {}", StageName(a->rollout, a->stage),
+                                             a->job_id, c.error().Describe()));
+      continue;
+    }
+    Attempt u = *a;
+    u.status = AttemptStatus::kCancelled;
+    u.job_status = "CANCELED";
+    u.updated_at = clock_.Now();
+    if (auto s = store_.UpdateAttempt(u); !s.ok()) return s;
+    ++report->cancelled;
+    Say(fmt::format("{}: orphaned job {} pruned (its unfinished tasks were cancelled)",
+                    StageName(a->rollout, a->stage), a->job_id));
+    if (auto s = Event(a, a->rollout, a->stage, "pruned",
+                       fmt::format("the stage is no longer in the manifests; cancelled the unfinished tasks of job {}",
+                                   a->job_id));
+        !s.ok()) {
+      return s;
+    }
+  }
+  return core::Status::Ok();
+}
+
+}  // namespace otaroll::apply

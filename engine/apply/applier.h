@@ -1,0 +1,110 @@
+// Apply: turns the plan into platform jobs, exactly once per stage part, with
+// the intent protocol of SPEC §4:
+//   1. a `pending` attempt is committed before each create;
+//   2. the create is called;
+//   3. success → `created` with job id, creation time and request id;
+//   4. a definite rejection → `failed` (not retried until the spec changes or
+//      --retry-failed);
+//   5. throttling or a request that never left is retried by the client with
+//      backoff; when that runs out the attempt is `failed` with
+//      state::kNotCreated, which a later run tries again;
+//   6. an outcome that cannot be known → `unknown`, resolved by lookup before
+//      anything else touches the stage (Refresh);
+//   7. a crash leaves at most a `pending` or `unknown` attempt, which the next
+//      run's Refresh resolves.
+//
+// Refresh (before the plan is shown) reads the platform: it resolves pending
+// and unknown attempts, finishes replacements a crash interrupted, records
+// task observations for health gates and cancels halted jobs when the
+// rollout says onHalt: cancel. Execute creates what the plan says, stage by
+// stage, until no stage is eligible.
+#pragma once
+
+#include <functional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "apply/platform.h"
+#include "core/clock.h"
+#include "core/status.h"
+#include "manifest/model.h"
+#include "plan/plan.h"
+#include "state/sqlite_store.h"
+
+namespace otaroll::apply {
+
+struct Options {
+  bool retry_failed = false;       // --retry-failed: permanent failures of the current spec are tried again
+  bool cancel_superseded = false;  // --cancel-superseded (or spec.cancelSuperseded per rollout)
+  bool prune = false;              // --prune: cancel orphaned jobs
+  int prune_limit = 10;            // refuse to prune more than this many jobs at once
+  int max_creates = -1;            // --max-creates; < 0: no limit
+  bool intent_tags = false;        // stamp jobs with their intent id (alibaba)
+  // A platform clock this far behind ours still counts as "created after the intent".
+  core::Duration skew{std::chrono::minutes(5)};
+  // An intent younger than this may still be in flight (a killed process's
+  // request can reach the platform later): it is not concluded "not created".
+  core::Duration settle{std::chrono::seconds(61)};
+  // --plan: execute only the stages this saved plan creates or replaces.
+  const plan::Plan* only = nullptr;
+  // Checked before every create: true stops the run (the lease was lost).
+  std::function<bool()> lease_lost;
+  // One line per thing done ("thermostat/canary: created job 123 (GRAY 10%)").
+  std::function<void(const std::string& line)> progress;
+};
+
+struct Report {
+  int created = 0;       // jobs created in this run
+  int adopted = 0;       // unknown outcomes resolved to an existing job
+  int not_created = 0;   // attempts that created nothing and will be tried again
+  int failed = 0;        // definite rejections
+  int unknown = 0;       // outcomes still unknown at the end
+  int superseded = 0;
+  int cancelled = 0;     // jobs whose tasks were cancelled (superseded, halted, pruned)
+  int observed = 0;      // observations recorded
+  int create_calls = 0;
+  bool stopped = false;  // an authentication failure or a lost lease stopped the run
+  std::vector<std::string> problems;  // one sentence each
+
+  bool ok() const { return failed == 0 && unknown == 0 && not_created == 0 && !stopped && problems.empty(); }
+};
+
+class Applier {
+ public:
+  Applier(state::SqliteStore& store, Platform& platform, core::Clock& clock, Options options);
+
+  core::Status Refresh(const manifest::ManifestSet& manifests, Report* report);
+  core::Status Execute(const manifest::ManifestSet& manifests, Report* report);
+
+  // The plan as apply sees it now (--retry-failed hides current failures).
+  core::Result<plan::Plan> Plan(const manifest::ManifestSet& manifests);
+
+ private:
+  core::Status Resolve(const state::Snapshot& snapshot, Report* report);
+  core::Status ResolveOne(state::Attempt attempt, const std::vector<platform::JobInfo>& jobs,
+                          std::set<std::string>& known, Report* report);
+  core::Status FinishReplacements(const manifest::ManifestSet& manifests, const plan::Plan& p,
+                                  const state::Snapshot& snapshot, Report* report);
+  core::Status Observe(const manifest::ManifestSet& manifests, const plan::Plan& p, Report* report);
+  core::Status CancelHalted(const manifest::ManifestSet& manifests, const plan::Plan& p,
+                            const state::Snapshot& snapshot, Report* report);
+  core::Status CreateStage(const manifest::Rollout& rollout, const plan::StagePlan& stage,
+                           const state::Snapshot& snapshot, Report* report);
+  core::Status Supersede(const manifest::Rollout& rollout, const std::string& stage, const std::string& hash,
+                         int64_t replacement, const state::Snapshot& snapshot, Report* report);
+  core::Status Prune(const plan::Plan& p, const state::Snapshot& snapshot, Report* report);
+
+  core::Status Event(const state::Attempt* attempt, const std::string& rollout, const std::string& stage,
+                     const std::string& kind, const std::string& message);
+  void Say(const std::string& line);
+  void Stop(const platform::CallError& error, const std::string& what, Report* report);
+
+  state::SqliteStore& store_;
+  Platform& platform_;
+  core::Clock& clock_;
+  Options options_;
+  std::set<std::pair<std::string, std::string>> tried_;  // stages Execute already acted on
+};
+
+}  // namespace otaroll::apply

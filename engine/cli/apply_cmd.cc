@@ -1,0 +1,242 @@
+// `otaroll apply`: refresh from the platform, show the plan, confirm, create.
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "apply/applier.h"
+#include "cli/app.h"
+#include "cli/commands.h"
+#include "cli/platform_options.h"
+#include "render/render.h"
+#include "state/lease_keeper.h"
+#include "state/sqlite_store.h"
+
+namespace otaroll::cli {
+namespace {
+
+struct Settings {
+  std::string dir = ".";
+  std::string state;
+  std::string plan_file;
+  bool yes = false;
+  bool retry_failed = false;
+  bool prune = false;
+  int prune_limit = 10;
+  bool cancel_superseded = false;
+  int max_creates = -1;
+  PlatformOptions platform;
+};
+
+// The parts of a saved JSON plan (`plan --out`) that apply --plan checks and follows.
+core::Result<plan::Plan> ReadSavedPlan(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return core::Status::NotFound(fmt::format("--plan: cannot read {}", path));
+  std::stringstream text;
+  text << in.rdbuf();
+  auto j = nlohmann::json::parse(text.str(), nullptr, false);
+  auto bad = [&](const std::string& what) {
+    return core::Status::Invalid(
+        fmt::format("--plan: {} is not a plan written by 'otaroll plan --out' ({}); make it again", path, what));
+  };
+  if (j.is_discarded() || !j.is_object()) return bad("not JSON");
+  try {
+    if (j.value("format_version", 0) != plan::kFormatVersion) return bad("unknown format_version");
+    plan::Plan p;
+    p.manifest_digest = j.at("manifest_digest").get<std::string>();
+    p.state_serial = j.at("state").at("serial").get<int64_t>();
+    p.mode = j.value("mode", "state");
+    for (const auto& r : j.at("rollouts")) {
+      plan::RolloutPlan rp;
+      rp.name = r.at("name").get<std::string>();
+      for (const auto& s : r.at("stages")) {
+        plan::StagePlan sp;
+        sp.name = s.at("name").get<std::string>();
+        std::string action = s.at("action").get<std::string>();
+        for (size_t a = 0; a < plan::kActionCount; ++a) {
+          if (action == plan::ActionName(static_cast<plan::Action>(a))) sp.action = static_cast<plan::Action>(a);
+        }
+        sp.spec_hash = s.at("spec_hash").get<std::string>();
+        rp.stages.push_back(std::move(sp));
+      }
+      p.rollouts.push_back(std::move(rp));
+    }
+    return p;
+  } catch (const nlohmann::json::exception& e) {
+    return bad(e.what());
+  }
+}
+
+bool Confirm(const plan::Plan& p) {
+  std::cout << render::Text(p, render::TextOptions{UseColor()}) << "\n"
+            << "Apply these changes to the platform? Only 'yes' is accepted: " << std::flush;
+  std::string answer;
+  std::getline(std::cin, answer);
+  return answer == "yes";
+}
+
+bool Worth(const plan::Plan& p, bool prune) {
+  if (p.HasChanges() || p.summary.Count(plan::Action::kUnknown) > 0) return true;
+  return prune && !p.orphans.empty();
+}
+
+int Run(const Settings& s) {
+  bool terminal = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
+  if (!s.yes && !terminal) {
+    PrintError(
+        "apply creates jobs on the platform and needs a confirmation: pass --yes (e.g. in CI), or run it on a terminal "
+        "to answer the prompt");
+    return kExitError;
+  }
+  // Nothing is opened or called before the manifests are valid.
+  auto manifests = LoadManifests(s.dir);
+  if (!manifests) return kExitError;
+  std::optional<plan::Plan> saved;
+  if (!s.plan_file.empty()) {
+    auto read = ReadSavedPlan(s.plan_file);
+    if (!read.ok()) {
+      PrintError(read.status().message());
+      return kExitError;
+    }
+    if (read->mode == "baseline") {
+      PrintError(fmt::format("--plan: {} was made with --baseline, against a tree, not the state; make it with "
+                             "'otaroll plan --out' instead",
+                             s.plan_file));
+      return kExitError;
+    }
+    saved = std::move(*read);
+  }
+  auto connection = Connect(s.platform);
+  if (!connection.ok()) {
+    PrintError(connection.status().message());
+    return kExitError;
+  }
+  std::string path = s.state.empty() ? DefaultStatePath(s.dir) : s.state;
+  auto store = state::SqliteStore::Open(path);
+  if (!store.ok()) {
+    PrintError(store.status().message());
+    return kExitError;
+  }
+  state::Lease me;
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  me.host = host;
+  me.pid = getpid();
+  me.ttl_seconds = 30;
+  me.token = platform::RandomUuid();
+  core::SystemClock clock;
+  auto lease = (*store)->AcquireLease(me, clock.Now());
+  if (!lease.ok()) {
+    PrintError(lease.status().message());
+    return kExitError;
+  }
+  if (lease->taken_over_from) {
+    std::cerr << fmt::format("otaroll: took over the lease of pid {} on host {} (gone or expired)\n",
+                             lease->taken_over_from->pid, lease->taken_over_from->host);
+  }
+  state::LeaseKeeper keeper(path, me.token, std::chrono::seconds(5));
+  auto release = [&] { (void)(*store)->ReleaseLease(me.token); };
+
+  if (saved) {
+    // A saved plan is applied exactly, or not at all.
+    auto current = (*store)->Load();
+    if (!current.ok()) {
+      PrintError(current.status().message());
+      release();
+      return kExitError;
+    }
+    plan::Plan now_plan = plan::Build(*manifests, *current, clock.Now());
+    std::string why;
+    if (now_plan.manifest_digest != saved->manifest_digest) {
+      why = "the manifests changed since it was made";
+    } else if (current->serial != saved->state_serial) {
+      why = fmt::format("the state changed since it was made (serial {} then, {} now)", saved->state_serial,
+                        current->serial);
+    }
+    if (!why.empty()) {
+      PrintError(fmt::format("--plan: {} is stale: {}; run 'otaroll plan --out' again", s.plan_file, why));
+      release();
+      return kExitError;
+    }
+  }
+
+  apply::Options options;
+  options.retry_failed = s.retry_failed;
+  options.cancel_superseded = s.cancel_superseded;
+  options.prune = s.prune;
+  options.prune_limit = s.prune_limit;
+  options.max_creates = s.max_creates;
+  options.intent_tags = s.platform.platform == "alibaba";
+  options.settle = std::chrono::milliseconds(static_cast<int64_t>(s.platform.timeout_s * 1000)) + std::chrono::seconds(1);
+  options.only = saved ? &*saved : nullptr;
+  options.lease_lost = [&keeper] { return keeper.lost(); };
+  int done = 0;
+  options.progress = [&](const std::string& line) {
+    ++done;
+    std::cout << (terminal ? fmt::format("[{}] ", done) : "") << line << "\n" << std::flush;
+  };
+  apply::ClientPlatform platform(*connection->client);
+  apply::Applier applier(**store, platform, clock, options);
+
+  apply::Report report;
+  auto fail = [&](const core::Status& st) {
+    PrintError(st.message());
+    release();
+    return kExitError;
+  };
+  if (auto st = applier.Refresh(*manifests, &report); !st.ok()) return fail(st);
+  if (!report.stopped) {
+    auto p = applier.Plan(*manifests);
+    if (!p.ok()) return fail(p.status());
+    if (!Worth(*p, s.prune) && report.adopted + report.cancelled + report.superseded == 0 && report.problems.empty()) {
+      std::string counts;
+      for (size_t a = 0; a < plan::kActionCount; ++a) {
+        int n = p->summary.counts[a];
+        if (n > 0) counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", n, plan::ActionName(static_cast<plan::Action>(a)));
+      }
+      std::cout << fmt::format("otaroll: nothing to do now: {}\n", counts.empty() ? "no stages" : counts);
+      release();
+      return kExitOk;
+    }
+    if (!s.yes && Worth(*p, s.prune) && !Confirm(*p)) {
+      std::cout << "otaroll: apply cancelled; nothing was created\n";
+      release();
+      return kExitError;
+    }
+    if (auto st = applier.Execute(*manifests, &report); !st.ok()) return fail(st);
+  }
+  for (const auto& problem : report.problems) PrintError(problem);
+  std::cout << fmt::format(
+      "otaroll: apply: {} created, {} adopted, {} failed, {} unknown, {} to retry; {} superseded, {} cancelled\n",
+      report.created, report.adopted, report.failed, report.unknown, report.not_created, report.superseded,
+      report.cancelled);
+  release();
+  return report.ok() ? kExitOk : kExitError;
+}
+
+}  // namespace
+
+Runner AddApplyCommand(CLI::App& app) {
+  auto s = std::make_shared<Settings>();
+  auto* cmd = app.add_subcommand("apply", "Create on the platform, exactly once, every job the plan says to create");
+  cmd->add_option("dir", s->dir, "manifest directory (default: .)");
+  cmd->add_option("--state", s->state, "state file (default: $OTAROLL_STATE, else DIR/.otaroll/state.db)");
+  cmd->add_option("--plan", s->plan_file, "apply exactly this saved plan (from 'otaroll plan --out'); refused if stale");
+  cmd->add_flag("--yes", s->yes, "do not ask for confirmation (required when not on a terminal)");
+  cmd->add_flag("--retry-failed", s->retry_failed, "try again the stages whose last attempt the platform rejected");
+  cmd->add_flag("--prune", s->prune, "cancel the unfinished tasks of jobs whose stage is no longer in the manifests");
+  cmd->add_option("--prune-limit", s->prune_limit, "with --prune: refuse to prune more jobs than this (default 10)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--cancel-superseded", s->cancel_superseded,
+                "when a stage is replaced, cancel the old job's unfinished tasks");
+  cmd->add_option("--max-creates", s->max_creates, "create at most this many jobs in this run")
+      ->check(CLI::NonNegativeNumber);
+  AddPlatformOptions(cmd, &s->platform);
+  return [s] { return Run(*s); };
+}
+
+}  // namespace otaroll::cli

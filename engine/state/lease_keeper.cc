@@ -1,0 +1,74 @@
+#include "state/lease_keeper.h"
+
+#include <chrono>
+
+#include "state/sqlite_store.h"
+
+namespace otaroll::state {
+
+namespace {
+core::Time Now() { return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now()); }
+}  // namespace
+
+LeaseKeeper::LeaseKeeper(std::string path, std::string token, std::chrono::milliseconds interval)
+    : path_(std::move(path)), token_(std::move(token)), interval_(interval) {
+  if (auto store = SqliteStore::Open(path_); store.ok()) {
+    store_ = std::move(*store);
+  } else {
+    status_ = store.status();  // retried at each beat
+  }
+  thread_ = std::thread([this] { Run(); });
+}
+
+LeaseKeeper::~LeaseKeeper() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+}
+
+core::Status LeaseKeeper::status() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return status_;
+}
+
+void LeaseKeeper::Run() {
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (wake_.wait_for(lock, interval_, [this] { return stop_; })) return;
+    }
+    Beat();
+    if (lost_.load()) return;
+  }
+}
+
+void LeaseKeeper::Beat() {
+  if (!store_) {
+    auto store = SqliteStore::Open(path_);
+    if (!store.ok()) {
+      std::lock_guard<std::mutex> lock(mu_);
+      status_ = store.status();
+      return;
+    }
+    store_ = std::move(*store);
+  }
+  core::Status beat = store_->Heartbeat(token_, Now());
+  if (beat.ok()) {
+    heartbeats_.fetch_add(1);
+    std::lock_guard<std::mutex> lock(mu_);
+    status_ = beat;
+    return;
+  }
+  // A busy state file is also a Conflict: the lease is lost only when the
+  // row says so.
+  bool ours = true;
+  if (auto held = store_->ReadLease(); held.ok()) ours = held->has_value() && (*held)->token == token_;
+  std::lock_guard<std::mutex> lock(mu_);
+  status_ = beat;
+  if (!ours) lost_.store(true);
+}
+
+}  // namespace otaroll::state

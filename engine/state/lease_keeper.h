@@ -1,0 +1,60 @@
+// Keeps a lease alive while a long run (apply, daemon) works: heartbeats it
+// from a background thread over a connection of its own, and notices when the
+// lease was taken away (force-unlocked, or taken over after its TTL).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "core/status.h"
+
+namespace otaroll::state {
+
+class SqliteStore;
+
+class LeaseKeeper {
+ public:
+  // Opens its own connection to the state file at `path` and renews the lease
+  // held with `token` every `interval` (SqliteStore::Heartbeat), starting one
+  // interval from now. The lease must already be held (AcquireLease).
+  LeaseKeeper(std::string path, std::string token, std::chrono::milliseconds interval);
+  // Stops at once (it never waits out an interval) and joins the thread.
+  ~LeaseKeeper();
+  LeaseKeeper(const LeaseKeeper&) = delete;
+  LeaseKeeper& operator=(const LeaseKeeper&) = delete;
+
+  // True once a heartbeat found the lease no longer ours; the caller must
+  // stop writing. Heartbeats stop then.
+  bool lost() const { return lost_.load(); }
+  // Why it was lost (a Conflict naming the new holder), or the last failed
+  // heartbeat while it is not lost (e.g. the state file stayed busy); Ok when
+  // the last heartbeat succeeded.
+  core::Status status() const;
+  // Successful heartbeats so far.
+  int64_t heartbeats() const { return heartbeats_.load(); }
+
+ private:
+  void Run();
+  void Beat();
+
+  const std::string path_;
+  const std::string token_;
+  const std::chrono::milliseconds interval_;
+  std::unique_ptr<SqliteStore> store_;  // used only by the thread after construction
+
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  bool stop_ = false;     // guarded by mu_
+  core::Status status_;   // guarded by mu_
+  std::atomic<bool> lost_{false};
+  std::atomic<int64_t> heartbeats_{0};
+  std::thread thread_;  // last: started after everything above exists
+};
+
+}  // namespace otaroll::state

@@ -1,0 +1,474 @@
+// The apply path with a scripted platform and a real SQLite state file: the
+// intent protocol, resolution of unknown outcomes, replacement, failures.
+#include "apply/applier.h"
+
+#include <deque>
+
+#include <gtest/gtest.h>
+
+#include "core/clock.h"
+#include "state/sqlite_store.h"
+#include "test_util/manifests.h"
+#include "test_util/temp_dir.h"
+
+namespace otaroll::apply {
+namespace {
+
+using platform::CallError;
+using platform::ErrorClass;
+using state::AttemptStatus;
+using std::chrono::minutes;
+using std::chrono::seconds;
+
+// What the fake does with the next create call.
+enum class CreateFault {
+  kNone,
+  kCreatedAnswerLost,   // the job is made, the answer is lost: unknown outcome
+  kLostBeforeCreating,  // unknown outcome, but nothing was made
+  kThrottled,           // nothing made; the client gave up retrying
+  kRejected,            // iot.ota.FirmwareNotExist
+  kAuth,                // SignatureDoesNotMatch
+};
+
+class FakePlatform : public Platform {
+ public:
+  explicit FakePlatform(core::Clock& clock) : clock_(clock) {}
+
+  platform::CallResult<platform::CreatedJob> CreateJob(const spec::ParamSet& part, const std::string& intent) override {
+    ++creates;
+    CreateFault fault = faults.empty() ? CreateFault::kNone : faults.front();
+    if (!faults.empty()) faults.pop_front();
+    CallError e;
+    switch (fault) {
+      case CreateFault::kRejected:
+        e.cls = ErrorClass::kRejected;
+        e.code = "iot.ota.FirmwareNotExist";
+        e.message = "no such firmware";
+        return e;
+      case CreateFault::kThrottled:
+        e.cls = ErrorClass::kThrottled;
+        e.code = "Throttling.User";
+        e.attempts = 6;
+        return e;
+      case CreateFault::kAuth:
+        e.cls = ErrorClass::kAuth;
+        e.code = "SignatureDoesNotMatch";
+        return e;
+      case CreateFault::kLostBeforeCreating:
+        e.cls = ErrorClass::kNetwork;
+        e.sent = true;
+        e.message = "closed without answering";
+        return e;
+      default:
+        break;
+    }
+    platform::JobInfo job;
+    job.job_id = std::to_string(9000000000000000000LL + static_cast<int64_t>(jobs.size()) + 1);
+    job.utc_create = core::FormatRfc3339(clock_.Now());
+    job.product_key = part.at("ProductKey").front();
+    job.firmware_id = part.at("FirmwareId").front();
+    job.target_selection = part.at("TargetSelection").front();
+    if (part.count("GrayPercent")) job.gray_percent = part.at("GrayPercent").front();
+    if (part.count("GroupId")) job.group_id = part.at("GroupId").front();
+    if (part.count("SrcVersion")) job.src_versions = part.at("SrcVersion");
+    job.need_push = part.at("NeedPush").front() == "true";
+    job.need_confirm = part.at("NeedConfirm").front() == "true";
+    job.download_protocol = part.at("DownloadProtocol").front();
+    job.job_status = "IN_PROGRESS";
+    if (!intent.empty()) job.tags = {{platform::kIntentTagKey, intent}};
+    jobs.push_back(job);
+    if (fault == CreateFault::kCreatedAnswerLost) {
+      e.cls = ErrorClass::kNetwork;
+      e.sent = true;
+      e.message = "closed without answering";
+      return e;
+    }
+    return platform::CreatedJob{job.job_id, job.utc_create, "req-" + job.job_id};
+  }
+
+  platform::CallResult<std::vector<platform::JobInfo>> ListJobsByFirmware(const std::string& firmware) override {
+    ++lists;
+    if (fail_lists) {
+      CallError e;
+      e.cls = ErrorClass::kTransient;
+      e.code = "ServiceUnavailable";
+      return e;
+    }
+    std::vector<platform::JobInfo> out;
+    for (const auto& j : jobs) {
+      if (j.firmware_id != firmware) continue;
+      platform::JobInfo listed = j;  // the listing has no GrayPercent, GroupId or SrcVersions
+      listed.gray_percent.clear();
+      listed.group_id.clear();
+      listed.src_versions.clear();
+      out.push_back(listed);
+    }
+    return out;
+  }
+
+  platform::CallResult<platform::JobInfo> QueryJob(const std::string& id) override {
+    ++queries;
+    for (const auto& j : jobs) {
+      if (j.job_id == id) return j;
+    }
+    CallError e;
+    e.cls = ErrorClass::kRejected;
+    e.code = "iot.ota.JobNotFound";
+    return e;
+  }
+
+  platform::CallResult<int64_t> CountTasks(const std::string&, const std::string& status) override {
+    ++counts;
+    auto it = task_counts.find(status);
+    return it == task_counts.end() ? int64_t{0} : it->second;
+  }
+
+  platform::CallResult<platform::Empty> CancelTasks(const std::string& id, const platform::CancelWhich&) override {
+    cancelled.push_back(id);
+    return platform::Empty{};
+  }
+
+  core::Clock& clock_;
+  std::vector<platform::JobInfo> jobs;
+  std::deque<CreateFault> faults;
+  bool fail_lists = false;
+  std::map<std::string, int64_t> task_counts;
+  std::vector<std::string> cancelled;
+  int creates = 0, lists = 0, queries = 0, counts = 0;
+};
+
+const char* kThreeStages = R"(apiVersion: otaroll/v1
+kind: Rollout
+metadata: {name: thermostat}
+spec:
+  productKey: k1nhvyl0001
+  firmwareId: "178"
+  srcVersions: ["2.3.9"]
+  stages:
+    - {name: canary, gray: 10}
+    - {name: pilot, group: CtjzCkNuOx}
+    - {name: everyone, all: true}
+)";
+
+class ApplierTest : public ::testing::Test {
+ protected:
+  ApplierTest() : clock_(*core::ParseRfc3339("2026-11-25T10:00:00Z")), platform_(clock_) {
+    auto store = state::SqliteStore::Open(dir_.Join("state.db"));
+    EXPECT_TRUE(store.ok()) << store.status().message();
+    store_ = std::move(*store);
+  }
+
+  Report Apply(const manifest::ManifestSet& m, Options options = {}) {
+    options.settle = seconds(61);
+    Applier applier(*store_, platform_, clock_, options);
+    Report report;
+    auto s = applier.Refresh(m, &report);
+    EXPECT_TRUE(s.ok()) << s.message();
+    s = applier.Execute(m, &report);
+    EXPECT_TRUE(s.ok()) << s.message();
+    clock_.Sleep(seconds(1));
+    return report;
+  }
+
+  std::vector<state::Attempt> Attempts() {
+    auto s = store_->Load();
+    EXPECT_TRUE(s.ok());
+    return s->attempts;
+  }
+
+  int Count(AttemptStatus status) {
+    int n = 0;
+    for (const auto& a : Attempts()) n += a.status == status;
+    return n;
+  }
+
+  test_util::TempDir dir_;
+  core::FixedClock clock_;
+  FakePlatform platform_;
+  std::unique_ptr<state::SqliteStore> store_;
+};
+
+TEST_F(ApplierTest, CreatesEveryOpenStageInOrderInOneRunAndThenNothing) {
+  auto m = test_util::Parse(kThreeStages);
+  Report r = Apply(m);
+  EXPECT_TRUE(r.ok());
+  EXPECT_EQ(r.created, 3);
+  ASSERT_EQ(platform_.jobs.size(), 3u);
+  EXPECT_EQ(platform_.jobs[0].target_selection, "GRAY");
+  EXPECT_EQ(platform_.jobs[1].target_selection, "GROUP");
+  EXPECT_EQ(platform_.jobs[2].target_selection, "ALL");
+  EXPECT_EQ(Count(AttemptStatus::kCreated), 3);
+  for (const auto& a : Attempts()) {
+    EXPECT_FALSE(a.job_id.empty());
+    EXPECT_EQ(a.request_id, "req-" + a.job_id);
+  }
+
+  Report again = Apply(m);
+  EXPECT_TRUE(again.ok());
+  EXPECT_EQ(again.create_calls, 0);
+  EXPECT_EQ(platform_.creates, 3);
+}
+
+TEST_F(ApplierTest, TheIntentIsDurableBeforeTheCall) {
+  auto m = test_util::Parse(kThreeStages);
+  // The fake looks at the state file while the create is in flight.
+  struct Spy : FakePlatform {
+    using FakePlatform::FakePlatform;
+    platform::CallResult<platform::CreatedJob> CreateJob(const spec::ParamSet& part, const std::string& intent) override {
+      auto seen = state::LoadSnapshot(path);
+      EXPECT_TRUE(seen.ok());
+      pending_seen += seen.ok() && !seen->attempts.empty() && seen->attempts.back().status == AttemptStatus::kPending;
+      return FakePlatform::CreateJob(part, intent);
+    }
+    std::string path;
+    int pending_seen = 0;
+  } spy(clock_);
+  spy.path = dir_.Join("state.db");
+  Options o;
+  Applier applier(*store_, spy, clock_, o);
+  Report report;
+  ASSERT_TRUE(applier.Execute(m, &report).ok());
+  EXPECT_EQ(spy.pending_seen, 3);
+}
+
+TEST_F(ApplierTest, LostAnswerIsUnknownThenAdoptedNeverCreatedTwice) {
+  auto m = test_util::Parse(kThreeStages);
+  platform_.faults = {CreateFault::kCreatedAnswerLost};
+  Report first = Apply(m);
+  EXPECT_EQ(first.unknown, 1);
+  EXPECT_FALSE(first.ok());
+  EXPECT_EQ(platform_.jobs.size(), 1u);  // the later stages wait behind the unknown one
+  EXPECT_EQ(Count(AttemptStatus::kUnknown), 1);
+
+  // Too soon: the request might still be in flight; nothing is concluded.
+  Report early = Apply(m);
+  EXPECT_EQ(early.unknown, 1);
+  EXPECT_EQ(platform_.lists, 0);
+  EXPECT_EQ(platform_.jobs.size(), 1u);
+
+  clock_.Sleep(minutes(2));
+  Report later = Apply(m);
+  EXPECT_EQ(later.adopted, 1);
+  EXPECT_EQ(later.created, 2);
+  EXPECT_TRUE(later.ok());
+  EXPECT_EQ(platform_.jobs.size(), 3u);
+  EXPECT_EQ(Count(AttemptStatus::kCreated), 3);
+  EXPECT_EQ(Attempts()[0].job_id, platform_.jobs[0].job_id);
+}
+
+TEST_F(ApplierTest, UnknownWithNoJobOnThePlatformIsCreatedAgain) {
+  auto m = test_util::Parse(kThreeStages);
+  platform_.faults = {CreateFault::kLostBeforeCreating};
+  Apply(m);
+  EXPECT_EQ(platform_.jobs.size(), 0u);
+  clock_.Sleep(minutes(2));
+  Report r = Apply(m);
+  EXPECT_EQ(r.not_created, 1);  // the lookup showed nothing
+  EXPECT_EQ(r.created, 3);
+  EXPECT_EQ(platform_.jobs.size(), 3u);
+  auto attempts = Attempts();
+  ASSERT_EQ(attempts.size(), 4u);
+  EXPECT_EQ(attempts[0].status, AttemptStatus::kFailed);
+  EXPECT_EQ(attempts[0].error_code, state::kNotCreated);
+}
+
+TEST_F(ApplierTest, LookupFailureLeavesTheStageUnknownAndCreatesNothing) {
+  auto m = test_util::Parse(kThreeStages);
+  platform_.faults = {CreateFault::kLostBeforeCreating};
+  Apply(m);
+  clock_.Sleep(minutes(2));
+  platform_.fail_lists = true;
+  Report r = Apply(m);
+  EXPECT_EQ(r.unknown, 1);
+  EXPECT_EQ(r.create_calls, 0);
+  EXPECT_EQ(Count(AttemptStatus::kUnknown), 1);
+  EXPECT_EQ(platform_.creates, 1);
+}
+
+TEST_F(ApplierTest, PendingAttemptFromACrashIsLookedUpBeforeAnythingElse) {
+  auto m = test_util::Parse(kThreeStages);
+  // A crash after the intent was committed and the request went out: the
+  // platform made the job, state only has the pending intent.
+  platform_.faults = {CreateFault::kCreatedAnswerLost};
+  Apply(m);
+  auto attempts = Attempts();
+  state::Attempt pending = attempts[0];
+  pending.status = AttemptStatus::kPending;
+  pending.error_code.clear();
+  pending.error_message.clear();
+  ASSERT_TRUE(store_->UpdateAttempt(pending).ok());
+  clock_.Sleep(minutes(2));
+  Report r = Apply(m);
+  EXPECT_EQ(r.adopted, 1);
+  EXPECT_EQ(platform_.jobs.size(), 3u);
+}
+
+TEST_F(ApplierTest, AnotherJobOfTheSameSpecIsNotAdoptedWhenOlderThanTheIntent) {
+  auto m = test_util::Parse(kThreeStages);
+  // An identical job made by someone else an hour before.
+  platform_.faults = {};
+  FakePlatform other(clock_);
+  core::Time now = clock_.Now();
+  clock_.Set(now - std::chrono::hours(1));
+  (void)other.CreateJob(spec::Resolve(m.rollouts[0], m.rollouts[0].stages[0]).parts[0], "");
+  clock_.Set(now);
+  platform_.jobs = other.jobs;
+  platform_.faults = {CreateFault::kLostBeforeCreating};
+  Apply(m);
+  clock_.Sleep(minutes(2));
+  Report r = Apply(m);
+  EXPECT_EQ(r.adopted, 0);
+  EXPECT_EQ(r.not_created, 1);
+  EXPECT_EQ(platform_.jobs.size(), 4u);  // ours were created; the old one was not taken for ours
+}
+
+TEST_F(ApplierTest, IntentTagsDecideOnAlibaba) {
+  auto m = test_util::Parse(kThreeStages);
+  Options tags;
+  tags.intent_tags = true;
+  platform_.faults = {CreateFault::kLostBeforeCreating};
+  Apply(m, tags);
+  // A job with the same spec, made after our intent by someone else, with
+  // another intent's tag: not ours.
+  platform::JobInfo foreign;
+  foreign.job_id = "123";
+  foreign.firmware_id = "178";
+  foreign.product_key = "k1nhvyl0001";
+  foreign.target_selection = "GRAY";
+  foreign.gray_percent = "10";
+  foreign.src_versions = {"2.3.9"};
+  foreign.utc_create = core::FormatRfc3339(clock_.Now());
+  foreign.tags = {{platform::kIntentTagKey, "someone-else"}};
+  platform_.jobs.push_back(foreign);
+  clock_.Sleep(minutes(2));
+  Report r = Apply(m, tags);
+  EXPECT_EQ(r.adopted, 0);
+  EXPECT_EQ(r.not_created, 1);
+  EXPECT_EQ(platform_.queries, 0);  // the listing's tags were enough
+  for (const auto& a : Attempts()) {
+    if (a.status == AttemptStatus::kCreated) {
+      EXPECT_EQ(a.request.at("Tag.1.Value"), a.intent_id);
+    }
+  }
+}
+
+TEST_F(ApplierTest, RejectionFailsTheStageUntilRetryFailed) {
+  auto m = test_util::Parse(kThreeStages);
+  platform_.faults = {CreateFault::kRejected};
+  Report r = Apply(m);
+  EXPECT_EQ(r.failed, 1);
+  EXPECT_EQ(platform_.creates, 1);
+  auto a = Attempts()[0];
+  EXPECT_EQ(a.status, AttemptStatus::kFailed);
+  EXPECT_EQ(a.error_code, "iot.ota.FirmwareNotExist");
+
+  Report again = Apply(m);
+  EXPECT_EQ(again.create_calls, 0);  // not retried until the spec changes
+
+  Options retry;
+  retry.retry_failed = true;
+  Report retried = Apply(m, retry);
+  EXPECT_EQ(retried.created, 3);
+  EXPECT_TRUE(retried.ok());
+}
+
+TEST_F(ApplierTest, ThrottledCreateIsTriedAgainOnTheNextRun) {
+  auto m = test_util::Parse(kThreeStages);
+  platform_.faults = {CreateFault::kThrottled};
+  Report r = Apply(m);
+  EXPECT_EQ(r.not_created, 1);
+  EXPECT_EQ(r.create_calls, 1);  // one try per stage per run
+  EXPECT_EQ(platform_.jobs.size(), 0u);
+  Report next = Apply(m);
+  EXPECT_EQ(next.created, 3);
+  EXPECT_EQ(next.unknown + next.adopted, 0);  // no lookup needed: nothing was sent
+  EXPECT_EQ(platform_.lists, 0);
+}
+
+TEST_F(ApplierTest, RefusedCredentialsStopTheRun) {
+  auto m = test_util::Parse(kThreeStages);
+  platform_.faults = {CreateFault::kAuth};
+  Report r = Apply(m);
+  EXPECT_TRUE(r.stopped);
+  EXPECT_EQ(r.create_calls, 1);
+  ASSERT_FALSE(r.problems.empty());
+  EXPECT_EQ(r.problems.back(),
+            "the platform refused the credentials while creating a job for thermostat/canary: SignatureDoesNotMatch; "
+            "the run stopped");
+}
+
+TEST_F(ApplierTest, ChangedStageGetsANewJobAndTheOldOneIsSuperseded) {
+  auto m = test_util::Parse(kThreeStages);
+  Apply(m);
+  auto changed = test_util::Parse(test_util::ReplaceAll(kThreeStages, "gray: 10", "gray: 20"));
+  Report r = Apply(changed);
+  EXPECT_EQ(r.created, 1);
+  EXPECT_EQ(r.superseded, 1);
+  EXPECT_TRUE(platform_.cancelled.empty());
+  EXPECT_EQ(Count(AttemptStatus::kSuperseded), 1);
+  EXPECT_EQ(platform_.jobs.back().gray_percent, "20");
+  EXPECT_EQ(Apply(changed).create_calls, 0);
+
+  auto again = test_util::Parse(test_util::ReplaceAll(kThreeStages, "gray: 10", "gray: 30"));
+  Options cancel;
+  cancel.cancel_superseded = true;
+  Report c = Apply(again, cancel);
+  EXPECT_EQ(c.cancelled, 1);
+  ASSERT_EQ(platform_.cancelled.size(), 1u);
+  EXPECT_EQ(platform_.cancelled[0], platform_.jobs[3].job_id);
+  EXPECT_EQ(Count(AttemptStatus::kCancelled), 1);
+}
+
+TEST_F(ApplierTest, HealthGateReadsObservationsBeforePlanning) {
+  auto m = test_util::Parse(test_util::ReplaceAll(kThreeStages, "{name: pilot, group: CtjzCkNuOx}",
+                                                  "{name: pilot, group: CtjzCkNuOx, gate: {health: {minTasks: 10, "
+                                                  "maxFailedPercent: 5}}}"));
+  Report first = Apply(m);
+  EXPECT_EQ(first.created, 1);  // pilot waits for health data
+  platform_.task_counts = {{"", 20}, {"SUCCEEDED", 19}, {"FAILED", 1}};
+  Report second = Apply(m);
+  EXPECT_EQ(second.observed, 1);
+  EXPECT_EQ(second.created, 2);
+
+  // A breach halts the rollout: nothing further starts.
+  auto m2 = test_util::Parse(test_util::ReplaceAll(
+      test_util::ReplaceAll(kThreeStages, "{name: everyone, all: true}",
+                            "{name: everyone, all: true, gate: {health: {minTasks: 10, maxFailedPercent: 5}}}"),
+      "gray: 10", "gray: 11"));
+  platform_.task_counts = {{"", 20}, {"SUCCEEDED", 10}, {"FAILED", 10}};
+  Report halted = Apply(m2);
+  EXPECT_EQ(halted.created, 1);  // the replaced canary; pilot's gate reads the new job
+}
+
+TEST_F(ApplierTest, MaxCreatesBoundsARun) {
+  auto m = test_util::Parse(kThreeStages);
+  Options o;
+  o.max_creates = 2;
+  Report r = Apply(m, o);
+  EXPECT_EQ(r.created, 2);
+  EXPECT_FALSE(r.ok());
+  EXPECT_EQ(Apply(m).created, 1);
+}
+
+TEST_F(ApplierTest, PruneCancelsOrphansWithinTheLimit) {
+  auto m = test_util::Parse(kThreeStages);
+  Apply(m);
+  auto two = test_util::Parse(test_util::ReplaceAll(kThreeStages, "    - {name: everyone, all: true}\n", ""));
+  Options o;
+  EXPECT_TRUE(Apply(two, o).ok());
+  EXPECT_TRUE(platform_.cancelled.empty());  // orphans are left alone without --prune
+  o.prune = true;
+  o.prune_limit = 0;
+  Report refused = Apply(two, o);
+  EXPECT_TRUE(platform_.cancelled.empty());
+  ASSERT_EQ(refused.problems.size(), 1u);
+  EXPECT_EQ(refused.problems[0],
+            "1 orphaned jobs exceed --prune-limit 0; nothing was pruned; raise the limit to prune them all");
+  o.prune_limit = 5;
+  Report pruned = Apply(two, o);
+  EXPECT_EQ(pruned.cancelled, 1);
+  EXPECT_EQ(platform_.cancelled, std::vector<std::string>{platform_.jobs[2].job_id});
+}
+
+}  // namespace
+}  // namespace otaroll::apply
