@@ -66,7 +66,7 @@ Applier::Applier(state::SqliteStore& store, Platform& platform, core::Clock& clo
     : store_(store), platform_(platform), clock_(clock), options_(std::move(options)) {}
 
 void Applier::Say(const std::string& line) {
-  if (options_.progress) options_.progress(line);
+  if (options_.progress) options_.progress(line, done_, due_);
 }
 
 core::Status Applier::Event(const Attempt* attempt, const std::string& rollout, const std::string& stage,
@@ -443,6 +443,7 @@ core::Status Applier::Execute(const manifest::ManifestSet& manifests, Report* re
           continue;
         }
         acted = true;
+        due_ += s.parts_to_create;
         if (auto st = CreateStage(*rollout, s, *snapshot, report); !st.ok()) return st;
         if (report->stopped) return core::Status::Ok();
       }
@@ -519,6 +520,7 @@ core::Status Applier::CreateStage(const manifest::Rollout& rollout, const plan::
     }
     // 2. The call.
     ++report->create_calls;
+    ++done_;
     auto r = platform_.CreateJob(spec.parts[part], options_.intent_tags ? a.intent_id : "");
     a.updated_at = clock_.Now();
     if (r.ok()) {

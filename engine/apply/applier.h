@@ -50,8 +50,10 @@ struct Options {
   const plan::Plan* only = nullptr;
   // Checked before every create: true stops the run (the lease was lost).
   std::function<bool()> lease_lost;
-  // One line per thing done ("thermostat/canary: created job 123 (GRAY 10%)").
-  std::function<void(const std::string& line)> progress;
+  // One line per thing done ("thermostat/canary: created job 123 (GRAY 10%)"),
+  // with the creates done so far and the creates known to be due (it grows
+  // when a created stage opens the next one).
+  std::function<void(const std::string& line, int done, int due)> progress;
 };
 
 struct Report {
@@ -105,6 +107,8 @@ class Applier {
   core::Clock& clock_;
   Options options_;
   std::set<std::pair<std::string, std::string>> tried_;  // stages Execute already acted on
+  int done_ = 0;  // creates attempted
+  int due_ = 0;   // creates known to be due
 };
 
 }  // namespace otaroll::apply

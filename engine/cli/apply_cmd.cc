@@ -174,10 +174,8 @@ int Run(const Settings& s) {
   options.settle = std::chrono::milliseconds(static_cast<int64_t>(s.platform.timeout_s * 1000)) + std::chrono::seconds(1);
   options.only = saved ? &*saved : nullptr;
   options.lease_lost = [&keeper] { return keeper.lost(); };
-  int done = 0;
-  options.progress = [&](const std::string& line) {
-    ++done;
-    std::cout << (terminal ? fmt::format("[{}] ", done) : "") << line << "\n" << std::flush;
+  options.progress = [&](const std::string& line, int done, int due) {
+    std::cout << (terminal && due > 0 ? fmt::format("[{}/{}] ", done, due) : "") << line << "\n" << std::flush;
   };
   apply::ClientPlatform platform(*connection->client);
   apply::Applier applier(**store, platform, clock, options);

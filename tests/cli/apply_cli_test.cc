@@ -1,0 +1,135 @@
+// `otaroll apply` through the real binary against the real sandbox: the
+// confirmation rule, saved plans, output and exit codes.
+#include <filesystem>
+
+#include <gtest/gtest.h>
+
+#include "state/sqlite_store.h"
+#include "test_util/manifests.h"
+#include "test_util/run.h"
+#include "test_util/sandbox_process.h"
+#include "test_util/temp_dir.h"
+
+namespace otaroll {
+namespace {
+
+namespace fs = std::filesystem;
+using test_util::RunResult;
+using test_util::SandboxProcess;
+using test_util::TempDir;
+
+const char* kRollout = R"(apiVersion: otaroll/v1
+kind: Rollout
+metadata: {name: thermostat}
+spec:
+  productKey: k1nhvyl0001
+  firmwareId: "178"
+  stages:
+    - {name: canary, gray: 10}
+    - {name: everyone, all: true}
+)";
+
+class ApplyCliTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    tree_ = dir_.Write("tree/thermostat.yaml", kRollout);
+    tree_ = dir_.Join("tree");
+    state_ = dir_.Join("state.db");
+    sandbox_ = std::make_unique<SandboxProcess>(std::vector<std::string>{
+        "--data", dir_.Join("sandbox.db"), "--access-key", "testid:testsecret", "--fleet-size", "50"});
+    ASSERT_TRUE(sandbox_->started()) << sandbox_->error();
+  }
+
+  RunResult Otaroll(std::vector<std::string> args) {
+    args.insert(args.begin(), OTAROLL_BIN);
+    test_util::RunOptions o;
+    o.env = {{"OTAROLL_ACCESS_KEY_ID", "testid"},
+             {"OTAROLL_ACCESS_KEY_SECRET", "testsecret"},
+             {"OTAROLL_ENDPOINT", sandbox_->url()},
+             {"OTAROLL_STATE", ""}};
+    o.timeout_seconds = 60;
+    return test_util::Run(std::move(args), o);
+  }
+
+  size_t Created() {
+    auto s = state::LoadSnapshot(state_);
+    size_t n = 0;
+    for (const auto& a : s->attempts) n += a.status == state::AttemptStatus::kCreated;
+    return n;
+  }
+
+  TempDir dir_;
+  std::string tree_;
+  std::string state_;
+  std::unique_ptr<SandboxProcess> sandbox_;
+};
+
+TEST_F(ApplyCliTest, CreatesThePlanAndThenHasNothingToDo) {
+  RunResult r = Otaroll({"apply", tree_, "--state", state_, "--yes"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_NE(r.out.find("thermostat/canary: created job "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("thermostat/everyone: created job "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("otaroll: apply: 2 created, 0 adopted, 0 failed, 0 unknown, 0 to retry; 0 superseded, 0 "
+                       "cancelled\n"),
+            std::string::npos)
+      << r.out;
+  EXPECT_EQ(Created(), 2u);
+
+  RunResult again = Otaroll({"apply", tree_, "--state", state_, "--yes"});
+  EXPECT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(again.out, "otaroll: nothing to do now: 2 in-sync\n");
+}
+
+TEST_F(ApplyCliTest, RefusesWithoutConfirmationOffATerminal) {
+  RunResult r = Otaroll({"apply", tree_, "--state", state_});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.err,
+            "otaroll: error: apply creates jobs on the platform and needs a confirmation: pass --yes (e.g. in CI), or "
+            "run it on a terminal to answer the prompt\n");
+  EXPECT_FALSE(fs::exists(state_));
+}
+
+TEST_F(ApplyCliTest, SavedPlanIsAppliedExactlyOrRefusedWhenStale) {
+  std::string saved = dir_.Join("plan.json");
+  ASSERT_EQ(Otaroll({"plan", tree_, "--state", state_, "--out", saved}).exit_code, 0);
+  RunResult r = Otaroll({"apply", tree_, "--state", state_, "--yes", "--plan", saved});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // The plan said "create canary" only ("everyone" was blocked then): exactly that.
+  EXPECT_EQ(Created(), 1u);
+
+  RunResult stale = Otaroll({"apply", tree_, "--state", state_, "--yes", "--plan", saved});
+  EXPECT_EQ(stale.exit_code, 1);
+  EXPECT_EQ(stale.err.rfind("otaroll: error: --plan: " + saved +
+                                " is stale: the state changed since it was made (serial 0 then, ",
+                            0),
+            0u)
+      << stale.err;
+  EXPECT_EQ(Created(), 1u);
+
+  ASSERT_EQ(Otaroll({"plan", tree_, "--state", state_, "--out", saved}).exit_code, 0);
+  dir_.Write("tree/thermostat.yaml", test_util::ReplaceAll(kRollout, "gray: 10", "gray: 15"));
+  RunResult changed = Otaroll({"apply", tree_, "--state", state_, "--yes", "--plan", saved});
+  EXPECT_EQ(changed.exit_code, 1);
+  EXPECT_EQ(changed.err, "otaroll: error: --plan: " + saved +
+                             " is stale: the manifests changed since it was made; run 'otaroll plan --out' again\n");
+}
+
+TEST_F(ApplyCliTest, RefusedCredentialsStopWithTheFix) {
+  RunResult r = test_util::Run({OTAROLL_BIN, "apply", tree_, "--state", state_, "--yes"},
+                               test_util::RunOptions{{{"OTAROLL_ACCESS_KEY_ID", "testid"},
+                                                      {"OTAROLL_ACCESS_KEY_SECRET", "wrong"},
+                                                      {"OTAROLL_ENDPOINT", sandbox_->url()},
+                                                      {"OTAROLL_STATE", ""}},
+                                                     "",
+                                                     60});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("otaroll: error: the platform refused the credentials while creating a job for "
+                       "thermostat/canary: SignatureDoesNotMatch: "),
+            std::string::npos)
+      << r.err;
+  EXPECT_EQ(Created(), 0u);
+}
+
+}  // namespace
+}  // namespace otaroll
