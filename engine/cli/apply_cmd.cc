@@ -121,13 +121,7 @@ int Run(const Settings& s) {
     PrintError(store.status().message());
     return kExitError;
   }
-  state::Lease me;
-  char host[256] = {};
-  gethostname(host, sizeof host - 1);
-  me.host = host;
-  me.pid = getpid();
-  me.ttl_seconds = 30;
-  me.token = platform::RandomUuid();
+  state::Lease me = state::ThisProcessLease();
   core::SystemClock clock;
   auto lease = (*store)->AcquireLease(me, clock.Now());
   if (!lease.ok()) {

@@ -4,15 +4,19 @@
 #include <sys/stat.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
-#include <cstdlib>
+#include <chrono>
 #include <cstring>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <memory>
+#include <optional>
 #include <set>
-#include <sstream>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -248,9 +252,9 @@ ordered_json StageJson(const StageView& s, const state::Snapshot& snap) {
   o["attempts"] = s.attempts.size();
   o["calls"] = Calls(s);
   const state::Attempt* error = LastError(s);
-  o["last_error"] = error ? ordered_json{{"code", TextOrNull(error->error_code)},
-                                         {"message", TextOrNull(error->error_message)}}
-                          : ordered_json();
+  o["last_error"] =
+      error ? ordered_json{{"code", TextOrNull(error->error_code)}, {"message", TextOrNull(error->error_message)}}
+            : ordered_json();
   auto devices = Devices(s, snap);
   if (devices) {
     ordered_json counts = ordered_json::object();
@@ -314,7 +318,9 @@ int RunStatus(const Settings& s) {
     return Print(out.dump(2, ' ', false, ordered_json::error_handler_t::replace) + "\n");
   }
   if (!snap.exists) return Print(NoState(path));
-  if (by_rollout.empty()) return Print(fmt::format("otaroll: state {} records no attempts yet: nothing has been created\n", path));
+  if (by_rollout.empty()) {
+    return Print(fmt::format("otaroll: state {} records no attempts yet: nothing has been created\n", path));
+  }
   std::string text;
   for (const auto& [name, attempts] : by_rollout) {
     std::vector<std::vector<std::string>> rows = {

@@ -7,7 +7,9 @@
 namespace otaroll::state {
 
 namespace {
-core::Time Now() { return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now()); }
+core::Time Now() {
+  return std::chrono::floor<std::chrono::milliseconds>(std::chrono::system_clock::now());
+}
 }  // namespace
 
 LeaseKeeper::LeaseKeeper(std::string path, std::string token, std::chrono::milliseconds interval)

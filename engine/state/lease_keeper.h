@@ -50,8 +50,8 @@ class LeaseKeeper {
 
   mutable std::mutex mu_;
   std::condition_variable wake_;
-  bool stop_ = false;     // guarded by mu_
-  core::Status status_;   // guarded by mu_
+  bool stop_ = false;    // guarded by mu_
+  core::Status status_;  // guarded by mu_
   std::atomic<bool> lost_{false};
   std::atomic<int64_t> heartbeats_{0};
   std::thread thread_;  // last: started after everything above exists

@@ -10,16 +10,16 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
-#include <cstdlib>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <functional>
 #include <iterator>
-#include <sstream>
 #include <limits>
 #include <set>
+#include <sstream>
 #include <string_view>
 #include <thread>
 
@@ -822,7 +822,9 @@ std::string KnownRollouts(const std::vector<std::string>& names) {
   return out;
 }
 
-std::string Plural(int64_t n, const char* one, const char* many) { return fmt::format("{} {}", n, n == 1 ? one : many); }
+std::string Plural(int64_t n, const char* one, const char* many) {
+  return fmt::format("{} {}", n, n == 1 ? one : many);
+}
 
 core::Result<StateCounts> CountRows(const Db& db, const std::string& doing) {
   auto stmt = db.Prepare(
@@ -1122,7 +1124,8 @@ core::Result<StateCounts> SqliteStore::Import(const std::string& json_text, cons
     if (!error.ok()) return error;
     e.seq = *seq;
     e.at = *at;
-    e.data_json = data == nullptr ? std::string("{}") : data->dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+    e.data_json =
+        data == nullptr ? std::string("{}") : data->dump(-1, ' ', false, ordered_json::error_handler_t::replace);
     event_rows.push_back(std::move(e));
   }
 
