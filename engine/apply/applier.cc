@@ -210,6 +210,28 @@ core::Status Applier::ResolveOne(Attempt a, const std::vector<platform::JobInfo>
     }
     bool same = options_.intent_tags && IntentTag(*full) ? *IntentTag(*full) == a.intent_id
                                                          : SameSpec(*full, a.request);
+    if (same && Get(a.request, "TargetSelection") == "SPECIFIC" && full->target_device_names.empty()) {
+      // The platform does not name a SPECIFIC job's devices; its tasks do.
+      // Without this, two stages of one firmware that differ only in their
+      // devices could take each other's jobs.
+      auto tasks = platform_.ListTasks(listed->job_id);
+      if (!tasks.ok()) {
+        if (tasks.error().cls == platform::ErrorClass::kAuth) {
+          Stop(tasks.error(), fmt::format("listing the tasks of job {}", listed->job_id), report);
+          return core::Status::Ok();
+        }
+        a.status = AttemptStatus::kUnknown;
+        a.error_code = CodeOf(tasks.error());
+        a.error_message =
+            fmt::format("listing the devices of candidate job {} failed: {}", listed->job_id, tasks.error().Describe());
+        if (auto s = store_.UpdateAttempt(a); !s.ok()) return s;
+        ++report->unknown;
+        report->problems.push_back(fmt::format("{}: the outcome of attempt {} is still unknown: {}", where,
+                                               a.intent_id, a.error_message));
+        return Event(&a, a.rollout, a.stage, "lookup-failed", a.error_message);
+      }
+      same = DevicesFit(*tasks, a.request);
+    }
     if (same) matches.push_back(*full);
   }
 
@@ -219,7 +241,7 @@ core::Status Applier::ResolveOne(Attempt a, const std::vector<platform::JobInfo>
     a.error_message = "the platform shows no job for this attempt: nothing was created";
     a.updated_at = clock_.Now();
     if (auto s = store_.UpdateAttempt(a); !s.ok()) return s;
-    ++report->not_created;
+    ++report->absent;
     Say(fmt::format("{}: attempt {} created nothing (the platform shows no such job); it will be created again",
                     where, a.intent_id));
     return Event(&a, a.rollout, a.stage, "not-created",

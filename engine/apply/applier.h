@@ -59,7 +59,8 @@ struct Options {
 struct Report {
   int created = 0;       // jobs created in this run
   int adopted = 0;       // unknown outcomes resolved to an existing job
-  int not_created = 0;   // attempts that created nothing and will be tried again
+  int absent = 0;        // unknown outcomes the lookup proved created nothing (the stage is created again)
+  int not_created = 0;   // creates that made nothing (throttled, never sent) and wait for the next run
   int failed = 0;        // definite rejections
   int unknown = 0;       // outcomes still unknown at the end
   int superseded = 0;

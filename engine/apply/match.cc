@@ -76,4 +76,12 @@ bool SameSpec(const platform::JobInfo& job, const std::map<std::string, std::str
   return true;
 }
 
+bool DevicesFit(const std::vector<platform::TaskInfo>& tasks, const std::map<std::string, std::string>& request) {
+  auto wanted = List(request, "TargetDeviceName");
+  for (const auto& t : tasks) {
+    if (!std::binary_search(wanted.begin(), wanted.end(), t.device_name)) return false;
+  }
+  return true;
+}
+
 }  // namespace otaroll::apply

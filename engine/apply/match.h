@@ -9,6 +9,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "core/time.h"
 #include "platform/wire.h"
@@ -27,5 +28,10 @@ std::optional<std::string> IntentTag(const platform::JobInfo& job);
 // From QueryOTAJob's full answer: does every parameter the platform reports
 // equal the intent's? Fields the platform leaves out are not compared.
 bool SameSpec(const platform::JobInfo& job, const std::map<std::string, std::string>& request);
+
+// A SPECIFIC job's devices, from its tasks, fit the intent: every task is
+// for one of the intent's devices (the platform skips devices already on the
+// target version, so fewer tasks than devices is normal).
+bool DevicesFit(const std::vector<platform::TaskInfo>& tasks, const std::map<std::string, std::string>& request);
 
 }  // namespace otaroll::apply

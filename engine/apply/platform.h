@@ -17,6 +17,7 @@ class Platform {
                                                                const std::string& intent_id) = 0;
   virtual platform::CallResult<std::vector<platform::JobInfo>> ListJobsByFirmware(const std::string& firmware_id) = 0;
   virtual platform::CallResult<platform::JobInfo> QueryJob(const std::string& job_id) = 0;
+  virtual platform::CallResult<std::vector<platform::TaskInfo>> ListTasks(const std::string& job_id) = 0;
   virtual platform::CallResult<int64_t> CountTasks(const std::string& job_id, const std::string& status) = 0;
   virtual platform::CallResult<platform::Empty> CancelTasks(const std::string& job_id,
                                                             const platform::CancelWhich& which) = 0;
@@ -34,6 +35,9 @@ class ClientPlatform final : public Platform {
   }
   platform::CallResult<platform::JobInfo> QueryJob(const std::string& job_id) override {
     return client_.QueryJob(job_id);
+  }
+  platform::CallResult<std::vector<platform::TaskInfo>> ListTasks(const std::string& job_id) override {
+    return client_.ListTasks(job_id, "");
   }
   platform::CallResult<int64_t> CountTasks(const std::string& job_id, const std::string& status) override {
     return client_.CountTasks(job_id, status);

@@ -149,6 +149,14 @@ CallResult<T> Client::Call(CallClass cls, const std::string& action, const Param
     }
     CallError error = result->error();
     error.attempts = attempt;
+    if (error.code == "SignatureNonceUsed") {
+      // Our nonces are fresh random UUIDs: a "used" one means the platform
+      // already received this very request (resent by the HTTP stack or a
+      // proxy) and its answer was lost. Not a credentials problem: a read is
+      // repeated with a new nonce; a create's outcome is unknown.
+      error.cls = ErrorClass::kTransient;
+      error.message = "the platform had already received this request (SignatureNonceUsed); its answer was lost";
+    }
     event.outcome = error.code.empty() ? ErrorClassName(error.cls) : error.code;
     if (observer_) observer_(event);
     bool retryable = cls == CallClass::kCreate ? error.RetryableCreate() : error.RetryableRead();

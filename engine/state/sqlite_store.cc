@@ -575,13 +575,24 @@ core::Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& 
   if (auto info = CheckSchema(*db); !info.ok()) return info.status();
 
   std::string mode;
-  {
+  // Switching a new file to WAL needs it to itself, and SQLite reports busy
+  // at once here instead of waiting in the busy handler: two processes
+  // opening a new state file together would make one of them fail. So wait
+  // here, as long as the busy timeout.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBusyTimeoutMs);
+  for (;;) {
     auto stmt = db->Prepare("PRAGMA journal_mode = WAL", "turning on WAL journaling");
     if (!stmt.ok()) return stmt.status();
     auto row = stmt->Step();
-    if (!row.ok()) return row.status();
-    if (*row) mode = stmt->Text(0);
-  }  // finalized here: an unfinished statement would make COMMIT fail as busy
+    if (row.ok()) {
+      if (*row) mode = stmt->Text(0);
+      break;
+    }
+    if (row.status().code() != core::Status::Code::kConflict || std::chrono::steady_clock::now() > deadline) {
+      return row.status();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));  // another process holds the file for a moment
+  }  // each statement is finalized within its pass: an unfinished one would make COMMIT fail as busy
   if (mode != "wal") {
     return core::Status::IOError(fmt::format(
         "state file {} cannot use WAL journaling (the file system does not support it); keep the state file on "

@@ -76,6 +76,7 @@ class FakePlatform : public Platform {
     job.download_protocol = part.at("DownloadProtocol").front();
     job.job_status = "IN_PROGRESS";
     if (!intent.empty()) job.tags = {{platform::kIntentTagKey, intent}};
+    if (part.count("TargetDeviceName")) devices[job.job_id] = part.at("TargetDeviceName");
     jobs.push_back(job);
     if (fault == CreateFault::kCreatedAnswerLost) {
       e.cls = ErrorClass::kNetwork;
@@ -117,6 +118,15 @@ class FakePlatform : public Platform {
     return e;
   }
 
+  platform::CallResult<std::vector<platform::TaskInfo>> ListTasks(const std::string& id) override {
+    std::vector<platform::TaskInfo> out;
+    for (const auto& j : jobs) {
+      if (j.job_id != id) continue;
+      for (const auto& d : devices[id]) out.push_back(platform::TaskInfo{"t-" + d, d, "", "", "QUEUED", "0", "", "", ""});
+    }
+    return out;
+  }
+
   platform::CallResult<int64_t> CountTasks(const std::string&, const std::string& status) override {
     ++counts;
     auto it = task_counts.find(status);
@@ -134,6 +144,7 @@ class FakePlatform : public Platform {
   bool fail_lists = false;
   std::map<std::string, int64_t> task_counts;
   std::vector<std::string> cancelled;
+  std::map<std::string, std::vector<std::string>> devices;  // a SPECIFIC job's devices, seen only through its tasks
   int creates = 0, lists = 0, queries = 0, counts = 0;
 };
 
@@ -263,7 +274,7 @@ TEST_F(ApplierTest, UnknownWithNoJobOnThePlatformIsCreatedAgain) {
   EXPECT_EQ(platform_.jobs.size(), 0u);
   clock_.Sleep(minutes(2));
   Report r = Apply(m);
-  EXPECT_EQ(r.not_created, 1);  // the lookup showed nothing
+  EXPECT_EQ(r.absent, 1);  // the lookup showed nothing
   EXPECT_EQ(r.created, 3);
   EXPECT_EQ(platform_.jobs.size(), 3u);
   auto attempts = Attempts();
@@ -318,8 +329,46 @@ TEST_F(ApplierTest, AnotherJobOfTheSameSpecIsNotAdoptedWhenOlderThanTheIntent) {
   clock_.Sleep(minutes(2));
   Report r = Apply(m);
   EXPECT_EQ(r.adopted, 0);
-  EXPECT_EQ(r.not_created, 1);
+  EXPECT_EQ(r.absent, 1);
   EXPECT_EQ(platform_.jobs.size(), 4u);  // ours were created; the old one was not taken for ours
+}
+
+// Two rollouts of one firmware whose SPECIFIC stages differ only in their
+// devices: the platform's job listing and QueryOTAJob do not name devices,
+// so the lookup must read the candidates' tasks, or the two could swap jobs
+// (one lost, one duplicated).
+TEST_F(ApplierTest, SpecificStagesOfOneFirmwareDoNotTakeEachOthersJobs) {
+  auto m = test_util::Parse(R"(apiVersion: otaroll/v1
+kind: Rollout
+metadata: {name: pilot}
+spec:
+  productKey: k1
+  firmwareId: "178"
+  stages: [{name: lab, devices: [dev-1, dev-2]}]
+---
+apiVersion: otaroll/v1
+kind: Rollout
+metadata: {name: vip}
+spec:
+  productKey: k1
+  firmwareId: "178"
+  stages: [{name: lab, devices: [dev-8, dev-9]}]
+)");
+  platform_.faults = {CreateFault::kLostBeforeCreating, CreateFault::kCreatedAnswerLost};
+  Report first = Apply(m);
+  EXPECT_EQ(first.unknown, 2);
+  ASSERT_EQ(platform_.jobs.size(), 1u);  // vip's
+  clock_.Sleep(minutes(2));
+  Report r = Apply(m);
+  EXPECT_EQ(r.adopted, 1);
+  EXPECT_EQ(r.absent, 1);
+  EXPECT_EQ(r.created, 1);
+  EXPECT_TRUE(r.ok()) << (r.problems.empty() ? "" : r.problems[0]);
+  ASSERT_EQ(platform_.jobs.size(), 2u);
+  for (const auto& a : Attempts()) {
+    if (a.status != AttemptStatus::kCreated) continue;
+    EXPECT_EQ(platform_.devices[a.job_id].front(), a.rollout == "pilot" ? "dev-1" : "dev-8") << a.rollout;
+  }
 }
 
 TEST_F(ApplierTest, IntentTagsDecideOnAlibaba) {
@@ -343,7 +392,7 @@ TEST_F(ApplierTest, IntentTagsDecideOnAlibaba) {
   clock_.Sleep(minutes(2));
   Report r = Apply(m, tags);
   EXPECT_EQ(r.adopted, 0);
-  EXPECT_EQ(r.not_created, 1);
+  EXPECT_EQ(r.absent, 1);
   EXPECT_EQ(platform_.queries, 0);  // the listing's tags were enough
   for (const auto& a : Attempts()) {
     if (a.status == AttemptStatus::kCreated) {

@@ -209,6 +209,28 @@ TEST_F(ClientTest, RejectedAndAuthFailuresReturnAtOnce) {
   EXPECT_EQ(transport_.requests.size(), 2u);
 }
 
+// A nonce of ours the platform calls "used" means it got this very request
+// before (resent by the HTTP stack or a proxy) and the answer was lost.
+TEST_F(ClientTest, NonceUsedIsALostAnswerNotACredentialsProblem) {
+  Client c = Make();
+  constexpr const char* kUsed = R"({"RequestId":"R","Code":"SignatureNonceUsed","Message":"used"})";
+  transport_.Answer(400, kUsed);
+  transport_.Answer(200, R"({"RequestId":"R","Success":true,"Data":{"JobId":"5"}})");
+  auto read = c.QueryJob("5");
+  ASSERT_TRUE(read.ok()) << read.error().Describe();
+  EXPECT_EQ(transport_.requests.size(), 2u);
+
+  transport_.Answer(400, kUsed);
+  transport_.Answer(200, kCreated);  // must not be reached
+  auto created = c.CreateJob(GrayPart(), "");
+  ASSERT_FALSE(created.ok());
+  EXPECT_TRUE(created.error().OutcomeUnknown());
+  EXPECT_EQ(created.error().code, "SignatureNonceUsed");
+  EXPECT_EQ(created.error().message,
+            "the platform had already received this request (SignatureNonceUsed); its answer was lost");
+  EXPECT_EQ(transport_.requests.size(), 3u);
+}
+
 TEST_F(ClientTest, ReadsRetryTransientFailures) {
   Client c = Make();
   transport_.Answer(503, kUnavailable);
