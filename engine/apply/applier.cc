@@ -362,21 +362,13 @@ core::Status Applier::Observe(const manifest::ManifestSet& manifests, const plan
         o.job_id = job.job_id;
         o.observed_at = clock_.Now();
         bool complete = true;
-        auto total = platform_.CountTasks(job.job_id, "");
-        if (!total.ok()) {
-          complete = false;
-          if (total.error().cls == platform::ErrorClass::kAuth) {
-            Stop(total.error(), fmt::format("counting the tasks of job {}", job.job_id), report);
-            return core::Status::Ok();
-          }
-          report->problems.push_back(fmt::format("{}: counting the tasks of job {} failed: {}",
-                                                 StageName(r.name, before.name), job.job_id, total.error().Describe()));
-          continue;
-        }
-        o.total = *total;
         for (const auto& status : state::TaskStatuses()) {
           auto n = platform_.CountTasks(job.job_id, status);
           if (!n.ok()) {
+            if (n.error().cls == platform::ErrorClass::kAuth) {
+              Stop(n.error(), fmt::format("counting the tasks of job {}", job.job_id), report);
+              return core::Status::Ok();
+            }
             complete = false;
             report->problems.push_back(fmt::format("{}: counting the {} tasks of job {} failed: {}",
                                                    StageName(r.name, before.name), status, job.job_id,
@@ -384,6 +376,9 @@ core::Status Applier::Observe(const manifest::ManifestSet& manifests, const plan
             break;
           }
           if (*n > 0) o.by_status[status] = *n;
+          // The total is the sum of what was counted: tasks move between
+          // statuses while they are counted, so a separate total would not add up.
+          o.total += *n;
         }
         if (!complete) continue;
         if (auto st = store_.AddObservation(o); !st.ok()) return st;

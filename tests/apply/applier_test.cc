@@ -474,17 +474,22 @@ TEST_F(ApplierTest, HealthGateReadsObservationsBeforePlanning) {
                                                   "maxFailedPercent: 5}}}"));
   Report first = Apply(m);
   EXPECT_EQ(first.created, 1);  // pilot waits for health data
-  platform_.task_counts = {{"", 20}, {"SUCCEEDED", 19}, {"FAILED", 1}};
+  platform_.task_counts = {{"SUCCEEDED", 19}, {"FAILED", 1}};
   Report second = Apply(m);
   EXPECT_EQ(second.observed, 1);
   EXPECT_EQ(second.created, 2);
+  auto snapshot = store_->Load();
+  ASSERT_EQ(snapshot->observations.size(), 1u);
+  const state::Observation& o = snapshot->observations.begin()->second;
+  EXPECT_EQ(o.total, 20);
+  EXPECT_EQ(o.Count("FAILED"), 1);
 
   // A breach halts the rollout: nothing further starts.
   auto m2 = test_util::Parse(test_util::ReplaceAll(
       test_util::ReplaceAll(kThreeStages, "{name: everyone, all: true}",
                             "{name: everyone, all: true, gate: {health: {minTasks: 10, maxFailedPercent: 5}}}"),
       "gray: 10", "gray: 11"));
-  platform_.task_counts = {{"", 20}, {"SUCCEEDED", 10}, {"FAILED", 10}};
+  platform_.task_counts = {{"SUCCEEDED", 10}, {"FAILED", 10}};
   Report halted = Apply(m2);
   EXPECT_EQ(halted.created, 1);  // the replaced canary; pilot's gate reads the new job
 }

@@ -90,6 +90,31 @@ TEST_F(ApplyCliTest, RefusesWithoutConfirmationOffATerminal) {
   EXPECT_FALSE(fs::exists(state_));
 }
 
+TEST_F(ApplyCliTest, OnATerminalItShowsThePlanAndAsks) {
+  test_util::RunOptions o;
+  o.env = {{"OTAROLL_ACCESS_KEY_ID", "testid"},
+           {"OTAROLL_ACCESS_KEY_SECRET", "testsecret"},
+           {"OTAROLL_ENDPOINT", sandbox_->url()},
+           {"OTAROLL_STATE", ""},
+           {"NO_COLOR", "1"}};
+  o.timeout_seconds = 60;
+  o.terminal_input = "no\n";
+  RunResult declined = test_util::RunOnTerminal({OTAROLL_BIN, "apply", tree_, "--state", state_}, o);
+  EXPECT_EQ(declined.exit_code, 1);
+  EXPECT_NE(declined.out.find("Plan: 1 to create, 0 to replace; 1 blocked."), std::string::npos) << declined.out;
+  EXPECT_NE(declined.out.find("Apply these changes to the platform? Only 'yes' is accepted: "), std::string::npos)
+      << declined.out;
+  EXPECT_NE(declined.out.find("otaroll: apply cancelled; nothing was created"), std::string::npos) << declined.out;
+  EXPECT_EQ(Created(), 0u);
+
+  o.terminal_input = "yes\n";
+  RunResult accepted = test_util::RunOnTerminal({OTAROLL_BIN, "apply", tree_, "--state", state_}, o);
+  EXPECT_EQ(accepted.exit_code, 0) << accepted.out;
+  EXPECT_NE(accepted.out.find("[1/1] thermostat/canary: created job "), std::string::npos) << accepted.out;
+  EXPECT_NE(accepted.out.find("[2/2] thermostat/everyone: created job "), std::string::npos) << accepted.out;
+  EXPECT_EQ(Created(), 2u);
+}
+
 TEST_F(ApplyCliTest, SavedPlanIsAppliedExactlyOrRefusedWhenStale) {
   std::string saved = dir_.Join("plan.json");
   ASSERT_EQ(Otaroll({"plan", tree_, "--state", state_, "--out", saved}).exit_code, 0);
@@ -116,13 +141,13 @@ TEST_F(ApplyCliTest, SavedPlanIsAppliedExactlyOrRefusedWhenStale) {
 }
 
 TEST_F(ApplyCliTest, RefusedCredentialsStopWithTheFix) {
-  RunResult r = test_util::Run({OTAROLL_BIN, "apply", tree_, "--state", state_, "--yes"},
-                               test_util::RunOptions{{{"OTAROLL_ACCESS_KEY_ID", "testid"},
-                                                      {"OTAROLL_ACCESS_KEY_SECRET", "wrong"},
-                                                      {"OTAROLL_ENDPOINT", sandbox_->url()},
-                                                      {"OTAROLL_STATE", ""}},
-                                                     "",
-                                                     60});
+  test_util::RunOptions o;
+  o.env = {{"OTAROLL_ACCESS_KEY_ID", "testid"},
+           {"OTAROLL_ACCESS_KEY_SECRET", "wrong"},
+           {"OTAROLL_ENDPOINT", sandbox_->url()},
+           {"OTAROLL_STATE", ""}};
+  o.timeout_seconds = 60;
+  RunResult r = test_util::Run({OTAROLL_BIN, "apply", tree_, "--state", state_, "--yes"}, o);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("otaroll: error: the platform refused the credentials while creating a job for "
                        "thermostat/canary: SignatureDoesNotMatch: "),

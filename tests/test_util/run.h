@@ -29,6 +29,7 @@ struct RunOptions {
   std::map<std::string, std::string> env;  // added to (or, with "" value, removed from) the environment
   std::string cwd;
   unsigned timeout_seconds = 120;
+  std::string terminal_input;  // RunOnTerminal: typed on the terminal at the start
 };
 
 namespace detail {
@@ -94,6 +95,11 @@ inline RunResult RunOnTerminal(std::vector<std::string> args, const RunOptions& 
     _exit(127);
   }
   RunResult r;
+  if (!options.terminal_input.empty()) {
+    // Typed ahead: the terminal holds it until the program reads it.
+    ssize_t written = write(master, options.terminal_input.data(), options.terminal_input.size());
+    (void)written;
+  }
   char buf[4096];
   for (;;) {
     ssize_t n = read(master, buf, sizeof buf);
