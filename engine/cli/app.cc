@@ -164,6 +164,23 @@ int RunPlan(const PlanOptions& o) {
 
 }  // namespace
 
+std::string Table(const std::vector<std::vector<std::string>>& rows, const std::string& indent) {
+  std::vector<size_t> width;
+  for (const auto& row : rows) {
+    if (width.size() < row.size()) width.resize(row.size(), 0);
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+  }
+  std::string out;
+  for (const auto& row : rows) {
+    std::string line = indent;
+    for (size_t i = 0; i < row.size(); ++i) {
+      line += i + 1 < row.size() ? fmt::format("{:<{}}  ", row[i], width[i]) : row[i];
+    }
+    out += line + "\n";
+  }
+  return out;
+}
+
 void PrintError(const std::string& message) { std::cerr << "otaroll: error: " << message << "\n"; }
 
 int run(int argc, char** argv) {

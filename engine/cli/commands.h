@@ -5,6 +5,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <CLI/CLI.hpp>
 
@@ -33,5 +34,9 @@ std::string DefaultStatePath(const std::string& dir);
 
 // Colour only on a terminal and when NO_COLOR is unset or empty.
 bool UseColor();
+
+// Columns padded to their widest cell, each line indented; the last column is
+// not padded.
+std::string Table(const std::vector<std::vector<std::string>>& rows, const std::string& indent = "");
 
 }  // namespace otaroll::cli

@@ -59,24 +59,6 @@ ordered_json TaskJson(const platform::TaskInfo& t) {
                       {"task_desc", t.task_desc},     {"utc_create", t.utc_create},   {"utc_modified", t.utc_modified}};
 }
 
-// Columns padded to their widest cell; the last column is not padded.
-std::string Table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width;
-  for (const auto& row : rows) {
-    if (width.size() < row.size()) width.resize(row.size(), 0);
-    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
-  }
-  std::string out;
-  for (const auto& row : rows) {
-    std::string line;
-    for (size_t i = 0; i < row.size(); ++i) {
-      line += i + 1 < row.size() ? fmt::format("{:<{}}  ", row[i], width[i]) : row[i];
-    }
-    out += line + "\n";
-  }
-  return out;
-}
-
 std::string Or(const std::string& v, const char* fallback) { return v.empty() ? fallback : v; }
 
 std::string Target(const platform::JobInfo& j) {

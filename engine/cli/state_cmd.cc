@@ -75,24 +75,6 @@ std::string NoState(const std::string& path) {
   return fmt::format("otaroll: no state at {}: nothing has been created yet\n", path);
 }
 
-// Columns padded to their widest cell, each line indented; the last column is not padded.
-std::string Table(const std::vector<std::vector<std::string>>& rows, const std::string& indent) {
-  std::vector<size_t> width;
-  for (const auto& row : rows) {
-    if (width.size() < row.size()) width.resize(row.size(), 0);
-    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
-  }
-  std::string out;
-  for (const auto& row : rows) {
-    std::string line = indent;
-    for (size_t i = 0; i < row.size(); ++i) {
-      line += i + 1 < row.size() ? fmt::format("{:<{}}  ", row[i], width[i]) : row[i];
-    }
-    out += line + "\n";
-  }
-  return out;
-}
-
 std::string Join(const std::vector<std::string>& items, const char* separator = ", ") {
   std::string out;
   for (size_t i = 0; i < items.size(); ++i) out += (i == 0 ? "" : separator) + items[i];

@@ -80,7 +80,9 @@ int64_t JobTotal(const std::string& url, const std::string& firmware = "178", co
 
 test_util::RunResult Otaroll(std::vector<std::string> args) {
   args.insert(args.begin(), OTAROLL_BIN);
-  return test_util::Run(std::move(args), {.env = {}, .cwd = "", .timeout_seconds = 60});
+  test_util::RunOptions options;
+  options.timeout_seconds = 60;
+  return test_util::Run(std::move(args), options);
 }
 
 // --- In-process ---------------------------------------------------------------
