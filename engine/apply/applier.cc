@@ -1,9 +1,9 @@
 #include "apply/applier.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "apply/match.h"
@@ -17,7 +17,9 @@ namespace {
 using state::Attempt;
 using state::AttemptStatus;
 
-std::string StageName(const std::string& rollout, const std::string& stage) { return rollout + "/" + stage; }
+std::string StageName(const std::string& rollout, const std::string& stage) {
+  return rollout + "/" + stage;
+}
 
 std::string NewIntentId() {
   std::string uuid = platform::RandomUuid();
@@ -35,7 +37,9 @@ std::string Get(const std::map<std::string, std::string>& request, const std::st
 }
 
 // The short form of a failed call for state and messages.
-std::string CodeOf(const platform::CallError& e) { return e.code.empty() ? platform::ErrorClassName(e.cls) : e.code; }
+std::string CodeOf(const platform::CallError& e) {
+  return e.code.empty() ? platform::ErrorClassName(e.cls) : e.code;
+}
 
 // The plan's stage entry for (rollout, stage), or nullptr.
 const plan::StagePlan* FindStage(const plan::Plan& p, const std::string& rollout, const std::string& stage) {
@@ -83,8 +87,8 @@ core::Status Applier::Event(const Attempt* attempt, const std::string& rollout, 
 
 void Applier::Stop(const platform::CallError& error, const std::string& what, Report* report) {
   report->stopped = true;
-  report->problems.push_back(fmt::format("the platform refused the credentials while {}: {}; the run stopped", what,
-                                         error.Describe()));
+  report->problems.push_back(
+      fmt::format("the platform refused the credentials while {}: {}; the run stopped", what, error.Describe()));
 }
 
 core::Result<plan::Plan> Applier::Plan(const manifest::ManifestSet& manifests) {
@@ -163,8 +167,9 @@ core::Status Applier::Resolve(const state::Snapshot& snapshot, Report* report) {
           return s;
         }
         ++report->unknown;
-        report->problems.push_back(fmt::format("{}: the outcome of attempt {} is still unknown: looking it up failed: {}",
-                                               StageName(a->rollout, a->stage), a->intent_id, jobs.error().Describe()));
+        report->problems.push_back(
+            fmt::format("{}: the outcome of attempt {} is still unknown: looking it up failed: {}",
+                        StageName(a->rollout, a->stage), a->intent_id, jobs.error().Describe()));
       }
       continue;
     }
@@ -204,12 +209,12 @@ core::Status Applier::ResolveOne(Attempt a, const std::vector<platform::JobInfo>
       a.error_message = fmt::format("checking candidate job {} failed: {}", listed->job_id, full.error().Describe());
       if (auto s = store_.UpdateAttempt(a); !s.ok()) return s;
       ++report->unknown;
-      report->problems.push_back(fmt::format("{}: the outcome of attempt {} is still unknown: {}", where, a.intent_id,
-                                             a.error_message));
+      report->problems.push_back(
+          fmt::format("{}: the outcome of attempt {} is still unknown: {}", where, a.intent_id, a.error_message));
       return Event(&a, a.rollout, a.stage, "lookup-failed", a.error_message);
     }
-    bool same = options_.intent_tags && IntentTag(*full) ? *IntentTag(*full) == a.intent_id
-                                                         : SameSpec(*full, a.request);
+    bool same =
+        options_.intent_tags && IntentTag(*full) ? *IntentTag(*full) == a.intent_id : SameSpec(*full, a.request);
     if (same && Get(a.request, "TargetSelection") == "SPECIFIC" && full->target_device_names.empty()) {
       // The platform does not name a SPECIFIC job's devices; its tasks do.
       // Without this, two stages of one firmware that differ only in their
@@ -226,8 +231,8 @@ core::Status Applier::ResolveOne(Attempt a, const std::vector<platform::JobInfo>
             fmt::format("listing the devices of candidate job {} failed: {}", listed->job_id, tasks.error().Describe());
         if (auto s = store_.UpdateAttempt(a); !s.ok()) return s;
         ++report->unknown;
-        report->problems.push_back(fmt::format("{}: the outcome of attempt {} is still unknown: {}", where,
-                                               a.intent_id, a.error_message));
+        report->problems.push_back(
+            fmt::format("{}: the outcome of attempt {} is still unknown: {}", where, a.intent_id, a.error_message));
         return Event(&a, a.rollout, a.stage, "lookup-failed", a.error_message);
       }
       same = DevicesFit(*tasks, a.request);
@@ -242,8 +247,8 @@ core::Status Applier::ResolveOne(Attempt a, const std::vector<platform::JobInfo>
     a.updated_at = clock_.Now();
     if (auto s = store_.UpdateAttempt(a); !s.ok()) return s;
     ++report->absent;
-    Say(fmt::format("{}: attempt {} created nothing (the platform shows no such job); it will be created again",
-                    where, a.intent_id));
+    Say(fmt::format("{}: attempt {} created nothing (the platform shows no such job); it will be created again", where,
+                    a.intent_id));
     return Event(&a, a.rollout, a.stage, "not-created",
                  fmt::format("attempt {}: the platform shows no such job; nothing was created", a.intent_id));
   }
@@ -339,7 +344,8 @@ core::Status Applier::Supersede(const manifest::Rollout& rollout, const std::str
     Say(fmt::format("{}: job {} superseded", where, old.job_id));
     if (auto s = Event(&old, rollout.name, stage, "superseded",
                        fmt::format("job {} superseded by attempt {}{}", old.job_id, replacement,
-                                   cancel ? "; cancelling its tasks failed" : "")); !s.ok()) {
+                                   cancel ? "; cancelling its tasks failed" : ""));
+        !s.ok()) {
       return s;
     }
   }
@@ -353,7 +359,8 @@ core::Status Applier::Observe(const manifest::ManifestSet& manifests, const plan
     for (size_t i = 1; i < r.stages.size(); ++i) {
       const plan::StagePlan& s = r.stages[i];
       const plan::StagePlan& before = r.stages[i - 1];
-      if (!rollout->stages[i].gate.health || s.action == plan::Action::kInSync || before.action != plan::Action::kInSync) {
+      if (!rollout->stages[i].gate.health || s.action == plan::Action::kInSync ||
+          before.action != plan::Action::kInSync) {
         continue;
       }
       for (const auto& job : before.jobs) {
@@ -417,7 +424,8 @@ core::Status Applier::CancelHalted(const manifest::ManifestSet& manifests, const
         u.updated_at = clock_.Now();
         if (auto s = store_.UpdateAttempt(u); !s.ok()) return s;
         ++report->cancelled;
-        Say(fmt::format("{}: the health gate of stage {} was breached (onHalt: cancel); the unfinished tasks of job {} "
+        Say(
+            fmt::format("{}: the health gate of stage {} was breached (onHalt: cancel); the unfinished tasks of job {} "
                         "were cancelled",
                         StageName(r.name, before.name), r.stages[i].name, a.job_id));
         if (auto s = Event(&a, r.name, before.name, "halt-cancelled",
@@ -455,8 +463,8 @@ core::Status Applier::Execute(const manifest::ManifestSet& manifests, Report* re
           }
         }
         if (options_.max_creates >= 0 && report->create_calls >= options_.max_creates) {
-          report->problems.push_back(fmt::format("{}: not started: --max-creates {} reached",
-                                                 StageName(r.name, s.name), options_.max_creates));
+          report->problems.push_back(fmt::format("{}: not started: --max-creates {} reached", StageName(r.name, s.name),
+                                                 options_.max_creates));
           continue;
         }
         acted = true;
@@ -499,8 +507,8 @@ core::Status Applier::CreateStage(const manifest::Rollout& rollout, const plan::
       return core::Status::Ok();
     }
     if (options_.max_creates >= 0 && report->create_calls >= options_.max_creates) {
-      report->problems.push_back(fmt::format("{}: part {} not started: --max-creates {} reached", where, part + 1,
-                                             options_.max_creates));
+      report->problems.push_back(
+          fmt::format("{}: part {} not started: --max-creates {} reached", where, part + 1, options_.max_creates));
       return core::Status::Ok();
     }
     // 1. The intent, durable before the call.
@@ -511,8 +519,8 @@ core::Status Applier::CreateStage(const manifest::Rollout& rollout, const plan::
     a.part = static_cast<int>(part);
     a.parts = static_cast<int>(spec.parts.size());
     a.spec_hash = spec.hash;
-    a.request = platform::CreateJobParams(spec.parts[part], options_.intent_tags ? platform::Style::kAlibaba
-                                                                                 : platform::Style::kTuya,
+    a.request = platform::CreateJobParams(spec.parts[part],
+                                          options_.intent_tags ? platform::Style::kAlibaba : platform::Style::kTuya,
                                           options_.intent_tags ? a.intent_id : "");
     a.status = AttemptStatus::kPending;
     a.attempt_count = 1;
@@ -523,13 +531,13 @@ core::Status Applier::CreateStage(const manifest::Rollout& rollout, const plan::
       auto id = store_.InsertAttempt(a);
       if (!id.ok()) return id.status();
       a.id = *id;
-      std::string what = spec.parts.size() > 1
-                             ? fmt::format("{} (part {} of {})", spec::DescribeTarget(spec.parts[part]), part + 1,
-                                           spec.parts.size())
-                             : spec::DescribeTarget(spec.parts[part]);
-      if (auto s = Event(&a, rollout.name, stage.name, "intent",
-                         fmt::format("attempt {}: creating a job for {} (spec {})", a.intent_id, what,
-                                     spec.hash.substr(0, 12)));
+      std::string what =
+          spec.parts.size() > 1
+              ? fmt::format("{} (part {} of {})", spec::DescribeTarget(spec.parts[part]), part + 1, spec.parts.size())
+              : spec::DescribeTarget(spec.parts[part]);
+      if (auto s = Event(
+              &a, rollout.name, stage.name, "intent",
+              fmt::format("attempt {}: creating a job for {} (spec {})", a.intent_id, what, spec.hash.substr(0, 12)));
           !s.ok()) {
         return s;
       }
@@ -582,9 +590,10 @@ core::Status Applier::CreateStage(const manifest::Rollout& rollout, const plan::
       a.status = AttemptStatus::kFailed;
       kind = "failed";
       ++report->failed;
-      report->problems.push_back(fmt::format("{}: the platform rejected the job: {}; change the stage or run "
-                                             "'otaroll apply --retry-failed'",
-                                             where, e.Describe()));
+      report->problems.push_back(
+          fmt::format("{}: the platform rejected the job: {}; change the stage or run "
+                      "'otaroll apply --retry-failed'",
+                      where, e.Describe()));
     } else {
       // 5. Nothing was created (throttled, never sent, refused credentials).
       a.status = AttemptStatus::kFailed;
@@ -595,8 +604,8 @@ core::Status Applier::CreateStage(const manifest::Rollout& rollout, const plan::
         Stop(e, fmt::format("creating a job for {}", where), report);
       } else {
         ++report->not_created;
-        report->problems.push_back(fmt::format("{}: no job was created ({}); the next apply tries again", where,
-                                               e.Describe()));
+        report->problems.push_back(
+            fmt::format("{}: no job was created ({}); the next apply tries again", where, e.Describe()));
       }
     }
     auto tx = store_.Begin();
@@ -627,9 +636,9 @@ core::Status Applier::Prune(const plan::Plan& p, const state::Snapshot& snapshot
   }
   if (jobs.empty()) return core::Status::Ok();
   if (static_cast<int>(jobs.size()) > options_.prune_limit) {
-    report->problems.push_back(fmt::format(
-        "{} orphaned jobs exceed --prune-limit {}; nothing was pruned; raise the limit to prune them all",
-        jobs.size(), options_.prune_limit));
+    report->problems.push_back(
+        fmt::format("{} orphaned jobs exceed --prune-limit {}; nothing was pruned; raise the limit to prune them all",
+                    jobs.size(), options_.prune_limit));
     return core::Status::Ok();
   }
   for (const Attempt* a : jobs) {
@@ -649,8 +658,8 @@ core::Status Applier::Prune(const plan::Plan& p, const state::Snapshot& snapshot
     u.updated_at = clock_.Now();
     if (auto s = store_.UpdateAttempt(u); !s.ok()) return s;
     ++report->cancelled;
-    Say(fmt::format("{}: orphaned job {} pruned (its unfinished tasks were cancelled)",
-                    StageName(a->rollout, a->stage), a->job_id));
+    Say(fmt::format("{}: orphaned job {} pruned (its unfinished tasks were cancelled)", StageName(a->rollout, a->stage),
+                    a->job_id));
     if (auto s = Event(a, a->rollout, a->stage, "pruned",
                        fmt::format("the stage is no longer in the manifests; cancelled the unfinished tasks of job {}",
                                    a->job_id));

@@ -57,17 +57,17 @@ struct Options {
 };
 
 struct Report {
-  int created = 0;       // jobs created in this run
-  int adopted = 0;       // unknown outcomes resolved to an existing job
-  int absent = 0;        // unknown outcomes the lookup proved created nothing (the stage is created again)
-  int not_created = 0;   // creates that made nothing (throttled, never sent) and wait for the next run
-  int failed = 0;        // definite rejections
-  int unknown = 0;       // outcomes still unknown at the end
+  int created = 0;      // jobs created in this run
+  int adopted = 0;      // unknown outcomes resolved to an existing job
+  int absent = 0;       // unknown outcomes the lookup proved created nothing (the stage is created again)
+  int not_created = 0;  // creates that made nothing (throttled, never sent) and wait for the next run
+  int failed = 0;       // definite rejections
+  int unknown = 0;      // outcomes still unknown at the end
   int superseded = 0;
-  int cancelled = 0;     // jobs whose tasks were cancelled (superseded, halted, pruned)
-  int observed = 0;      // observations recorded
+  int cancelled = 0;  // jobs whose tasks were cancelled (superseded, halted, pruned)
+  int observed = 0;   // observations recorded
   int create_calls = 0;
-  bool stopped = false;  // an authentication failure or a lost lease stopped the run
+  bool stopped = false;               // an authentication failure or a lost lease stopped the run
   std::vector<std::string> problems;  // one sentence each
 
   bool ok() const { return failed == 0 && unknown == 0 && not_created == 0 && !stopped && problems.empty(); }
@@ -108,8 +108,8 @@ class Applier {
   core::Clock& clock_;
   Options options_;
   std::set<std::pair<std::string, std::string>> tried_;  // stages Execute already acted on
-  int done_ = 0;  // creates attempted
-  int due_ = 0;   // creates known to be due
+  int done_ = 0;                                         // creates attempted
+  int due_ = 0;                                          // creates known to be due
 };
 
 }  // namespace otaroll::apply

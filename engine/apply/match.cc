@@ -35,8 +35,8 @@ bool SameFlag(const std::optional<bool>& reported, const std::string& wanted) {
 
 }  // namespace
 
-bool IsCandidate(const platform::JobInfo& job, const std::map<std::string, std::string>& request,
-                 core::Time intent_at, core::Duration skew, const std::set<std::string>& known_job_ids) {
+bool IsCandidate(const platform::JobInfo& job, const std::map<std::string, std::string>& request, core::Time intent_at,
+                 core::Duration skew, const std::set<std::string>& known_job_ids) {
   if (job.job_id.empty() || known_job_ids.count(job.job_id)) return false;
   if (!job.product_key.empty() && job.product_key != Get(request, "ProductKey")) return false;
   if (!job.firmware_id.empty() && job.firmware_id != Get(request, "FirmwareId")) return false;

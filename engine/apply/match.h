@@ -19,8 +19,8 @@ namespace otaroll::apply {
 // From the job listing alone: could this job be the intent's? (product,
 // selection, creation time, not already known). `request` is the intent's
 // flattened wire parameters.
-bool IsCandidate(const platform::JobInfo& job, const std::map<std::string, std::string>& request,
-                 core::Time intent_at, core::Duration skew, const std::set<std::string>& known_job_ids);
+bool IsCandidate(const platform::JobInfo& job, const std::map<std::string, std::string>& request, core::Time intent_at,
+                 core::Duration skew, const std::set<std::string>& known_job_ids);
 
 // The intent tag on a job: its value, or nullopt when the job carries none.
 std::optional<std::string> IntentTag(const platform::JobInfo& job);

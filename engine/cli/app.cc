@@ -1,8 +1,9 @@
 #include "cli/app.h"
-#include "cli/commands.h"
 
+#include <fmt/format.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -11,9 +12,7 @@
 #include <iostream>
 #include <string>
 
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
-
+#include "cli/commands.h"
 #include "core/clock.h"
 #include "manifest/loader.h"
 #include "plan/plan.h"
@@ -55,8 +54,8 @@ bool WriteFile(const std::string& path, const std::string& content) {
   out << content;
   out.close();
   if (!out) {
-    PrintError(fmt::format("{}: cannot write the plan: {}; check the path and its permissions", path,
-                           std::strerror(errno)));
+    PrintError(
+        fmt::format("{}: cannot write the plan: {}; check the path and its permissions", path, std::strerror(errno)));
     return false;
   }
   return true;
@@ -129,8 +128,8 @@ int RunPlan(const PlanOptions& o) {
   if (!o.baseline.empty()) {
     auto baseline = LoadManifests(o.baseline);
     if (!baseline) {
-      PrintError(fmt::format("the baseline tree {} is invalid (see above); fix it or plan without --baseline",
-                             o.baseline));
+      PrintError(
+          fmt::format("the baseline tree {} is invalid (see above); fix it or plan without --baseline", o.baseline));
       return kExitError;
     }
     snapshot = plan::SnapshotFromBaseline(*baseline, o.baseline);
@@ -181,7 +180,9 @@ std::string Table(const std::vector<std::vector<std::string>>& rows, const std::
   return out;
 }
 
-void PrintError(const std::string& message) { std::cerr << "otaroll: error: " << message << "\n"; }
+void PrintError(const std::string& message) {
+  std::cerr << "otaroll: error: " << message << "\n";
+}
 
 int run(int argc, char** argv) {
   CLI::App app{"otaroll: declarative, exactly-once rollouts of IoT firmware upgrade jobs", "otaroll"};
@@ -208,12 +209,8 @@ int run(int argc, char** argv) {
   p->add_option("--now", plan.now, "plan as of this RFC 3339 instant instead of the clock");
 
   const std::vector<std::pair<std::string, Runner>> commands = {
-      {"apply", AddApplyCommand(app)},
-      {"platform", AddPlatformCommand(app)},
-      {"sandbox", AddSandboxCommand(app)},
-      {"status", AddStatusCommand(app)},
-      {"history", AddHistoryCommand(app)},
-      {"state", AddStateCommand(app)},
+      {"apply", AddApplyCommand(app)},   {"platform", AddPlatformCommand(app)}, {"sandbox", AddSandboxCommand(app)},
+      {"status", AddStatusCommand(app)}, {"history", AddHistoryCommand(app)},   {"state", AddStateCommand(app)},
   };
 
   try {
@@ -223,8 +220,9 @@ int run(int argc, char** argv) {
       app.exit(e);  // --help, --version
       return kExitOk;
     }
-    std::string which = app.get_subcommands().empty() ? "otaroll --help"
-                                                       : "otaroll " + app.get_subcommands().front()->get_name() + " --help";
+    std::string which = app.get_subcommands().empty()
+                            ? "otaroll --help"
+                            : "otaroll " + app.get_subcommands().front()->get_name() + " --help";
     PrintError(fmt::format("{}; see '{}'", e.what(), which));
     return kExitError;
   }

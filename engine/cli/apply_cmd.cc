@@ -1,12 +1,11 @@
 // `otaroll apply`: refresh from the platform, show the plan, confirm, create.
+#include <fmt/format.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <iostream>
-#include <sstream>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "apply/applier.h"
 #include "cli/app.h"
@@ -103,9 +102,10 @@ int Run(const Settings& s) {
       return kExitError;
     }
     if (read->mode == "baseline") {
-      PrintError(fmt::format("--plan: {} was made with --baseline, against a tree, not the state; make it with "
-                             "'otaroll plan --out' instead",
-                             s.plan_file));
+      PrintError(
+          fmt::format("--plan: {} was made with --baseline, against a tree, not the state; make it with "
+                      "'otaroll plan --out' instead",
+                      s.plan_file));
       return kExitError;
     }
     saved = std::move(*read);
@@ -165,7 +165,8 @@ int Run(const Settings& s) {
   options.prune_limit = s.prune_limit;
   options.max_creates = s.max_creates;
   options.intent_tags = s.platform.platform == "alibaba";
-  options.settle = std::chrono::milliseconds(static_cast<int64_t>(s.platform.timeout_s * 1000)) + std::chrono::seconds(1);
+  options.settle =
+      std::chrono::milliseconds(static_cast<int64_t>(s.platform.timeout_s * 1000)) + std::chrono::seconds(1);
   options.only = saved ? &*saved : nullptr;
   options.lease_lost = [&keeper] { return keeper.lost(); };
   options.progress = [&](const std::string& line, int done, int due) {
@@ -188,7 +189,9 @@ int Run(const Settings& s) {
       std::string counts;
       for (size_t a = 0; a < plan::kActionCount; ++a) {
         int n = p->summary.counts[a];
-        if (n > 0) counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", n, plan::ActionName(static_cast<plan::Action>(a)));
+        if (n > 0)
+          counts +=
+              fmt::format("{}{} {}", counts.empty() ? "" : ", ", n, plan::ActionName(static_cast<plan::Action>(a)));
       }
       std::cout << fmt::format("otaroll: nothing to do now: {}\n", counts.empty() ? "no stages" : counts);
       release();
@@ -217,7 +220,8 @@ Runner AddApplyCommand(CLI::App& app) {
   auto* cmd = app.add_subcommand("apply", "Create on the platform, exactly once, every job the plan says to create");
   cmd->add_option("dir", s->dir, "manifest directory (default: .)");
   cmd->add_option("--state", s->state, "state file (default: $OTAROLL_STATE, else DIR/.otaroll/state.db)");
-  cmd->add_option("--plan", s->plan_file, "apply exactly this saved plan (from 'otaroll plan --out'); refused if stale");
+  cmd->add_option("--plan", s->plan_file,
+                  "apply exactly this saved plan (from 'otaroll plan --out'); refused if stale");
   cmd->add_flag("--yes", s->yes, "do not ask for confirmation (required when not on a terminal)");
   cmd->add_flag("--retry-failed", s->retry_failed, "try again the stages whose last attempt the platform rejected");
   cmd->add_flag("--prune", s->prune, "cancel the unfinished tasks of jobs whose stage is no longer in the manifests");

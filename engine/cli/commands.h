@@ -2,12 +2,11 @@
 // its own settings) and returns what to run when that subcommand is chosen.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <functional>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <CLI/CLI.hpp>
 
 #include "manifest/model.h"
 

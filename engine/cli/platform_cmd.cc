@@ -1,8 +1,8 @@
 // `otaroll platform jobs|job|tasks`: what the platform holds, for operators.
+#include <fmt/format.h>
+
 #include <iostream>
 #include <map>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/app.h"
@@ -54,12 +54,14 @@ ordered_json JobJson(const platform::JobInfo& j) {
 }
 
 ordered_json TaskJson(const platform::TaskInfo& t) {
-  return ordered_json{{"task_id", t.task_id},         {"device_name", t.device_name}, {"task_status", t.task_status},
-                      {"progress", t.progress},       {"src_version", t.src_version}, {"dest_version", t.dest_version},
-                      {"task_desc", t.task_desc},     {"utc_create", t.utc_create},   {"utc_modified", t.utc_modified}};
+  return ordered_json{{"task_id", t.task_id},     {"device_name", t.device_name}, {"task_status", t.task_status},
+                      {"progress", t.progress},   {"src_version", t.src_version}, {"dest_version", t.dest_version},
+                      {"task_desc", t.task_desc}, {"utc_create", t.utc_create},   {"utc_modified", t.utc_modified}};
 }
 
-std::string Or(const std::string& v, const char* fallback) { return v.empty() ? fallback : v; }
+std::string Or(const std::string& v, const char* fallback) {
+  return v.empty() ? fallback : v;
+}
 
 std::string Target(const platform::JobInfo& j) {
   if (j.target_selection == "GRAY") return fmt::format("GRAY {}%", Or(j.gray_percent, "?"));
@@ -96,8 +98,8 @@ int RunJobs(const Settings& s, platform::Client& client) {
   }
   std::vector<std::vector<std::string>> rows = {{"JOB ID", "PRODUCT", "SELECTION", "STATUS", "CREATED"}};
   for (const auto& j : *jobs) {
-    rows.push_back({j.job_id, Or(j.product_key, "-"), Or(j.target_selection, "-"), Or(j.job_status, "-"),
-                    Or(j.utc_create, "-")});
+    rows.push_back(
+        {j.job_id, Or(j.product_key, "-"), Or(j.target_selection, "-"), Or(j.job_status, "-"), Or(j.utc_create, "-")});
   }
   std::cout << Table(rows)
             << fmt::format("{} job{} of firmware {}\n", jobs->size(), jobs->size() == 1 ? "" : "s", s.firmware);
@@ -165,13 +167,12 @@ int RunTasks(const Settings& s, platform::Client& client) {
   }
   std::vector<std::vector<std::string>> rows = {{"TASK ID", "DEVICE", "STATUS", "PROGRESS", "DESCRIPTION"}};
   for (const auto& t : *tasks) {
-    rows.push_back({Or(t.task_id, "-"), Or(t.device_name, "-"), Or(t.task_status, "-"), Or(t.progress, "-"),
-                    Or(t.task_desc, "")});
+    rows.push_back(
+        {Or(t.task_id, "-"), Or(t.device_name, "-"), Or(t.task_status, "-"), Or(t.progress, "-"), Or(t.task_desc, "")});
   }
   std::string summary;
   for (const auto& [k, v] : counts) summary += fmt::format("{}{} {}", summary.empty() ? "" : ", ", v, k);
-  std::cout << Table(rows)
-            << fmt::format("{} task{}: {}\n", tasks->size(), tasks->size() == 1 ? "" : "s", summary);
+  std::cout << Table(rows) << fmt::format("{} task{}: {}\n", tasks->size(), tasks->size() == 1 ? "" : "s", summary);
   return kExitOk;
 }
 

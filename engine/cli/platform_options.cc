@@ -1,9 +1,9 @@
 #include "cli/platform_options.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cstdlib>
-
-#include <fmt/format.h>
 
 #include "platform/credentials.h"
 #include "platform/curl_transport.h"
@@ -40,7 +40,9 @@ void AddPlatformOptions(CLI::App* command, PlatformOptions* o) {
   command->add_option("--ca-bundle", o->ca_bundle, "PEM file of a CA to trust in addition to the system's");
   command->add_option("--http-method", o->http_method, "POST (form body, default) or GET (query string)")
       ->check(CLI::IsMember({"GET", "POST"}));
-  command->add_option("--qps", o->qps, "requests per second for every kind of call (default: create 10, query/list 5, cancel 2)")
+  command
+      ->add_option("--qps", o->qps,
+                   "requests per second for every kind of call (default: create 10, query/list 5, cancel 2)")
       ->check(CLI::PositiveNumber);
   command->add_option("--connect-timeout", o->connect_timeout_s, "seconds to establish a connection (default 10)")
       ->check(CLI::PositiveNumber);
@@ -55,25 +57,25 @@ core::Result<Connection> Connect(const PlatformOptions& o) {
   }
   if (endpoint.empty()) {
     return core::Status::Invalid(
-        "no platform endpoint: pass --endpoint URL or set OTAROLL_ENDPOINT (e.g. https://iot.cn-shanghai.aliyuncs.com)");
+        "no platform endpoint: pass --endpoint URL or set OTAROLL_ENDPOINT (e.g. "
+        "https://iot.cn-shanghai.aliyuncs.com)");
   }
   bool https = endpoint.rfind("https://", 0) == 0;
   bool http = endpoint.rfind("http://", 0) == 0;
   if ((!https && !http) || HostOf(endpoint).empty()) {
-    return core::Status::Invalid(
-        fmt::format("--endpoint: \"{}\" is not an http(s) URL; expected e.g. https://iot.cn-shanghai.aliyuncs.com",
-                    endpoint));
+    return core::Status::Invalid(fmt::format(
+        "--endpoint: \"{}\" is not an http(s) URL; expected e.g. https://iot.cn-shanghai.aliyuncs.com", endpoint));
   }
   if (http && !IsLoopback(HostOf(endpoint))) {
-    return core::Status::Invalid(fmt::format(
-        "--endpoint: plain http is only allowed to a loopback address (the sandbox); use https://{}",
-        endpoint.substr(7)));
+    return core::Status::Invalid(
+        fmt::format("--endpoint: plain http is only allowed to a loopback address (the sandbox); use https://{}",
+                    endpoint.substr(7)));
   }
   if (o.platform == "alibaba" && o.region.empty()) {
     return core::Status::Invalid("--platform alibaba needs --region (the RegionId, e.g. cn-shanghai)");
   }
-  auto credentials = o.credentials_file.empty() ? platform::CredentialsFromEnv()
-                                                : platform::CredentialsFromFile(o.credentials_file);
+  auto credentials =
+      o.credentials_file.empty() ? platform::CredentialsFromEnv() : platform::CredentialsFromFile(o.credentials_file);
   if (!credentials.ok()) return credentials.status();
 
   platform::ClientConfig config;
@@ -124,8 +126,8 @@ std::string DescribeFailure(const platform::CallError& e, const std::string& wha
       return fmt::format("the platform failed while {} ({} attempt{}): {}; try again later", what, e.attempts,
                          e.attempts == 1 ? "" : "s", e.Describe());
     case ErrorClass::kMalformed:
-      return fmt::format("the platform's answer could not be used while {}: {}; check --endpoint and --platform",
-                         what, e.Describe());
+      return fmt::format("the platform's answer could not be used while {}: {}; check --endpoint and --platform", what,
+                         e.Describe());
     case ErrorClass::kRejected:
       return fmt::format("the platform rejected the request while {}: {}", what, e.Describe());
   }

@@ -2,10 +2,9 @@
 // platform (platform, apply, daemon): SPEC §3 "Platform connection".
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "core/clock.h"
 #include "core/status.h"

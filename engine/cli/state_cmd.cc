@@ -1,6 +1,7 @@
 // `otaroll status`, `otaroll history` and `otaroll state
 // export|import|mv|force-unlock`: what the state file records, and the
 // operator's tools for moving, renaming and unlocking it (docs/state.md).
+#include <fmt/format.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -13,13 +14,11 @@
 #include <iterator>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "cli/app.h"
 #include "cli/commands.h"
@@ -44,7 +43,9 @@ struct Settings {
 };
 
 // As for plan: --state, else $OTAROLL_STATE, else DIR/.otaroll/state.db.
-std::string StatePath(const Settings& s) { return s.state.empty() ? DefaultStatePath(s.dir) : s.state; }
+std::string StatePath(const Settings& s) {
+  return s.state.empty() ? DefaultStatePath(s.dir) : s.state;
+}
 
 void AddStateOptions(CLI::App* command, Settings* s) {
   command->add_option("--state", s->state, "state file (default: $OTAROLL_STATE, else DIR/.otaroll/state.db)");
@@ -94,7 +95,9 @@ std::string KnownRollouts(const std::set<std::string>& names) {
   return out;
 }
 
-ordered_json TextOrNull(const std::string& s) { return s.empty() ? ordered_json(nullptr) : ordered_json(s); }
+ordered_json TextOrNull(const std::string& s) {
+  return s.empty() ? ordered_json(nullptr) : ordered_json(s);
+}
 
 // ---------------------------------------------------------------------------
 // status
@@ -365,7 +368,9 @@ int RunHistory(const Settings& s) {
 // ---------------------------------------------------------------------------
 // state export|import|mv|force-unlock
 
-core::Time Now() { return core::SystemClock().Now(); }
+core::Time Now() {
+  return core::SystemClock().Now();
+}
 
 // The lease held by a state command for its one short write; released when
 // it goes out of scope.

@@ -1,12 +1,11 @@
 #include "platform/client.h"
 
+#include <fmt/format.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
 #include <array>
 #include <set>
-
-#include <fmt/format.h>
 
 #include "core/time.h"
 
@@ -199,9 +198,8 @@ CallResult<std::vector<JobInfo>> Client::ListJobsByFirmware(const std::string& f
 CallResult<std::vector<TaskInfo>> Client::ListTasks(const std::string& job_id, const std::string& status) {
   std::vector<TaskInfo> tasks;
   for (int page = 1; page <= kMaxTaskPages; ++page) {
-    Params params = {{"JobId", job_id},
-                     {"CurrentPage", std::to_string(page)},
-                     {"PageSize", std::to_string(kTaskPageSize)}};
+    Params params = {
+        {"JobId", job_id}, {"CurrentPage", std::to_string(page)}, {"PageSize", std::to_string(kTaskPageSize)}};
     if (!status.empty()) params["TaskStatus"] = status;
     auto r = Call<Page<TaskInfo>>(CallClass::kRead, "ListOTATaskByJob", params, &ParseTaskPage);
     if (!r.ok()) return r.error();

@@ -1,13 +1,12 @@
 #include "platform/credentials.h"
 
+#include <fmt/format.h>
 #include <sys/stat.h>
 
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
-
-#include <fmt/format.h>
 
 namespace otaroll::platform {
 namespace {
@@ -27,9 +26,8 @@ core::Result<Credentials> CredentialsFromEnv() {
   bool has_id = id != nullptr && *id != '\0';
   bool has_secret = secret != nullptr && *secret != '\0';
   if (!has_id && !has_secret) {
-    return core::Status::Invalid(fmt::format(
-        "no platform credentials: set {} and {}, or pass --credentials-file FILE", kAccessKeyIdEnv,
-        kAccessKeySecretEnv));
+    return core::Status::Invalid(fmt::format("no platform credentials: set {} and {}, or pass --credentials-file FILE",
+                                             kAccessKeyIdEnv, kAccessKeySecretEnv));
   }
   if (!has_id || !has_secret) {
     return core::Status::Invalid(fmt::format("{} is set but {} is not; set both, or pass --credentials-file FILE",
@@ -42,8 +40,7 @@ core::Result<Credentials> CredentialsFromEnv() {
 core::Result<Credentials> CredentialsFromFile(const std::string& path) {
   struct stat st {};
   if (stat(path.c_str(), &st) != 0) {
-    return core::Status::NotFound(
-        fmt::format("{}: cannot read the credentials file: {}", path, std::strerror(errno)));
+    return core::Status::NotFound(fmt::format("{}: cannot read the credentials file: {}", path, std::strerror(errno)));
   }
   if (!S_ISREG(st.st_mode)) {
     return core::Status::Invalid(fmt::format("{}: the credentials file is not a regular file", path));
@@ -56,8 +53,7 @@ core::Result<Credentials> CredentialsFromFile(const std::string& path) {
   }
   std::ifstream in(path);
   if (!in) {
-    return core::Status::IOError(
-        fmt::format("{}: cannot read the credentials file: {}", path, std::strerror(errno)));
+    return core::Status::IOError(fmt::format("{}: cannot read the credentials file: {}", path, std::strerror(errno)));
   }
   Credentials c;
   std::string line;
@@ -88,8 +84,8 @@ core::Result<Credentials> CredentialsFromFile(const std::string& path) {
     }
   }
   if (c.access_key_id.empty() || c.access_key_secret.empty()) {
-    return core::Status::Invalid(fmt::format("{}: the credentials file must set both {} and {}", path,
-                                             kAccessKeyIdEnv, kAccessKeySecretEnv));
+    return core::Status::Invalid(
+        fmt::format("{}: the credentials file must set both {} and {}", path, kAccessKeyIdEnv, kAccessKeySecretEnv));
   }
   return c;
 }

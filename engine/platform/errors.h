@@ -9,12 +9,12 @@
 namespace otaroll::platform {
 
 enum class ErrorClass {
-  kThrottled,   // Throttling*: nothing was done; back off and retry
-  kTransient,   // HTTP 5xx, InternalError, ServiceUnavailable, iot.system.SystemException
-  kNetwork,     // no HTTP response; see CallError::sent
-  kAuth,        // signature, key, permission, clock or nonce: stop the run
-  kRejected,    // a definite business rejection (Missing*, Invalid*, iot.*)
-  kMalformed,   // an HTTP response whose body is not a usable answer
+  kThrottled,  // Throttling*: nothing was done; back off and retry
+  kTransient,  // HTTP 5xx, InternalError, ServiceUnavailable, iot.system.SystemException
+  kNetwork,    // no HTTP response; see CallError::sent
+  kAuth,       // signature, key, permission, clock or nonce: stop the run
+  kRejected,   // a definite business rejection (Missing*, Invalid*, iot.*)
+  kMalformed,  // an HTTP response whose body is not a usable answer
 };
 
 const char* ErrorClassName(ErrorClass c);  // "throttled", "transient", …
@@ -36,12 +36,9 @@ struct CallError {
   bool OutcomeUnknown() const {
     switch (cls) {
       case ErrorClass::kTransient:
-      case ErrorClass::kMalformed:
-        return true;
-      case ErrorClass::kNetwork:
-        return sent;
-      default:
-        return false;
+      case ErrorClass::kMalformed: return true;
+      case ErrorClass::kNetwork: return sent;
+      default: return false;
     }
   }
   // Whether a read call may simply be repeated.
@@ -50,9 +47,7 @@ struct CallError {
            cls == ErrorClass::kMalformed;
   }
   // Whether a create may be repeated without risk: nothing was created.
-  bool RetryableCreate() const {
-    return cls == ErrorClass::kThrottled || (cls == ErrorClass::kNetwork && !sent);
-  }
+  bool RetryableCreate() const { return cls == ErrorClass::kThrottled || (cls == ErrorClass::kNetwork && !sent); }
   // "Throttling.User: Request was denied due to user flow control (HTTP 400, request 5E4…)"
   std::string Describe() const;
 };
@@ -65,8 +60,8 @@ ErrorClass ClassifyCode(const std::string& code, long http_status);
 template <typename T>
 class CallResult {
  public:
-  CallResult(T value) : v_(std::move(value)) {}              // NOLINT(google-explicit-constructor)
-  CallResult(CallError error) : v_(std::move(error)) {}      // NOLINT(google-explicit-constructor)
+  CallResult(T value) : v_(std::move(value)) {}          // NOLINT(google-explicit-constructor)
+  CallResult(CallError error) : v_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
   bool ok() const { return std::holds_alternative<T>(v_); }
   const T& value() const& { return std::get<T>(v_); }
   T& value() & { return std::get<T>(v_); }

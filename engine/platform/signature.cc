@@ -86,8 +86,8 @@ std::string Sign(std::string_view secret, std::string_view string_to_sign) {
   key.push_back('&');
   std::array<unsigned char, EVP_MAX_MD_SIZE> mac{};
   unsigned int mac_len = 0;
-  HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(string_to_sign.data()),
-       string_to_sign.size(), mac.data(), &mac_len);
+  HMAC(EVP_sha1(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(string_to_sign.data()), string_to_sign.size(), mac.data(), &mac_len);
   OPENSSL_cleanse(key.data(), key.size());
   std::string b64(4 * ((mac_len + 2) / 3) + 1, '\0');
   int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(b64.data()), mac.data(), static_cast<int>(mac_len));

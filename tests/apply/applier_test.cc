@@ -2,9 +2,9 @@
 // intent protocol, resolution of unknown outcomes, replacement, failures.
 #include "apply/applier.h"
 
-#include <deque>
-
 #include <gtest/gtest.h>
+
+#include <deque>
 
 #include "core/clock.h"
 #include "state/sqlite_store.h"
@@ -59,8 +59,7 @@ class FakePlatform : public Platform {
         e.sent = true;
         e.message = "closed without answering";
         return e;
-      default:
-        break;
+      default: break;
     }
     platform::JobInfo job;
     job.job_id = std::to_string(9000000000000000000LL + static_cast<int64_t>(jobs.size()) + 1);
@@ -122,7 +121,8 @@ class FakePlatform : public Platform {
     std::vector<platform::TaskInfo> out;
     for (const auto& j : jobs) {
       if (j.job_id != id) continue;
-      for (const auto& d : devices[id]) out.push_back(platform::TaskInfo{"t-" + d, d, "", "", "QUEUED", "0", "", "", ""});
+      for (const auto& d : devices[id])
+        out.push_back(platform::TaskInfo{"t-" + d, d, "", "", "QUEUED", "0", "", "", ""});
     }
     return out;
   }
@@ -225,7 +225,8 @@ TEST_F(ApplierTest, TheIntentIsDurableBeforeTheCall) {
   // The fake looks at the state file while the create is in flight.
   struct Spy : FakePlatform {
     using FakePlatform::FakePlatform;
-    platform::CallResult<platform::CreatedJob> CreateJob(const spec::ParamSet& part, const std::string& intent) override {
+    platform::CallResult<platform::CreatedJob> CreateJob(const spec::ParamSet& part,
+                                                         const std::string& intent) override {
       auto seen = state::LoadSnapshot(path);
       EXPECT_TRUE(seen.ok());
       pending_seen += seen.ok() && !seen->attempts.empty() && seen->attempts.back().status == AttemptStatus::kPending;

@@ -1,8 +1,8 @@
 // `otaroll apply` through the real binary against the real sandbox: the
 // confirmation rule, saved plans, output and exit codes.
-#include <filesystem>
-
 #include <gtest/gtest.h>
+
+#include <filesystem>
 
 #include "state/sqlite_store.h"
 #include "test_util/manifests.h"
@@ -125,10 +125,10 @@ TEST_F(ApplyCliTest, SavedPlanIsAppliedExactlyOrRefusedWhenStale) {
 
   RunResult stale = Otaroll({"apply", tree_, "--state", state_, "--yes", "--plan", saved});
   EXPECT_EQ(stale.exit_code, 1);
-  EXPECT_EQ(stale.err.rfind("otaroll: error: --plan: " + saved +
-                                " is stale: the state changed since it was made (serial 0 then, ",
-                            0),
-            0u)
+  EXPECT_EQ(
+      stale.err.rfind(
+          "otaroll: error: --plan: " + saved + " is stale: the state changed since it was made (serial 0 then, ", 0),
+      0u)
       << stale.err;
   EXPECT_EQ(Created(), 1u);
 

@@ -2,12 +2,11 @@
 // "done when" (lists with the right credentials, a clear authentication
 // message with a wrong secret, the secret in no output), and the sandbox
 // serving Alibaba Cloud's official Node.js SDK.
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
@@ -33,8 +32,9 @@ constexpr const char* kWrongSecret = "s3cr3t-Wrong-5d01b8aa";
 
 std::vector<std::string> SandboxArgs(const TempDir& dir, std::vector<std::string> extra = {},
                                      const std::string& data = "sandbox.db") {
-  std::vector<std::string> args = {"--data", dir.Join(data), "--access-key", std::string(kKeyId) + ":" + kSecret,
-                                   "--fleet-size", "100", "--task-seconds", "1"};
+  std::vector<std::string> args = {
+      "--data",       dir.Join(data), "--access-key",   std::string(kKeyId) + ":" + kSecret,
+      "--fleet-size", "100",          "--task-seconds", "1"};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }
@@ -56,8 +56,8 @@ std::string CreateJob(const std::string& url, platform::Style style = platform::
   config.style = style;
   config.region = "cn-shanghai";
   platform::Client client(config, platform::Credentials{kKeyId, kSecret}, transport, clock);
-  spec::ParamSet part = {{"ProductKey", {"k1nhvyl0000"}}, {"FirmwareId", {"167"}}, {"TargetSelection", {"GRAY"}},
-                         {"GrayPercent", {"10"}},         {"NeedPush", {"true"}},  {"NeedConfirm", {"false"}},
+  spec::ParamSet part = {{"ProductKey", {"k1nhvyl0000"}}, {"FirmwareId", {"167"}},  {"TargetSelection", {"GRAY"}},
+                         {"GrayPercent", {"10"}},         {"NeedPush", {"true"}},   {"NeedConfirm", {"false"}},
                          {"DownloadProtocol", {"HTTPS"}}, {"SrcVersion", {"1.0.1"}}};
   auto created = client.CreateJob(part, "intent-7");
   EXPECT_TRUE(created.ok()) << created.error().Describe();
@@ -154,8 +154,8 @@ TEST(PlatformCliTest, ConnectionProblemsAreReportedWithTheFix) {
   EXPECT_EQ(cleartext.err,
             "otaroll: error: --endpoint: plain http is only allowed to a loopback address (the sandbox); use "
             "https://iot.example.com\n");
-  RunResult region = Otaroll(
-      {"platform", "jobs", "--firmware", "167", "--endpoint", "http://127.0.0.1:1", "--platform", "alibaba"});
+  RunResult region =
+      Otaroll({"platform", "jobs", "--firmware", "167", "--endpoint", "http://127.0.0.1:1", "--platform", "alibaba"});
   EXPECT_EQ(region.err, "otaroll: error: --platform alibaba needs --region (the RegionId, e.g. cn-shanghai)\n");
 }
 
@@ -183,11 +183,11 @@ TEST(PlatformCliTest, TheSecretAppearsInNoOutputOfFailingOrSucceedingCalls) {
     streams.emplace_back(name + " stdout", r.out);
     streams.emplace_back(name + " stderr", r.err);
   };
-  std::string creds = dir.Write("creds", std::string("OTAROLL_ACCESS_KEY_ID=") + kKeyId +
-                                             "\nOTAROLL_ACCESS_KEY_SECRET=" + kSecret + "\n");
+  std::string creds = dir.Write(
+      "creds", std::string("OTAROLL_ACCESS_KEY_ID=") + kKeyId + "\nOTAROLL_ACCESS_KEY_SECRET=" + kSecret + "\n");
   chmod(creds.c_str(), 0600);
-  std::string open_creds = dir.Write("open-creds", std::string("OTAROLL_ACCESS_KEY_ID=") + kKeyId +
-                                                       "\nOTAROLL_ACCESS_KEY_SECRET=" + kSecret + "\n");
+  std::string open_creds = dir.Write(
+      "open-creds", std::string("OTAROLL_ACCESS_KEY_ID=") + kKeyId + "\nOTAROLL_ACCESS_KEY_SECRET=" + kSecret + "\n");
   chmod(open_creds.c_str(), 0644);
   {
     SandboxProcess sandbox(SandboxArgs(dir));
@@ -201,10 +201,10 @@ TEST(PlatformCliTest, TheSecretAppearsInNoOutputOfFailingOrSucceedingCalls) {
     record("wrong secret", Otaroll({"platform", "jobs", "--firmware", "167", "--endpoint", url}, kWrongSecret));
     record("wrong secret GET",
            Otaroll({"platform", "job", id, "--endpoint", url, "--http-method", "GET"}, kWrongSecret));
-    record("credentials file", Otaroll({"platform", "jobs", "--firmware", "167", "--endpoint", url,
-                                        "--credentials-file", creds}, ""));
-    record("open credentials file", Otaroll({"platform", "jobs", "--firmware", "167", "--endpoint", url,
-                                             "--credentials-file", open_creds}, ""));
+    record("credentials file",
+           Otaroll({"platform", "jobs", "--firmware", "167", "--endpoint", url, "--credentials-file", creds}, ""));
+    record("open credentials file",
+           Otaroll({"platform", "jobs", "--firmware", "167", "--endpoint", url, "--credentials-file", open_creds}, ""));
     record("unreachable", Otaroll({"platform", "jobs", "--firmware", "167", "--endpoint", "http://127.0.0.1:1",
                                    "--connect-timeout", "1"}));
     EXPECT_EQ(sandbox.Stop(), 0);
@@ -260,8 +260,11 @@ TEST_F(SdkTest, OfficialAlibabaSdkIsServedAndSeesTheSameJobsAsOtaroll) {
   SandboxProcess sandbox(SandboxArgs(dir, {"--style", "alibaba"}));
   ASSERT_TRUE(sandbox.started()) << sandbox.error();
 
-  nlohmann::json create = {{"ProductKey", "k1nhvyl0000"}, {"FirmwareId", "167"},   {"TargetSelection", "GRAY"},
-                           {"GrayPercent", "10"},         {"SrcVersion", {"1.0.1", "1.0.2"}}};
+  nlohmann::json create = {{"ProductKey", "k1nhvyl0000"},
+                           {"FirmwareId", "167"},
+                           {"TargetSelection", "GRAY"},
+                           {"GrayPercent", "10"},
+                           {"SrcVersion", {"1.0.1", "1.0.2"}}};
   RunResult post = Sdk(sandbox.url(), "CreateOTAStaticUpgradeJob", create, "POST");
   ASSERT_EQ(post.exit_code, 0) << post.out << post.err << sandbox.Log();
   auto created = nlohmann::json::parse(post.out);

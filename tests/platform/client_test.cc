@@ -1,8 +1,8 @@
 #include "platform/client.h"
 
-#include <deque>
-
 #include <gtest/gtest.h>
+
+#include <deque>
 
 #include "core/clock.h"
 #include "platform/signature.h"
@@ -24,7 +24,9 @@ class FakeTransport : public HttpTransport {
     script.pop_front();
     return r;
   }
-  void Answer(long status, std::string body) { script.emplace_back(HttpResponse{status, std::move(body), "application/json"}); }
+  void Answer(long status, std::string body) {
+    script.emplace_back(HttpResponse{status, std::move(body), "application/json"});
+  }
   void Fail(bool sent, std::string message) { script.emplace_back(TransportError{sent, std::move(message)}); }
 
   // The parameters of request i, decoded from its body or query.
@@ -47,8 +49,9 @@ constexpr const char* kThrottled =
 constexpr const char* kUnavailable = R"({"RequestId":"R3","Code":"ServiceUnavailable","Message":"busy"})";
 
 spec::ParamSet GrayPart() {
-  return {{"ProductKey", {"k1nhvyl0000"}}, {"FirmwareId", {"167"}}, {"TargetSelection", {"GRAY"}},
-          {"GrayPercent", {"10"}},         {"NeedPush", {"true"}},  {"NeedConfirm", {"false"}},
+  return {{"ProductKey", {"k1nhvyl0000"}}, {"FirmwareId", {"167"}},
+          {"TargetSelection", {"GRAY"}},   {"GrayPercent", {"10"}},
+          {"NeedPush", {"true"}},          {"NeedConfirm", {"false"}},
           {"DownloadProtocol", {"HTTPS"}}, {"SrcVersion", {"1.0.1", "1.0.10", "1.0.2"}}};
 }
 
@@ -125,8 +128,8 @@ TEST_F(ClientTest, AlibabaAddsRegionGroupTypeAndIntentTag) {
   config.iot_instance_id = "iot-06z00";
   Client c = Make(config);
   transport_.Answer(200, kCreated);
-  spec::ParamSet group = {{"ProductKey", {"k1"}}, {"FirmwareId", {"167"}}, {"TargetSelection", {"GROUP"}},
-                          {"GroupId", {"CtjzCkNuOx"}}};
+  spec::ParamSet group = {
+      {"ProductKey", {"k1"}}, {"FirmwareId", {"167"}}, {"TargetSelection", {"GROUP"}}, {"GroupId", {"CtjzCkNuOx"}}};
   ASSERT_TRUE(c.CreateJob(group, "intent42").ok());
   Params p = transport_.ParamsOf(0);
   EXPECT_EQ(p["RegionId"], "cn-shanghai");
@@ -176,10 +179,12 @@ TEST_F(ClientTest, CreateWhoseOutcomeCannotBeKnownIsNotRetried) {
     std::function<void(FakeTransport&)> script;
   };
   std::vector<Case> cases = {
-      {"sent, no answer", [](FakeTransport& t) { t.Fail(true, "127.0.0.1:8686 closed the connection without answering"); }},
+      {"sent, no answer",
+       [](FakeTransport& t) { t.Fail(true, "127.0.0.1:8686 closed the connection without answering"); }},
       {"503", [](FakeTransport& t) { t.Answer(503, kUnavailable); }},
       {"HTML 200", [](FakeTransport& t) { t.Answer(200, "<html>oops</html>"); }},
-      {"success without job id", [](FakeTransport& t) { t.Answer(200, R"({"RequestId":"R","Success":true,"Data":{}})"); }},
+      {"success without job id",
+       [](FakeTransport& t) { t.Answer(200, R"({"RequestId":"R","Success":true,"Data":{}})"); }},
   };
   for (const auto& k : cases) {
     SCOPED_TRACE(k.name);
@@ -197,7 +202,8 @@ TEST_F(ClientTest, CreateWhoseOutcomeCannotBeKnownIsNotRetried) {
 
 TEST_F(ClientTest, RejectedAndAuthFailuresReturnAtOnce) {
   Client c = Make();
-  transport_.Answer(200, R"({"RequestId":"R","Success":false,"Code":"iot.ota.FirmwareNotExist","ErrorMessage":"no such firmware"})");
+  transport_.Answer(
+      200, R"({"RequestId":"R","Success":false,"Code":"iot.ota.FirmwareNotExist","ErrorMessage":"no such firmware"})");
   auto r = c.CreateJob(GrayPart(), "");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().cls, ErrorClass::kRejected);
@@ -321,7 +327,8 @@ TEST_F(ClientTest, ListsEveryPageOfJobsOnce) {
 
 TEST_F(ClientTest, CountsTasksFromTotalWithPageSizeOne) {
   Client c = Make();
-  transport_.Answer(200, R"({"RequestId":"R","Success":true,"Total":37,"Data":{"SimpleOTATaskInfo":[{"TaskId":"t"}]}})");
+  transport_.Answer(200,
+                    R"({"RequestId":"R","Success":true,"Total":37,"Data":{"SimpleOTATaskInfo":[{"TaskId":"t"}]}})");
   auto r = c.CountTasks("55", "FAILED");
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(*r, 37);
@@ -333,7 +340,8 @@ TEST_F(ClientTest, CountsTasksFromTotalWithPageSizeOne) {
 
 TEST_F(ClientTest, CountWithoutTotalIsAnErrorNotZero) {
   Client c = Make();
-  for (int i = 0; i < 6; ++i) transport_.Answer(200, R"({"RequestId":"R","Success":true,"Data":{"SimpleOTATaskInfo":[]}})");
+  for (int i = 0; i < 6; ++i)
+    transport_.Answer(200, R"({"RequestId":"R","Success":true,"Data":{"SimpleOTATaskInfo":[]}})");
   auto r = c.CountTasks("55", "FAILED");
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().cls, ErrorClass::kMalformed);

@@ -1,11 +1,10 @@
 #include "platform/credentials.h"
 
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 
 #include <cstdlib>
 #include <optional>
-
-#include <gtest/gtest.h>
 
 #include "test_util/temp_dir.h"
 
@@ -55,7 +54,8 @@ TEST(CredentialsTest, MissingEnvironmentSaysWhatToSet) {
 
 TEST(CredentialsTest, PrivateFile) {
   test_util::TempDir dir;
-  std::string path = dir.Write("creds", "# otaroll\nOTAROLL_ACCESS_KEY_ID=id2\nexport OTAROLL_ACCESS_KEY_SECRET=\"sec 2\"\n");
+  std::string path =
+      dir.Write("creds", "# otaroll\nOTAROLL_ACCESS_KEY_ID=id2\nexport OTAROLL_ACCESS_KEY_SECRET=\"sec 2\"\n");
   chmod(path.c_str(), 0600);
   auto c = CredentialsFromFile(path);
   ASSERT_TRUE(c.ok()) << c.status().message();
@@ -70,8 +70,10 @@ TEST(CredentialsTest, GroupOrWorldReadableFileIsRefusedWithTheReason) {
   auto c = CredentialsFromFile(path);
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().message(),
-            path + ": the credentials file is readable or writable by group or others (mode 0644); a secret must be "
-                   "private: run chmod 600 " + path);
+            path +
+                ": the credentials file is readable or writable by group or others (mode 0644); a secret must be "
+                "private: run chmod 600 " +
+                path);
   chmod(path.c_str(), 0640);
   EXPECT_FALSE(CredentialsFromFile(path).ok());
 }
@@ -82,7 +84,8 @@ TEST(CredentialsTest, MalformedFileNeverQuotesTheLine) {
   chmod(path.c_str(), 0600);
   auto c = CredentialsFromFile(path);
   ASSERT_FALSE(c.ok());
-  EXPECT_EQ(c.status().message(), path + ":2: expected NAME=value (OTAROLL_ACCESS_KEY_ID or OTAROLL_ACCESS_KEY_SECRET)");
+  EXPECT_EQ(c.status().message(),
+            path + ":2: expected NAME=value (OTAROLL_ACCESS_KEY_ID or OTAROLL_ACCESS_KEY_SECRET)");
   EXPECT_EQ(c.status().message().find("topsecret"), std::string::npos);
 }
 

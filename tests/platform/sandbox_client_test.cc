@@ -18,10 +18,12 @@ using test_util::SandboxProcess;
 using test_util::TempDir;
 
 spec::ParamSet GrayPart(const std::string& firmware = "167") {
-  return {{"ProductKey", {"k1nhvyl0000"}},  {"FirmwareId", {firmware}},  {"TargetSelection", {"GRAY"}},
-          {"GrayPercent", {"10"}},          {"NeedPush", {"true"}},      {"NeedConfirm", {"false"}},
-          {"DownloadProtocol", {"HTTPS"}},  {"SrcVersion", {"1.0.1", "1.0.2"}},
-          {"RetryInterval", {"60"}},        {"RetryCount", {"1"}},       {"TimeoutInMinutes", {"1440"}}};
+  return {{"ProductKey", {"k1nhvyl0000"}}, {"FirmwareId", {firmware}},
+          {"TargetSelection", {"GRAY"}},   {"GrayPercent", {"10"}},
+          {"NeedPush", {"true"}},          {"NeedConfirm", {"false"}},
+          {"DownloadProtocol", {"HTTPS"}}, {"SrcVersion", {"1.0.1", "1.0.2"}},
+          {"RetryInterval", {"60"}},       {"RetryCount", {"1"}},
+          {"TimeoutInMinutes", {"1440"}}};
 }
 
 // A client on the real transport, with fast retries so failing cases end quickly.
