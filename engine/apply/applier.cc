@@ -31,11 +31,6 @@ bool Unresolved(const Attempt& a) {
   return a.status == AttemptStatus::kPending || a.status == AttemptStatus::kUnknown;
 }
 
-std::string Get(const std::map<std::string, std::string>& request, const std::string& name) {
-  auto it = request.find(name);
-  return it == request.end() ? "" : it->second;
-}
-
 // The short form of a failed call for state and messages.
 std::string CodeOf(const platform::CallError& e) {
   return e.code.empty() ? platform::ErrorClassName(e.cls) : e.code;
@@ -94,15 +89,19 @@ void Applier::Stop(const platform::CallError& error, const std::string& what, Re
 core::Result<plan::Plan> Applier::Plan(const manifest::ManifestSet& manifests) {
   auto snapshot = store_.Load();
   if (!snapshot.ok()) return snapshot.status();
+  return PlanFor(manifests, *snapshot);
+}
+
+plan::Plan Applier::PlanFor(const manifest::ManifestSet& manifests, state::Snapshot snapshot) const {
   if (options_.retry_failed) {
     // Permanent failures are hidden from the planner: their stages are
     // planned as if never tried. Only failures of specs still in the
     // manifests matter; others are history.
-    for (auto& a : snapshot->attempts) {
+    for (auto& a : snapshot.attempts) {
       if (a.status == AttemptStatus::kFailed) a.status = AttemptStatus::kCancelled;
     }
   }
-  return plan::Build(manifests, *snapshot, clock_.Now());
+  return plan::Build(manifests, snapshot, clock_.Now());
 }
 
 // ---------------------------------------------------------------- refresh
@@ -114,16 +113,14 @@ core::Status Applier::Refresh(const manifest::ManifestSet& manifests, Report* re
 
   snapshot = store_.Load();
   if (!snapshot.ok()) return snapshot.status();
-  auto p = Plan(manifests);
-  if (!p.ok()) return p.status();
-  if (auto s = FinishReplacements(manifests, *p, *snapshot, report); !s.ok() || report->stopped) return s;
-  if (auto s = Observe(manifests, *p, report); !s.ok() || report->stopped) return s;
+  plan::Plan p = PlanFor(manifests, *snapshot);
+  if (auto s = FinishReplacements(manifests, p, *snapshot, report); !s.ok() || report->stopped) return s;
+  if (auto s = Observe(manifests, p, report); !s.ok() || report->stopped) return s;
 
+  // Observations can halt a rollout.
   snapshot = store_.Load();
   if (!snapshot.ok()) return snapshot.status();
-  p = Plan(manifests);
-  if (!p.ok()) return p.status();
-  return CancelHalted(manifests, *p, *snapshot, report);
+  return CancelHalted(manifests, PlanFor(manifests, *snapshot), *snapshot, report);
 }
 
 core::Status Applier::Resolve(const state::Snapshot& snapshot, Report* report) {
@@ -144,7 +141,7 @@ core::Status Applier::Resolve(const state::Snapshot& snapshot, Report* report) {
           core::FormatRfc3339(a.updated_at + options_.settle)));
       continue;
     }
-    by_firmware[Get(a.request, "FirmwareId")].push_back(&a);
+    by_firmware[RequestValue(a.request, "FirmwareId")].push_back(&a);
   }
   for (const auto& [firmware, attempts] : by_firmware) {
     auto jobs = platform_.ListJobsByFirmware(firmware);
@@ -215,7 +212,7 @@ core::Status Applier::ResolveOne(Attempt a, const std::vector<platform::JobInfo>
     }
     bool same =
         options_.intent_tags && IntentTag(*full) ? *IntentTag(*full) == a.intent_id : SameSpec(*full, a.request);
-    if (same && Get(a.request, "TargetSelection") == "SPECIFIC" && full->target_device_names.empty()) {
+    if (same && RequestValue(a.request, "TargetSelection") == "SPECIFIC" && full->target_device_names.empty()) {
       // The platform does not name a SPECIFIC job's devices; its tasks do.
       // Without this, two stages of one firmware that differ only in their
       // devices could take each other's jobs.
@@ -447,10 +444,9 @@ core::Status Applier::Execute(const manifest::ManifestSet& manifests, Report* re
     if (report->stopped) return core::Status::Ok();
     auto snapshot = store_.Load();
     if (!snapshot.ok()) return snapshot.status();
-    auto p = Plan(manifests);
-    if (!p.ok()) return p.status();
+    plan::Plan p = PlanFor(manifests, *snapshot);
     bool acted = false;
-    for (const auto& r : p->rollouts) {
+    for (const auto& r : p.rollouts) {
       const manifest::Rollout* rollout = manifests.Find(r.name);
       for (const auto& s : r.stages) {
         if (s.action != plan::Action::kCreate && s.action != plan::Action::kReplace) continue;
@@ -478,9 +474,7 @@ core::Status Applier::Execute(const manifest::ManifestSet& manifests, Report* re
   if (options_.prune) {
     auto snapshot = store_.Load();
     if (!snapshot.ok()) return snapshot.status();
-    auto p = Plan(manifests);
-    if (!p.ok()) return p.status();
-    return Prune(*p, *snapshot, report);
+    return Prune(PlanFor(manifests, *snapshot), *snapshot, report);
   }
   return core::Status::Ok();
 }

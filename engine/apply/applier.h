@@ -84,6 +84,7 @@ class Applier {
   core::Result<plan::Plan> Plan(const manifest::ManifestSet& manifests);
 
  private:
+  plan::Plan PlanFor(const manifest::ManifestSet& manifests, state::Snapshot snapshot) const;
   core::Status Resolve(const state::Snapshot& snapshot, Report* report);
   core::Status ResolveOne(state::Attempt attempt, const std::vector<platform::JobInfo>& jobs,
                           std::set<std::string>& known, Report* report);

@@ -8,11 +8,6 @@
 namespace otaroll::apply {
 namespace {
 
-std::string Get(const std::map<std::string, std::string>& request, const std::string& name) {
-  auto it = request.find(name);
-  return it == request.end() ? "" : it->second;
-}
-
 // The values of a flattened list (SrcVersion.1, SrcVersion.2, …), sorted.
 std::vector<std::string> List(const std::map<std::string, std::string>& request, const std::string& name) {
   std::vector<std::string> out;
@@ -35,12 +30,17 @@ bool SameFlag(const std::optional<bool>& reported, const std::string& wanted) {
 
 }  // namespace
 
+std::string RequestValue(const std::map<std::string, std::string>& request, const std::string& name) {
+  auto it = request.find(name);
+  return it == request.end() ? "" : it->second;
+}
+
 bool IsCandidate(const platform::JobInfo& job, const std::map<std::string, std::string>& request, core::Time intent_at,
                  core::Duration skew, const std::set<std::string>& known_job_ids) {
   if (job.job_id.empty() || known_job_ids.count(job.job_id)) return false;
-  if (!job.product_key.empty() && job.product_key != Get(request, "ProductKey")) return false;
-  if (!job.firmware_id.empty() && job.firmware_id != Get(request, "FirmwareId")) return false;
-  if (!SameText(job.target_selection, Get(request, "TargetSelection"))) return false;
+  if (!job.product_key.empty() && job.product_key != RequestValue(request, "ProductKey")) return false;
+  if (!job.firmware_id.empty() && job.firmware_id != RequestValue(request, "FirmwareId")) return false;
+  if (!SameText(job.target_selection, RequestValue(request, "TargetSelection"))) return false;
   if (auto created = core::ParseRfc3339(job.utc_create); created && *created < intent_at - skew) return false;
   return true;
 }
@@ -53,10 +53,10 @@ std::optional<std::string> IntentTag(const platform::JobInfo& job) {
 }
 
 bool SameSpec(const platform::JobInfo& job, const std::map<std::string, std::string>& request) {
-  std::string selection = Get(request, "TargetSelection");
+  std::string selection = RequestValue(request, "TargetSelection");
   if (!SameText(job.target_selection, selection)) return false;
-  if (selection == "GRAY" && !SameText(job.gray_percent, Get(request, "GrayPercent"))) return false;
-  if (selection == "GROUP" && !SameText(job.group_id, Get(request, "GroupId"))) return false;
+  if (selection == "GRAY" && !SameText(job.gray_percent, RequestValue(request, "GrayPercent"))) return false;
+  if (selection == "GROUP" && !SameText(job.group_id, RequestValue(request, "GroupId"))) return false;
   if (!job.target_device_names.empty()) {
     auto reported = job.target_device_names;
     std::sort(reported.begin(), reported.end());
@@ -67,12 +67,12 @@ bool SameSpec(const platform::JobInfo& job, const std::map<std::string, std::str
   auto versions = job.src_versions;
   std::sort(versions.begin(), versions.end());
   if (versions != List(request, "SrcVersion")) return false;
-  if (!SameText(job.retry_interval, Get(request, "RetryInterval"))) return false;
-  if (!SameText(job.retry_count, Get(request, "RetryCount"))) return false;
-  if (!SameText(job.timeout_in_minutes, Get(request, "TimeoutInMinutes"))) return false;
-  if (!SameFlag(job.need_push, Get(request, "NeedPush"))) return false;
-  if (!SameFlag(job.need_confirm, Get(request, "NeedConfirm"))) return false;
-  if (!SameText(job.download_protocol, Get(request, "DownloadProtocol"))) return false;
+  if (!SameText(job.retry_interval, RequestValue(request, "RetryInterval"))) return false;
+  if (!SameText(job.retry_count, RequestValue(request, "RetryCount"))) return false;
+  if (!SameText(job.timeout_in_minutes, RequestValue(request, "TimeoutInMinutes"))) return false;
+  if (!SameFlag(job.need_push, RequestValue(request, "NeedPush"))) return false;
+  if (!SameFlag(job.need_confirm, RequestValue(request, "NeedConfirm"))) return false;
+  if (!SameText(job.download_protocol, RequestValue(request, "DownloadProtocol"))) return false;
   return true;
 }
 

@@ -16,6 +16,9 @@
 
 namespace otaroll::apply {
 
+// The value of one parameter of a flattened request; "" when absent.
+std::string RequestValue(const std::map<std::string, std::string>& request, const std::string& name);
+
 // From the job listing alone: could this job be the intent's? (product,
 // selection, creation time, not already known). `request` is the intent's
 // flattened wire parameters.

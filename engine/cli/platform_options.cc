@@ -110,8 +110,6 @@ std::string DescribeFailure(const platform::CallError& e, const std::string& wha
         fix = "check the access key id (OTAROLL_ACCESS_KEY_ID or --credentials-file)";
       } else if (e.code == "SignatureDoesNotMatch" || e.code == "IncompleteSignature") {
         fix = "check the access key secret (OTAROLL_ACCESS_KEY_SECRET or --credentials-file)";
-      } else if (e.code == "SignatureNonceUsed") {
-        fix = "a request was replayed; check for a proxy that retries requests";
       } else {
         fix = "check that the access key is allowed to call the OTA API";
       }

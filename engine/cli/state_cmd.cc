@@ -340,17 +340,7 @@ int RunHistory(const Settings& s) {
   }
   if (s.format == "json") {
     ordered_json events = ordered_json::array();
-    for (const state::Event& e : log->events) {
-      auto data = ordered_json::parse(e.data_json.empty() ? std::string("{}") : e.data_json, nullptr, false);
-      events.push_back(ordered_json{{"seq", e.seq},
-                                    {"at", core::FormatRfc3339(e.at)},
-                                    {"rollout", e.rollout},
-                                    {"stage", e.stage},
-                                    {"attempt_id", e.attempt_id ? ordered_json(*e.attempt_id) : ordered_json()},
-                                    {"kind", e.kind},
-                                    {"message", e.message},
-                                    {"data", data.is_discarded() ? ordered_json(e.data_json) : data}});
-    }
+    for (const state::Event& e : log->events) events.push_back(state::EventJson(e));
     ordered_json out{{"format_version", 1}, {"state", path}, {"exists", log->exists}};
     if (!s.rollout.empty()) out["rollout"] = s.rollout;
     out["events"] = std::move(events);

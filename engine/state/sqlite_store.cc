@@ -1,5 +1,6 @@
 #include "state/sqlite_store.h"
 
+#include <fmt/format.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/random.h>
@@ -18,13 +19,11 @@
 #include <functional>
 #include <iterator>
 #include <limits>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <string_view>
 #include <thread>
-
-#include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "state/db.h"
 #include "state/schema.h"
@@ -38,8 +37,7 @@ constexpr int kLoadTries = 5;
 
 // Transport parameters of one call, never part of a job's specification; two
 // are derived from the secret.
-constexpr std::string_view kForbiddenRequestKeys[] = {"AccessKeyId", "AccessKeySecret", "Signature",
-                                                      "SignatureNonce"};
+constexpr std::string_view kForbiddenRequestKeys[] = {"AccessKeyId", "AccessKeySecret", "Signature", "SignatureNonce"};
 
 // request_json: a JSON object of strings, keys sorted (std::map order).
 core::Result<std::string> RequestJson(const Attempt& a, const std::string& path) {
@@ -78,8 +76,7 @@ core::Status InsertEvent(const Db& db, const Event& e, const std::string& doing)
 }
 
 core::Status Damaged(const std::string& path, const std::string& detail) {
-  return core::Status::Corruption(
-      fmt::format("state file {} is damaged ({}); restore it from a backup", path, detail));
+  return core::Status::Corruption(fmt::format("state file {} is damaged ({}); restore it from a backup", path, detail));
 }
 
 core::Result<core::Time> TimeColumn(const Stmt& row, int col, const std::string& path, const std::string& what) {
@@ -266,7 +263,9 @@ core::Result<EventLog> ReadEventLog(const Db& db, const std::string& path, const
 
 using nlohmann::ordered_json;
 
-ordered_json TextOrNull(const std::string& s) { return s.empty() ? ordered_json(nullptr) : ordered_json(s); }
+ordered_json TextOrNull(const std::string& s) {
+  return s.empty() ? ordered_json(nullptr) : ordered_json(s);
+}
 
 ordered_json AttemptJson(const Attempt& a) {
   ordered_json o;
@@ -300,8 +299,8 @@ core::Result<StateExport> ReadExport(const Db& db, const std::string& path) {
   ordered_json doc;
   doc["format_version"] = 1;
   doc["schema_version"] = kSchemaVersion;
-  ordered_json rollouts = ordered_json::array(), attempts = ordered_json::array(),
-               observations = ordered_json::array(), events = ordered_json::array();
+  ordered_json rollouts = ordered_json::array(), attempts = ordered_json::array(), observations = ordered_json::array(),
+               events = ordered_json::array();
   auto readable = CheckReadable(db, path);
   if (!readable.ok()) return readable.status();
   if (*readable) {
@@ -356,17 +355,10 @@ core::Result<StateExport> ReadExport(const Db& db, const std::string& path) {
     auto all_events = ReadEvents(db, path, "");
     if (!all_events.ok()) return all_events.status();
     for (const auto& e : *all_events) {
-      auto data = ordered_json::parse(e.data_json.empty() ? std::string("{}") : e.data_json, nullptr,
-                                      /*allow_exceptions=*/false);
-      if (data.is_discarded()) return Damaged(path, fmt::format("event {} has data that is not JSON", e.seq));
-      events.push_back(ordered_json{{"seq", e.seq},
-                                    {"at", core::FormatRfc3339(e.at)},
-                                    {"rollout", e.rollout},
-                                    {"stage", e.stage},
-                                    {"attempt_id", e.attempt_id ? ordered_json(*e.attempt_id) : ordered_json()},
-                                    {"kind", e.kind},
-                                    {"message", e.message},
-                                    {"data", std::move(data)}});
+      bool data_is_json = false;
+      ordered_json event = EventJson(e, &data_is_json);
+      if (!data_is_json) return Damaged(path, fmt::format("event {} has data that is not JSON", e.seq));
+      events.push_back(std::move(event));
     }
   }
   out.counts = StateCounts{static_cast<int64_t>(rollouts.size()), static_cast<int64_t>(attempts.size()),
@@ -456,8 +448,8 @@ core::Result<std::optional<T>> ReadOnly(const std::string& path, const Reader<T>
     struct stat before;
     if (::stat(path.c_str(), &before) != 0) {
       if (errno == ENOENT) return std::optional<T>();
-      return core::Status::IOError(fmt::format("cannot read state file {} ({}); check its permissions", path,
-                                               std::strerror(errno)));
+      return core::Status::IOError(
+          fmt::format("cannot read state file {} ({}); check its permissions", path, std::strerror(errno)));
     }
     if (!S_ISREG(before.st_mode)) {
       return core::Status::Invalid(fmt::format(
@@ -525,7 +517,9 @@ bool IsRolloutName(const std::string& name) {
 
 // ---------------------------------------------------------------------------
 
-Transaction::Transaction(Transaction&& other) noexcept : store_(other.store_) { other.store_ = nullptr; }
+Transaction::Transaction(Transaction&& other) noexcept : store_(other.store_) {
+  other.store_ = nullptr;
+}
 
 Transaction::~Transaction() {
   if (store_ == nullptr) return;
@@ -559,13 +553,14 @@ core::Result<std::unique_ptr<SqliteStore>> SqliteStore::Open(const std::string& 
     std::error_code ec;
     std::filesystem::create_directories(parent, ec);
     if (ec) {
-      return core::Status::IOError(fmt::format("cannot create directory {} for state file {} ({}); check its "
-                                               "permissions",
-                                               parent.string(), path, ec.message()));
+      return core::Status::IOError(
+          fmt::format("cannot create directory {} for state file {} ({}); check its "
+                      "permissions",
+                      parent.string(), path, ec.message()));
     }
   }
-  auto opened = Db::Open(SqliteUri(path, "mode=rwc"),
-                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, path);
+  auto opened =
+      Db::Open(SqliteUri(path, "mode=rwc"), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI, path);
   if (!opened.ok()) return opened.status();
   std::unique_ptr<Db> db = std::move(*opened);
   sqlite3_busy_timeout(db->raw(), kBusyTimeoutMs);
@@ -613,8 +608,8 @@ core::Result<Snapshot> SqliteStore::Load() {
 
 core::Result<Transaction> SqliteStore::Begin() {
   if (in_transaction_) {
-    return core::Status::Invalid(fmt::format(
-        "a transaction is already open on state file {}; commit it before beginning another", path_));
+    return core::Status::Invalid(
+        fmt::format("a transaction is already open on state file {}; commit it before beginning another", path_));
   }
   if (auto s = db_->Exec("BEGIN IMMEDIATE", "beginning a transaction"); !s.ok()) return s;
   in_transaction_ = true;
@@ -752,14 +747,13 @@ core::Status SqliteStore::MarkSuperseded(int64_t old_id, int64_t new_id) {
     auto new_row = fetch(new_id);
     if (!new_row.ok()) return new_row.status();
     auto refuse = [&](const std::string& why) {
-      return core::Status::Invalid(
-          fmt::format("cannot mark attempt {} superseded by attempt {} in state file {}: {}", old_id, new_id,
-                      path_, why));
+      return core::Status::Invalid(fmt::format("cannot mark attempt {} superseded by attempt {} in state file {}: {}",
+                                               old_id, new_id, path_, why));
     };
     if (old_id == new_id) return refuse("an attempt cannot replace itself");
     if (old_row->rollout != new_row->rollout || old_row->stage != new_row->stage) {
-      return refuse(fmt::format("they belong to different stages ({}/{} and {}/{})", old_row->rollout,
-                                old_row->stage, new_row->rollout, new_row->stage));
+      return refuse(fmt::format("they belong to different stages ({}/{} and {}/{})", old_row->rollout, old_row->stage,
+                                new_row->rollout, new_row->stage));
     }
     if (old_row->status != "created") return refuse(fmt::format("the old one is {}, not created", old_row->status));
     if (new_row->status != "created") return refuse(fmt::format("the new one is {}, not created", new_row->status));
@@ -817,7 +811,9 @@ core::Result<std::vector<Event>> SqliteStore::Events(const std::string& rollout_
   return ReadEvents(*db_, path_, rollout_filter);
 }
 
-core::Result<std::vector<RolloutRecord>> SqliteStore::Rollouts() { return ReadRollouts(*db_, path_); }
+core::Result<std::vector<RolloutRecord>> SqliteStore::Rollouts() {
+  return ReadRollouts(*db_, path_);
+}
 
 // ---------------------------------------------------------------------------
 // Import and rename
@@ -932,7 +928,9 @@ class Fields {
   core::Status* error_;
 };
 
-std::string Rfc(const std::optional<core::Time>& t) { return t ? core::FormatRfc3339(*t) : std::string(); }
+std::string Rfc(const std::optional<core::Time>& t) {
+  return t ? core::FormatRfc3339(*t) : std::string();
+}
 
 // Byte offset → "line L, column C" of `text`.
 std::string Position(const std::string& text, size_t byte) {
@@ -968,9 +966,9 @@ core::Result<StateCounts> SqliteStore::Import(const std::string& json_text, cons
   try {
     doc = ordered_json::parse(json_text);
   } catch (const ordered_json::parse_error& e) {
-    return core::Status::Invalid(fmt::format(
-        "cannot import {}: it is not valid JSON (at {}); import a file written by 'otaroll state export'", source,
-        Position(json_text, e.byte == 0 ? 0 : e.byte - 1)));
+    return core::Status::Invalid(
+        fmt::format("cannot import {}: it is not valid JSON (at {}); import a file written by 'otaroll state export'",
+                    source, Position(json_text, e.byte == 0 ? 0 : e.byte - 1)));
   }
   core::Status error;
   Fields top(doc, "", source, &error);
@@ -1049,8 +1047,8 @@ core::Result<StateCounts> SqliteStore::Import(const std::string& json_text, cons
     std::string status = f.Text("status");
     auto parsed_status = ParseStatus(status);
     if (error.ok() && !parsed_status) {
-      f.Fail("status", fmt::format("\"{}\" is not one of pending, created, failed, unknown, superseded, cancelled",
-                                   status));
+      f.Fail("status",
+             fmt::format("\"{}\" is not one of pending, created, failed, unknown, superseded, cancelled", status));
     }
     a.job_id = f.Text("job_id", true);
     a.job_created_at = f.Time("job_created_at", true);
@@ -1416,8 +1414,8 @@ Lease ThisProcessLease(int64_t ttl_seconds) {
 core::Result<LeaseAcquired> SqliteStore::AcquireLease(const Lease& me, core::Time now) {
   if (me.ttl_seconds <= 0 || me.token.empty()) {
     return core::Status::Invalid(fmt::format(
-        "a lease on state file {} was requested without a token or with a TTL of {}s; this is a bug in otaroll",
-        path_, me.ttl_seconds));
+        "a lease on state file {} was requested without a token or with a TTL of {}s; this is a bug in otaroll", path_,
+        me.ttl_seconds));
   }
   const std::string doing = "taking the lease";
   LeaseAcquired got;
@@ -1484,7 +1482,9 @@ core::Status SqliteStore::ReleaseLease(const std::string& token) {
   });
 }
 
-core::Result<std::optional<Lease>> SqliteStore::ReadLease() { return ReadLeaseRow(*db_, path_, "reading the lease"); }
+core::Result<std::optional<Lease>> SqliteStore::ReadLease() {
+  return ReadLeaseRow(*db_, path_, "reading the lease");
+}
 
 core::Result<std::optional<Lease>> SqliteStore::ForceUnlock() {
   const std::string doing = "removing the lease";
@@ -1497,6 +1497,21 @@ core::Result<std::optional<Lease>> SqliteStore::ForceUnlock() {
   });
   if (!s.ok()) return s;
   return removed;
+}
+
+nlohmann::ordered_json EventJson(const Event& e, bool* data_is_json) {
+  using nlohmann::ordered_json;
+  auto data = ordered_json::parse(e.data_json.empty() ? std::string("{}") : e.data_json, nullptr,
+                                  /*allow_exceptions=*/false);
+  if (data_is_json != nullptr) *data_is_json = !data.is_discarded();
+  return ordered_json{{"seq", e.seq},
+                      {"at", core::FormatRfc3339(e.at)},
+                      {"rollout", e.rollout},
+                      {"stage", e.stage},
+                      {"attempt_id", e.attempt_id ? ordered_json(*e.attempt_id) : ordered_json()},
+                      {"kind", e.kind},
+                      {"message", e.message},
+                      {"data", data.is_discarded() ? ordered_json(e.data_json) : std::move(data)}};
 }
 
 }  // namespace otaroll::state

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,6 +23,11 @@ class Db;
 // locking it for writing, or creating anything: a missing file is
 // Snapshot{exists=false}. Works while another process is writing.
 core::Result<Snapshot> LoadSnapshot(const std::string& path);
+
+// An event as JSON (export and `otaroll history --format json`): seq, at,
+// rollout, stage, attempt_id, kind, message, data. `data_is_json` says whether
+// data_json parsed; when it did not, "data" holds the raw text.
+nlohmann::ordered_json EventJson(const Event& e, bool* data_is_json = nullptr);
 
 // The events of `rollout_filter` ("" = every rollout), ordered by seq, read
 // like LoadSnapshot: read-only, one read transaction, never locks. A missing
@@ -78,7 +84,7 @@ struct Lease {
 };
 
 struct LeaseAcquired {
-  Lease lease;                          // ours
+  Lease lease;                           // ours
   std::optional<Lease> taken_over_from;  // a dead or expired holder we replaced
 };
 
@@ -120,8 +126,8 @@ class SqliteStore final : public Store {
   core::Result<Transaction> Begin();
 
   // Each of these is one committed transaction, unless a Transaction is open.
-  core::Status UpsertRollout(const std::string& name, const std::string& product_key,
-                             const std::string& firmware_id, core::Time now);
+  core::Status UpsertRollout(const std::string& name, const std::string& product_key, const std::string& firmware_id,
+                             core::Time now);
   // Attempt.id is ignored; returns the new id. The rollout must be recorded.
   core::Result<int64_t> InsertAttempt(const Attempt& attempt);
   // Updates the outcome fields (status, job_*, request_id, error_*,

@@ -484,15 +484,30 @@ TEST_F(ApplierTest, HealthGateReadsObservationsBeforePlanning) {
   const state::Observation& o = snapshot->observations.begin()->second;
   EXPECT_EQ(o.total, 20);
   EXPECT_EQ(o.Count("FAILED"), 1);
+}
 
-  // A breach halts the rollout: nothing further starts.
-  auto m2 = test_util::Parse(test_util::ReplaceAll(
-      test_util::ReplaceAll(kThreeStages, "{name: everyone, all: true}",
-                            "{name: everyone, all: true, gate: {health: {minTasks: 10, maxFailedPercent: 5}}}"),
-      "gray: 10", "gray: 11"));
-  platform_.task_counts = {{"SUCCEEDED", 10}, {"FAILED", 10}};
-  Report halted = Apply(m2);
-  EXPECT_EQ(halted.created, 1);  // the replaced canary; pilot's gate reads the new job
+TEST_F(ApplierTest, HealthBreachHaltsTheRolloutAndOnHaltCancelCancelsTheBreachingJobOnce) {
+  auto m = test_util::Parse(test_util::ReplaceAll(
+      test_util::ReplaceAll(kThreeStages, "{name: pilot, group: CtjzCkNuOx}",
+                            "{name: pilot, group: CtjzCkNuOx, gate: {health: {minTasks: 10, maxFailedPercent: 5}}}"),
+      "  srcVersions:", "  onHalt: cancel\n  srcVersions:"));
+  platform_.task_counts = {{"SUCCEEDED", 10}, {"FAILED", 10}};  // 50 % failed
+  EXPECT_EQ(Apply(m).created, 1);                               // canary; pilot waits for health data
+
+  Report breached = Apply(m);
+  EXPECT_EQ(breached.observed, 1);
+  EXPECT_EQ(breached.created, 0);
+  EXPECT_EQ(breached.cancelled, 1);
+  EXPECT_EQ(platform_.cancelled, std::vector<std::string>{platform_.jobs[0].job_id});
+  Applier look(*store_, platform_, clock_, Options{});
+  auto p = look.Plan(m);
+  ASSERT_TRUE(p.ok());
+  EXPECT_EQ(p->rollouts[0].stages[1].action, plan::Action::kHalted) << p->rollouts[0].stages[1].reason;
+
+  Report again = Apply(m);
+  EXPECT_EQ(again.cancelled, 0);  // cancelled once, not on every run
+  EXPECT_EQ(again.created, 0);
+  EXPECT_EQ(platform_.cancelled.size(), 1u);
 }
 
 TEST_F(ApplierTest, MaxCreatesBoundsARun) {
