@@ -14,6 +14,7 @@
 
 #include "cli/commands.h"
 #include "core/clock.h"
+#include "core/escape.h"
 #include "manifest/loader.h"
 #include "plan/plan.h"
 #include "render/render.h"
@@ -167,13 +168,15 @@ std::string Table(const std::vector<std::vector<std::string>>& rows, const std::
   std::vector<size_t> width;
   for (const auto& row : rows) {
     if (width.size() < row.size()) width.resize(row.size(), 0);
-    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], core::Printable(row[i]).size());
   }
   std::string out;
   for (const auto& row : rows) {
     std::string line = indent;
     for (size_t i = 0; i < row.size(); ++i) {
-      line += i + 1 < row.size() ? fmt::format("{:<{}}  ", row[i], width[i]) : row[i];
+      // Cells hold job ids, messages and names read from the platform or a state file.
+      const std::string cell = core::Printable(row[i]);
+      line += i + 1 < row.size() ? fmt::format("{:<{}}  ", cell, width[i]) : cell;
     }
     out += line + "\n";
   }
@@ -181,7 +184,8 @@ std::string Table(const std::vector<std::vector<std::string>>& rows, const std::
 }
 
 void PrintError(const std::string& message) {
-  std::cerr << "otaroll: error: " << message << "\n";
+  // Messages quote file names, platform answers and state contents: escaped, one line.
+  std::cerr << "otaroll: error: " << core::Printable(message) << "\n";
 }
 
 int run(int argc, char** argv) {

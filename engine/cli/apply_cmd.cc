@@ -11,6 +11,7 @@
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "cli/platform_options.h"
+#include "core/escape.h"
 #include "render/render.h"
 #include "state/lease_keeper.h"
 #include "state/sqlite_store.h"
@@ -132,6 +133,8 @@ int Run(const Settings& s) {
     std::cerr << fmt::format("otaroll: took over the lease of pid {} on host {} (gone or expired)\n",
                              lease->taken_over_from->pid, lease->taken_over_from->host);
   }
+  // Every intent from here on checks, in its own transaction, that the lease is still ours.
+  (*store)->SetFence(me.token);
   state::LeaseKeeper keeper(path, me.token, std::chrono::seconds(5));
   auto release = [&] { (void)(*store)->ReleaseLease(me.token); };
 
@@ -170,7 +173,8 @@ int Run(const Settings& s) {
   options.only = saved ? &*saved : nullptr;
   options.lease_lost = [&keeper] { return keeper.lost(); };
   options.progress = [&](const std::string& line, int done, int due) {
-    std::cout << (terminal && due > 0 ? fmt::format("[{}/{}] ", done, due) : "") << line << "\n" << std::flush;
+    std::cout << (terminal && due > 0 ? fmt::format("[{}/{}] ", done, due) : "") << core::Printable(line) << "\n"
+              << std::flush;
   };
   apply::ClientPlatform platform(*connection->client);
   apply::Applier applier(**store, platform, clock, options);

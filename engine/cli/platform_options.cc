@@ -1,6 +1,8 @@
 #include "cli/platform_options.h"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
+#include <netinet/in.h>
 
 #include <algorithm>
 #include <cstdlib>
@@ -21,8 +23,14 @@ std::string HostOf(const std::string& url) {
   return rest.substr(0, rest.find(':'));
 }
 
+// A loopback address written as an address (127.0.0.0/8, ::1), or the name
+// localhost; "127.evil.example" is a host name and not loopback.
 bool IsLoopback(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+  if (host == "localhost") return true;
+  in_addr v4{};
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) == 127;
+  in6_addr v6{};
+  return ::inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
 }
 
 }  // namespace
@@ -123,6 +131,9 @@ std::string DescribeFailure(const platform::CallError& e, const std::string& wha
     case ErrorClass::kTransient:
       return fmt::format("the platform failed while {} ({} attempt{}): {}; try again later", what, e.attempts,
                          e.attempts == 1 ? "" : "s", e.Describe());
+    case ErrorClass::kRefused:
+      return fmt::format("the platform refused the request unread while {}: {}; the request is too large for it",
+                         what, e.Describe());
     case ErrorClass::kMalformed:
       return fmt::format("the platform's answer could not be used while {}: {}; check --endpoint and --platform", what,
                          e.Describe());

@@ -6,11 +6,16 @@
 #include <fmt/format.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -30,6 +35,7 @@ struct SandboxOptions {
   std::string listen;
   std::string data = "otaroll-sandbox.db";
   std::vector<std::string> access_keys;
+  std::string access_keys_file;
   std::string style = "tuya";
   double fail_rate = 0;
   double throttle_rate = 0;
@@ -78,8 +84,39 @@ std::string ParseListen(const std::string& listen, std::string* host, int* port)
   return "";
 }
 
+// Keys from --access-key, from --access-keys-file (one ID:SECRET a line, '#'
+// comments; readable by its owner only, like a credentials file) and from
+// $OTAROLL_SANDBOX_ACCESS_KEY, so that a secret need not be on the command line.
+std::string GatherKeys(const SandboxOptions& o, std::vector<std::string>* keys) {
+  *keys = o.access_keys;
+  if (const char* env = std::getenv("OTAROLL_SANDBOX_ACCESS_KEY"); env != nullptr && *env != '\0') {
+    keys->emplace_back(env);
+  }
+  if (o.access_keys_file.empty()) return "";
+  struct stat st {};
+  if (::stat(o.access_keys_file.c_str(), &st) != 0) {
+    return fmt::format("--access-keys-file: cannot read {}: {}", o.access_keys_file, std::strerror(errno));
+  }
+  if ((st.st_mode & 077) != 0) {
+    return fmt::format("--access-keys-file: {} can be read by others (mode {:o}); run 'chmod 600 {}'",
+                       o.access_keys_file, st.st_mode & 0777, o.access_keys_file);
+  }
+  std::ifstream in(o.access_keys_file);
+  if (!in) return fmt::format("--access-keys-file: cannot read {}: {}", o.access_keys_file, std::strerror(errno));
+  std::string line;
+  while (std::getline(in, line)) {
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+    if (line.empty() || line[0] == '#') continue;
+    keys->push_back(line);
+  }
+  return "";
+}
+
 std::string ParseKeys(const std::vector<std::string>& keys, std::map<std::string, std::string>* out) {
-  if (keys.empty()) return "at least one --access-key ID:SECRET is required; clients sign their requests with it";
+  if (keys.empty()) {
+    return "at least one access key is required (--access-key ID:SECRET, --access-keys-file or "
+           "$OTAROLL_SANDBOX_ACCESS_KEY); clients sign their requests with it";
+  }
   for (const auto& k : keys) {
     size_t colon = k.find(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == k.size()) {
@@ -104,7 +141,12 @@ int RunSandbox(const SandboxOptions& o) {
     return kExitError;
   }
   sandbox::Options options;
-  if (std::string e = ParseKeys(o.access_keys, &options.access_keys); !e.empty()) {
+  std::vector<std::string> keys;
+  if (std::string e = GatherKeys(o, &keys); !e.empty()) {
+    PrintError(e);
+    return kExitError;
+  }
+  if (std::string e = ParseKeys(keys, &options.access_keys); !e.empty()) {
     PrintError(e);
     return kExitError;
   }
@@ -199,6 +241,8 @@ Runner AddSandboxCommand(CLI::App& app) {
       ->required();
   cmd->add_option("--data", o->data, "the sandbox's SQLite file (default: otaroll-sandbox.db)");
   cmd->add_option("--access-key", o->access_keys, "ID:SECRET accepted for signatures; repeatable")->take_all();
+  cmd->add_option("--access-keys-file", o->access_keys_file,
+                  "file of ID:SECRET lines, mode 600 (also: $OTAROLL_SANDBOX_ACCESS_KEY=ID:SECRET)");
   cmd->add_option("--style", o->style, "response style: tuya (default) or alibaba")
       ->check(CLI::IsMember({"tuya", "alibaba"}));
   cmd->add_option("--fail-rate", o->fail_rate, "share of calls answered HTTP 503 ServiceUnavailable, 0..1")

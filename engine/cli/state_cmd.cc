@@ -3,6 +3,7 @@
 // operator's tools for moving, renaming and unlocking it (docs/state.md).
 #include <fmt/format.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -40,6 +41,7 @@ struct Settings {
   std::string file;
   std::string old_name;
   std::string new_name;
+  bool force = false;
 };
 
 // As for plan: --state, else $OTAROLL_STATE, else DIR/.otaroll/state.db.
@@ -108,6 +110,10 @@ struct StageView {
   std::vector<const state::Attempt*> attempts;  // every attempt, by id
   std::vector<const state::Attempt*> current;   // the newest attempt of each part of the newest spec, by part
   int parts = 1;
+  // Created jobs of the newest spec beyond one per part: duplicates on the
+  // platform (two otaroll processes created the same stage), with the job
+  // each part kept in `current`.
+  std::vector<std::string> duplicate_jobs;
 };
 
 std::vector<StageView> Stages(const std::vector<const state::Attempt*>& attempts) {
@@ -115,7 +121,7 @@ std::vector<StageView> Stages(const std::vector<const state::Attempt*>& attempts
   for (const state::Attempt* a : attempts) {
     auto it = std::find_if(stages.begin(), stages.end(), [&](const StageView& s) { return s.name == a->stage; });
     if (it == stages.end()) {
-      stages.push_back(StageView{a->stage, {}, {}, 1});
+      stages.push_back(StageView{a->stage, {}, {}, 1, {}});
       it = std::prev(stages.end());
     }
     it->attempts.push_back(a);
@@ -128,6 +134,15 @@ std::vector<StageView> Stages(const std::vector<const state::Attempt*>& attempts
       if (a->spec_hash == newest->spec_hash) by_part[a->part] = a;  // later ids win
     }
     for (const auto& [part, a] : by_part) s.current.push_back(a);
+    std::map<int, std::vector<std::string>> created;
+    for (const state::Attempt* a : s.attempts) {
+      if (a->spec_hash == newest->spec_hash && a->status == state::AttemptStatus::kCreated) {
+        created[a->part].push_back(a->job_id);
+      }
+    }
+    for (const auto& [part, ids] : created) {
+      if (ids.size() > 1) s.duplicate_jobs.insert(s.duplicate_jobs.end(), ids.begin(), ids.end());
+    }
   }
   return stages;
 }
@@ -232,6 +247,7 @@ ordered_json StageJson(const StageView& s, const state::Snapshot& snap) {
   o["spec_hash"] = s.attempts.back()->spec_hash;
   o["parts"] = s.parts;
   o["jobs"] = std::move(jobs);
+  if (!s.duplicate_jobs.empty()) o["duplicate_jobs"] = s.duplicate_jobs;
   auto created = CreatedAt(s);
   o["created_at"] = created ? ordered_json(core::FormatRfc3339(*created)) : ordered_json();
   o["attempts"] = s.attempts.size();
@@ -263,8 +279,11 @@ std::vector<std::string> StageRow(const StageView& s, const state::Snapshot& sna
   const state::Attempt* error = LastError(s);
   auto devices = Devices(s, snap);
   const int64_t calls = Calls(s);
+  if (!s.duplicate_jobs.empty()) jobs = s.duplicate_jobs;
   return {s.name,
-          StateText(s),
+          s.duplicate_jobs.empty()
+              ? StateText(s)
+              : fmt::format("{}, DUPLICATE: {} jobs for one part", StateText(s), s.duplicate_jobs.size()),
           jobs.empty() ? "-" : Join(jobs),
           created ? core::FormatRfc3339(*created) : "-",
           fmt::format("{} ({} call{})", s.attempts.size(), calls, calls == 1 ? "" : "s"),
@@ -438,13 +457,31 @@ int RunImport(const Settings& s) {
     text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
   const std::string source = s.file == "-" ? std::string("standard input") : s.file;
-  auto store = state::SqliteStore::Open(path);
-  if (!store.ok()) return Fail(store.status());
-  auto lease = CommandLease::Take(**store);
-  if (!lease.ok()) return Fail(lease.status());
-  auto imported = (*store)->Import(text, source);
-  if (!imported.ok()) return Fail(imported.status());
-  return Print(fmt::format("otaroll: imported {} into {}: {}\n", source, path, state::DescribeCounts(*imported)));
+  const bool existed = FileExists(path);
+  // A state file this import created is removed again when the import fails:
+  // nothing is left behind that a later apply would take for an empty state.
+  auto remove_new = [&] {
+    if (existed) return;
+    for (const char* suffix : {"", "-wal", "-shm", "-journal"}) ::unlink((path + suffix).c_str());
+  };
+  std::optional<core::Status> failed;
+  {
+    auto store = state::SqliteStore::Open(path);
+    if (!store.ok()) {
+      remove_new();
+      return Fail(store.status());
+    }
+    auto lease = CommandLease::Take(**store);
+    if (!lease.ok()) return Fail(lease.status());
+    auto imported = (*store)->Import(text, source);
+    if (imported.ok()) {
+      return Print(
+          fmt::format("otaroll: imported {} into {}: {}\n", source, path, state::DescribeCounts(*imported)));
+    }
+    failed = imported.status();
+  }
+  remove_new();
+  return Fail(*failed);
 }
 
 int RunMove(const Settings& s) {
@@ -463,10 +500,16 @@ int RunForceUnlock(const Settings& s) {
   const std::string path = StatePath(s);
   auto store = OpenExisting(path);
   if (!store.ok()) return Fail(store.status());
-  auto removed = (*store)->ForceUnlock();
+  auto removed = (*store)->ForceUnlock(s.force);
   if (!removed.ok()) return Fail(removed.status());
   if (!*removed) return Print(fmt::format("otaroll: {} is not locked\n", path));
   const state::Lease& l = **removed;
+  if (s.force && l.host == state::LocalHostName() && !state::HolderGone(l)) {
+    std::cerr << fmt::format(
+        "otaroll: warning: pid {} is still running; it can no longer write an intent, so it creates nothing more, "
+        "but a create it already sent still completes\n",
+        l.pid);
+  }
   const core::Time now = Now();
   const int64_t ago =
       now > l.heartbeat_at ? std::chrono::duration_cast<std::chrono::seconds>(now - l.heartbeat_at).count() : 0;
@@ -509,6 +552,7 @@ Runner AddStateCommand(CLI::App& app) {
   mv->add_option("new", s->new_name, "its new name")->required();
   AddStateOptions(mv, s.get());
   auto* unlock = state_cmd->add_subcommand("force-unlock", "Remove the lease of an otaroll that is gone");
+  unlock->add_flag("--force", s->force, "remove it even when the holder is a live process on this host");
   AddStateOptions(unlock, s.get());
   return [s, exp, imp, mv, unlock]() {
     if (exp->parsed()) return RunExport(*s);

@@ -1,31 +1,26 @@
 #include "manifest/loader.h"
 
 #include <algorithm>
-#include <filesystem>
-#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
 
 #include <fmt/format.h>
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
+#include "core/escape.h"
 #include "manifest/duration.h"
+#include "manifest/limits.h"
 #include "manifest/scalar.h"
+#include "manifest/syntax.h"
 
 namespace otaroll::manifest {
-namespace fs = std::filesystem;
 using core::Diagnostic;
 
 namespace {
 
 constexpr const char* kTargets = "a stage takes exactly one of gray, group, devices, all";
-
-size_t CodePoints(const std::string& s) {
-  return static_cast<size_t>(std::count_if(s.begin(), s.end(), [](char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-  }));
-}
 
 bool IsNameChar(char c, bool edge) {
   return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (!edge && (c == '-' || c == '.'));
@@ -46,13 +41,13 @@ bool IsWord(const std::string& s, std::string_view extra) {
   return !s.empty() && s.size() <= 64 &&
          std::all_of(s.begin(), s.end(), [&](char c) { return IsWordChar(c, extra); });
 }
-// 1..64 characters, none of them white space.
+// What goes on the wire as a firmware id, group id or source version: 1..64
+// printable ASCII characters without spaces ('!' to '~'). Escapes such as
+// "\e[2J" written in a quoted YAML string never reach the platform.
 bool IsToken(const std::string& s) {
-  size_t n = CodePoints(s);
-  return n >= 1 && n <= 64 && std::none_of(s.begin(), s.end(), [](char c) {
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
-  });
+  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '!' && c <= '~'; });
 }
+constexpr const char* kTokenRule = "1-64 printable ASCII characters without spaces";
 
 size_t EditDistance(const std::string& a, const std::string& b) {
   std::vector<size_t> row(b.size() + 1);
@@ -70,7 +65,18 @@ size_t EditDistance(const std::string& a, const std::string& b) {
   return row[b.size()];
 }
 
-std::string Quote(const std::string& s) { return "\"" + s + "\""; }
+// A value quoted in a message: escaped, on one line, and cut after 64 characters.
+std::string Quote(const std::string& s) { return core::Excerpt(s, 64); }
+
+// A number or other bare scalar as written, cut the same way when long or odd.
+std::string Raw(const std::string& s) { return s.size() <= 64 && core::IsPrintable(s) ? s : core::Excerpt(s, 64); }
+
+// A mapping key as it appears in a field path.
+std::string Key(const YAML::Node& key) {
+  if (!key.IsScalar()) return "?";
+  const std::string& k = key.Scalar();
+  return k.size() <= 64 && core::IsPrintable(k) ? k : core::Excerpt(k, 64);
+}
 
 
 // One mapping's entries, keyed by name, after unknown and duplicate keys
@@ -117,7 +123,7 @@ class DocReader {
       return false;
     }
     for (auto it = node.begin(); it != node.end(); ++it) {
-      std::string key = it->first.IsScalar() ? it->first.Scalar() : std::string("?");
+      std::string key = Key(it->first);
       std::string field = path.empty() ? key : path + "." + key;
       if (out.count(key)) {
         Report(it->first.Mark(), field,
@@ -163,7 +169,7 @@ class DocReader {
     Scalar s = Classify(e.value);
     if (s.kind == Kind::kString) return s.text;
     std::string hint = (s.kind == Kind::kInt || s.kind == Kind::kFloat || s.kind == Kind::kBool)
-                           ? fmt::format(" (quote it: \"{}\")", s.text)
+                           ? fmt::format(" (quote it: {})", Quote(s.text))
                            : "";
     Report(e, path, fmt::format("found {}; expected {}{}", Describe(e.value), expected, hint));
     return std::nullopt;
@@ -181,12 +187,12 @@ class DocReader {
     if (s.kind == Kind::kInt || s.kind == Kind::kFloat) {
       if (!s.exact_int) {
         Report(e, path,
-               s.kind == Kind::kInt ? fmt::format("{} is out of range; allowed: {}..{}", s.text, lo, hi)
-                                    : fmt::format("{} is not a whole number; allowed: {}..{}", s.text, lo, hi));
+               s.kind == Kind::kInt ? fmt::format("{} is out of range; allowed: {}..{}", Raw(s.text), lo, hi)
+                                    : fmt::format("{} is not a whole number; allowed: {}..{}", Raw(s.text), lo, hi));
         return std::nullopt;
       }
       if (s.integer < lo || s.integer > hi) {
-        Report(e, path, fmt::format("{} is out of range; allowed: {}..{}", s.text, lo, hi));
+        Report(e, path, fmt::format("{} is out of range; allowed: {}..{}", Raw(s.text), lo, hi));
         return std::nullopt;
       }
       return s.integer;
@@ -203,7 +209,7 @@ class DocReader {
       if (s.exact_int && std::find(allowed.begin(), allowed.end(), s.integer) != allowed.end()) {
         return static_cast<int>(s.integer);
       }
-      Report(e, path, fmt::format("{} is not allowed; allowed: {}", s.text, list));
+      Report(e, path, fmt::format("{} is not allowed; allowed: {}", Raw(s.text), list));
       return std::nullopt;
     }
     Report(e, path, fmt::format("found {}; expected one of {}", Describe(e.value), list));
@@ -214,7 +220,7 @@ class DocReader {
     Scalar s = Classify(e.value);
     if (s.kind == Kind::kInt || s.kind == Kind::kFloat) {
       if (!(s.number >= 0 && s.number <= 100)) {
-        Report(e, path, fmt::format("{} is out of range; allowed: 0..100", s.text));
+        Report(e, path, fmt::format("{} is out of range; allowed: 0..100", Raw(s.text)));
         return std::nullopt;
       }
       return s.number;
@@ -226,13 +232,17 @@ class DocReader {
   // A list of unique strings, each checked by valid(); nullopt on any error.
   std::optional<std::vector<std::string>> StringList(const Entry& e, const std::string& path,
                                                      const char* item_what, bool (*valid)(const std::string&),
-                                                     const char* allowed, const char* unique_note) {
+                                                     const char* allowed, const char* unique_note, size_t max_items) {
     if (!e.value.IsSequence()) {
       Report(e, path, fmt::format("found {}; expected a list of {}", Describe(e.value), item_what));
       return std::nullopt;
     }
     if (e.value.size() == 0) {
       Report(e, path, fmt::format("empty list; give at least one {} or remove the key", item_what));
+      return std::nullopt;
+    }
+    if (e.value.size() > max_items) {
+      Report(e, path, fmt::format("{} items, more than the limit of {}; split the list", e.value.size(), max_items));
       return std::nullopt;
     }
     std::vector<std::string> out;
@@ -420,14 +430,14 @@ class DocReader {
         if (IsToken(*g)) {
           stage.group_id = *g;
         } else {
-          Report(*x, p, fmt::format("{} is not a valid group id; allowed: 1-64 characters without spaces", Quote(*g)));
+          Report(*x, p, fmt::format("{} is not a valid group id; allowed: {}", Quote(*g), kTokenRule));
         }
       }
     }
     if (auto* x = Find(m, "devices")) {
       stage.target = Target::kSpecific;
       stage.devices = StringList(*x, Join(path, "devices"), "device name", ValidDevice,
-                                 "1-64 letters, digits and _ . : @ -", "each device may be listed once")
+                                 "1-64 letters, digits and _ . : @ -", "each device may be listed once", kMaxDevices)
                           .value_or(std::vector<std::string>{});
     }
     if (auto* x = Find(m, "all")) {
@@ -502,16 +512,11 @@ class DocReader {
         if (auto* x = Find(m, "labels")) {
           if (!x->value.IsMap()) {
             Report(*x, "metadata.labels", fmt::format("found {}; expected a mapping of strings", Describe(x->value)));
+          } else if (x->value.size() > kMaxLabels) {
+            Report(*x, "metadata.labels",
+                   fmt::format("{} labels, more than the limit of {}", x->value.size(), kMaxLabels));
           } else {
-            for (auto it = x->value.begin(); it != x->value.end(); ++it) {
-              std::string key = it->first.Scalar();
-              Entry label{it->first, it->second};
-              if (r.labels.count(key)) {
-                Report(it->first.Mark(), "metadata.labels." + key, "duplicate key; each label may be given once");
-              } else if (auto v = String(label, "metadata.labels." + key, "a string")) {
-                r.labels[key] = *v;
-              }
-            }
+            ReadLabels(x->value, r);
           }
         }
       }
@@ -520,6 +525,28 @@ class DocReader {
     if (spec) ReadSpec(*spec, r);
     if (failed_) return std::nullopt;
     return r;
+  }
+
+  void ReadLabels(const YAML::Node& labels, Rollout& r) {
+    for (auto it = labels.begin(); it != labels.end(); ++it) {
+      const std::string field = "metadata.labels." + Key(it->first);
+      const std::string key = it->first.IsScalar() ? it->first.Scalar() : "";
+      Entry label{it->first, it->second};
+      if (key.empty() || key.size() > kMaxLabelKey || !core::IsPrintable(key)) {
+        Report(it->first.Mark(), field,
+               fmt::format("not a valid label key; allowed: 1-{} printable characters", kMaxLabelKey));
+      } else if (r.labels.count(key)) {
+        Report(it->first.Mark(), field, "duplicate key; each label may be given once");
+      } else if (auto v = String(label, field, "a string")) {
+        if (v->size() > kMaxLabelValue || !core::IsPrintable(*v)) {
+          Report(label, field,
+                 fmt::format("{} is not a valid label value; allowed: up to {} printable characters", Quote(*v),
+                             kMaxLabelValue));
+        } else {
+          r.labels[key] = *v;
+        }
+      }
+    }
   }
 
   void ReadSpec(const Entry& spec, Rollout& r) {
@@ -549,15 +576,15 @@ class DocReader {
         r.firmware_id = s.text;
       } else if (s.kind == Kind::kString) {
         Report(*x, "spec.firmwareId",
-               fmt::format("{} is not a valid firmware id; allowed: 1-64 characters without spaces", Quote(s.text)));
+               fmt::format("{} is not a valid firmware id; allowed: {}", Quote(s.text), kTokenRule));
       } else {
         Report(*x, "spec.firmwareId",
                fmt::format("found {}; expected a firmware id string (or a non-negative integer)", Describe(x->value)));
       }
     }
     if (auto* x = Find(m, "srcVersions")) {
-      r.src_versions = StringList(*x, "spec.srcVersions", "version", ValidToken,
-                                  "1-64 characters without spaces", "each version may be listed once")
+      r.src_versions = StringList(*x, "spec.srcVersions", "version", ValidToken, kTokenRule,
+                                  "each version may be listed once", kMaxSrcVersions)
                            .value_or(std::vector<std::string>{});
     }
     if (auto* x = Find(m, "paused")) r.paused = Bool(*x, "spec.paused").value_or(false);
@@ -580,6 +607,9 @@ class DocReader {
         Report(*x, "spec.stages", fmt::format("found {}; expected a list of stages", Describe(x->value)));
       } else if (x->value.size() == 0) {
         Report(*x, "spec.stages", "empty list; a rollout needs at least one stage");
+      } else if (x->value.size() > kMaxStages) {
+        Report(*x, "spec.stages",
+               fmt::format("{} stages, more than the limit of {}; split the rollout", x->value.size(), kMaxStages));
       } else {
         std::map<std::string, size_t> names;
         for (size_t i = 0; i < x->value.size(); ++i) {
@@ -607,126 +637,53 @@ class DocReader {
   bool failed_ = false;
 };
 
-bool IsManifestFile(const fs::path& p) {
-  auto ext = p.extension().string();
-  return ext == ".yaml" || ext == ".yml";
-}
-
-bool IsHidden(const fs::path& p) {
-  auto name = p.filename().string();
-  return !name.empty() && name[0] == '.' && name != "." && name != "..";
-}
-
-// Manifests are UTF-8 text: no invalid byte sequences and no control
-// characters but tab, line feed and carriage return (comments included).
-// Returns the first offending place, if any.
-std::optional<Diagnostic> CheckText(std::string_view text, const std::string& file) {
-  int line = 1, column = 1;
-  size_t i = 0;
-  if (text.substr(0, 3) == "\xEF\xBB\xBF") i = 3;  // a byte-order mark is fine
-  while (i < text.size()) {
-    unsigned char c = static_cast<unsigned char>(text[i]);
-    uint32_t cp = c;
-    size_t len = 1;
-    if (c >= 0x80) {
-      len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
-      bool ok = len != 0 && i + len <= text.size();
-      cp = len == 2 ? c & 0x1F : len == 3 ? c & 0x0F : c & 0x07;
-      for (size_t k = 1; ok && k < len; ++k) {
-        unsigned char cc = static_cast<unsigned char>(text[i + k]);
-        ok = (cc & 0xC0) == 0x80;
-        cp = (cp << 6) | (cc & 0x3F);
-      }
-      // no overlong forms, surrogates or values past U+10FFFF
-      ok = ok && !(len == 2 && cp < 0x80) && !(len == 3 && cp < 0x800) && !(len == 4 && cp < 0x10000) &&
-           !(cp >= 0xD800 && cp <= 0xDFFF) && cp <= 0x10FFFF;
-      if (!ok) {
-        return Diagnostic{file, line, column, "",
-                          fmt::format("invalid UTF-8 (byte 0x{:02X}); save the manifest as UTF-8 text", c)};
-      }
-    }
-    bool control = (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || (cp >= 0x7F && cp <= 0x9F) ||
-                   cp == 0xFFFE || cp == 0xFFFF;
-    if (control) {
-      return Diagnostic{file, line, column, "",
-                        fmt::format("control character U+{:04X}; remove it (only tab, line feed and carriage "
-                                    "return are allowed)",
-                                    cp)};
-    }
-    if (cp == '\n') {
-      ++line;
-      column = 1;
-    } else {
-      ++column;
-    }
-    i += len;
-  }
-  return std::nullopt;
-}
-
-// Only the YAML core schema's tags are understood; any other tag (!env,
-// !!binary, ...) would change meaning in a way otaroll cannot honour.
-void CheckTags(const YAML::Node& node, const std::string& file, std::vector<Diagnostic>& errors) {
-  const std::string& tag = node.Tag();
-  const std::string core = "tag:yaml.org,2002:";
-  auto report = [&](const std::string& why) {
-    YAML::Mark m = node.Mark();
-    errors.push_back(Diagnostic{file, m.line + 1, m.column + 1, "", why});
-  };
-  if (!tag.empty() && tag != "?" && tag != "!") {
-    std::string shown = tag.rfind(core, 0) == 0 ? "!!" + tag.substr(core.size()) : tag;
-    std::string name = tag.rfind(core, 0) == 0 ? tag.substr(core.size()) : "";
-    bool fits = false;
-    if (node.IsScalar()) {
-      YAML::Node plain(node.Scalar());  // the value typed as if untagged
-      plain.SetTag("?");
-      Kind k = Classify(plain).kind;
-      fits = name == "str" || (name == "int" && k == Kind::kInt) ||
-             (name == "float" && (k == Kind::kInt || k == Kind::kFloat)) || (name == "bool" && k == Kind::kBool) ||
-             (name == "null" && k == Kind::kNull);
-    } else if (node.IsSequence()) {
-      fits = name == "seq";
-    } else if (node.IsMap()) {
-      fits = name == "map";
-    }
-    if (!fits) {
-      report(name.empty() || name == "binary" || name == "set" || name == "omap" || name == "timestamp"
-                 ? fmt::format("unsupported YAML tag {}; remove it (manifests use plain YAML values)", shown)
-                 : fmt::format("the value does not fit its tag {}; remove the tag or fix the value", shown));
-      return;
-    }
-  }
-  if (node.IsSequence()) {
-    for (const auto& item : node) CheckTags(item, file, errors);
-  } else if (node.IsMap()) {
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      CheckTags(it->first, file, errors);
-      CheckTags(it->second, file, errors);
-    }
-  }
-}
-
 }  // namespace
 
 void ParseText(std::string_view text, const std::string& display_name, std::vector<Rollout>& out,
                std::vector<Diagnostic>& errors) {
+  if (text.size() > kMaxFileBytes) {
+    errors.push_back(Diagnostic{display_name, 0, 0, "",
+                                fmt::format("larger than {} MiB, the limit for one manifest file; split it into "
+                                            "several files",
+                                            kMaxFileBytes / (1024 * 1024))});
+    return;
+  }
   if (auto bad = CheckText(text, display_name)) {
     errors.push_back(*bad);
     return;
   }
+  if (auto alias = AliasesExpandTooFar(text)) {
+    errors.push_back(Diagnostic{
+        display_name, alias->line + 1, alias->column + 1, "",
+        fmt::format("with its aliases (*name) expanded, the file holds more than {} values; write the values out "
+                    "instead of nesting aliases",
+                    kMaxExpandedValues)});
+    return;
+  }
   std::vector<YAML::Node> docs;
+  auto at = [&](const YAML::Mark& m, std::string message) {
+    errors.push_back(Diagnostic{display_name, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1, "",
+                                std::move(message)});
+  };
   try {
     docs = YAML::LoadAll(std::string(text));
+  } catch (const YAML::DeepRecursion& e) {
+    at(e.mark, fmt::format("nested more than {} levels deep; manifests need far fewer: flatten it", kMaxDepth));
+    return;
   } catch (const YAML::Exception& e) {
-    errors.push_back(Diagnostic{display_name, e.mark.is_null() ? 0 : e.mark.line + 1,
-                                e.mark.is_null() ? 0 : e.mark.column + 1, "", "invalid YAML: " + e.msg});
+    std::string why = e.msg.size() > 200 ? e.msg.substr(0, 200) + "…" : e.msg;
+    at(e.mark, "invalid YAML: " + core::Printable(why));
+    return;
+  }
+  if (docs.size() > kMaxDocuments) {
+    at(docs[kMaxDocuments].Mark(),
+       fmt::format("more than {} YAML documents in one file; split it into several files", kMaxDocuments));
     return;
   }
   for (const YAML::Node& doc : docs) {
     if (doc.IsNull()) continue;  // an empty document (e.g. a trailing ---)
     size_t before = errors.size();
-    CheckTags(doc, display_name, errors);
-    if (errors.size() != before) continue;
+    if (!CheckTags(doc, display_name, errors) || errors.size() != before) continue;
     DocReader reader(display_name, errors);
     if (auto r = reader.Read(doc)) out.push_back(std::move(*r));
   }
@@ -757,50 +714,6 @@ void FinishSet(std::vector<Rollout> rollouts, LoadResult& result) {
                  rollouts.end());
   result.set.rollouts = std::move(rollouts);
   core::SortDiagnostics(result.errors);
-}
-
-core::Result<LoadResult> LoadTree(const std::string& dir) {
-  std::error_code ec;
-  fs::path root(dir);
-  auto status = fs::status(root, ec);
-  if (ec || !fs::exists(status)) {
-    return core::Status::NotFound(fmt::format("{}: no such file or directory; name a manifest directory", dir));
-  }
-  std::vector<std::pair<std::string, fs::path>> files;  // display name, path
-  if (fs::is_regular_file(status)) {
-    files.emplace_back(dir, root);
-  } else {
-    fs::recursive_directory_iterator it(root, fs::directory_options::none, ec), end;
-    if (ec) return core::Status::IOError(fmt::format("{}: cannot read the directory: {}", dir, ec.message()));
-    for (; it != end; it.increment(ec)) {
-      if (ec) return core::Status::IOError(fmt::format("{}: cannot read the directory: {}", dir, ec.message()));
-      const fs::path& p = it->path();
-      if (IsHidden(p)) {
-        if (it->is_directory(ec)) it.disable_recursion_pending();
-        continue;
-      }
-      if (it->is_regular_file(ec) && IsManifestFile(p)) {
-        std::string display = (root / p.lexically_relative(root)).lexically_normal().generic_string();
-        files.emplace_back(display, p);
-      }
-    }
-    std::sort(files.begin(), files.end());
-  }
-  LoadResult result;
-  std::vector<Rollout> rollouts;
-  for (const auto& [display, path] : files) {
-    std::ifstream in(path, std::ios::binary);
-    std::stringstream buf;
-    buf << in.rdbuf();
-    if (!in) {
-      result.errors.push_back(Diagnostic{display, 0, 0, "", "cannot read the file; check its permissions"});
-      continue;
-    }
-    ParseText(buf.str(), display, rollouts, result.errors);
-  }
-  result.set.files = files.size();
-  FinishSet(std::move(rollouts), result);
-  return result;
 }
 
 }  // namespace otaroll::manifest

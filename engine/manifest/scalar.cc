@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "core/escape.h"
+
 namespace otaroll::manifest {
 namespace {
 
@@ -102,12 +104,15 @@ Scalar Classify(const YAML::Node& node) {
 
 std::string Describe(const YAML::Node& node) {
   Scalar s = Classify(node);
+  // Values are quoted short, escaped and on one line: a manifest may be a
+  // link to a secret, and what it holds must not be printed back.
+  const std::string shown = s.text.size() <= 40 && core::IsPrintable(s.text) ? s.text : core::Excerpt(s.text);
   switch (s.kind) {
     case Kind::kNull: return "nothing (null)";
-    case Kind::kBool: return fmt::format("a boolean ({})", s.text);
-    case Kind::kInt: return fmt::format("an integer ({})", s.text);
-    case Kind::kFloat: return fmt::format("a number ({})", s.text);
-    case Kind::kString: return fmt::format("a string (\"{}\")", s.text);
+    case Kind::kBool: return fmt::format("a boolean ({})", shown);
+    case Kind::kInt: return fmt::format("an integer ({})", shown);
+    case Kind::kFloat: return fmt::format("a number ({})", shown);
+    case Kind::kString: return fmt::format("a string ({})", core::Excerpt(s.text));
     case Kind::kList: return "a list";
     case Kind::kMap: return "a mapping";
   }

@@ -69,6 +69,10 @@ struct StagePlan {
   spec::ParamSet params;               // resolved wire parameters
   std::vector<spec::FieldChange> changes;  // replace: field by field
   std::vector<JobRef> jobs;            // attempts in state for this stage, newest last
+  // More than one created job for one part of the current spec: the
+  // platform holds duplicates (two otaroll processes created the same
+  // stage). Their ids, oldest first; empty normally.
+  std::vector<std::string> duplicate_jobs;
   std::optional<HealthView> health;    // when this stage has a health gate
   manifest::Position position;
 };

@@ -17,7 +17,12 @@ namespace {
 constexpr int kJobPageSize = 200;
 constexpr int kTaskPageSize = 100;
 constexpr int kMaxTaskPages = 100000 / kTaskPageSize;
-constexpr int kMaxJobPages = 10000;
+// At most 10,000 jobs per firmware: a listing that claims more is a protocol
+// error, not thousands of calls.
+constexpr int kMaxJobPages = 50;
+// A GET whose URL would be longer than this goes as POST instead (proxies and
+// servers refuse long URLs; a 200-device create does not fit).
+constexpr size_t kMaxGetUrl = 4096;
 
 // The endpoint with a path: "http://h:1" → "http://h:1/".
 std::string NormalizeEndpoint(const std::string& endpoint) {
@@ -68,7 +73,7 @@ Client::Client(ClientConfig config, Credentials credentials, HttpTransport& tran
   config_.endpoint = NormalizeEndpoint(config_.endpoint);
 }
 
-Params Client::SignedParams(const std::string& action, const Params& call_params) {
+Params Client::SignedParams(const std::string& action, const Params& call_params, const std::string& method) {
   Params p = call_params;
   p["Action"] = action;
   p["AccessKeyId"] = credentials_.access_key_id;
@@ -80,7 +85,7 @@ Params Client::SignedParams(const std::string& action, const Params& call_params
   p["Version"] = config_.api_version;
   if (config_.style == Style::kAlibaba && !config_.region.empty()) p["RegionId"] = config_.region;
   if (!config_.iot_instance_id.empty()) p["IotInstanceId"] = config_.iot_instance_id;
-  p["Signature"] = SignRequest(config_.method, p, credentials_.access_key_secret);
+  p["Signature"] = SignRequest(method, p, credentials_.access_key_secret);
   return p;
 }
 
@@ -113,15 +118,22 @@ CallResult<T> Client::Call(CallClass cls, const std::string& action, const Param
                            CallResult<T> (*parse)(const HttpResponse&)) {
   for (int attempt = 1;; ++attempt) {
     Throttle(cls);
-    Params signed_params = SignedParams(action, params);
+    std::string method = config_.method;
+    Params signed_params = SignedParams(action, params, method);
+    std::string encoded = EncodeAll(signed_params);
+    if (method == "GET" && config_.endpoint.size() + 1 + encoded.size() > kMaxGetUrl) {
+      method = "POST";  // the signature covers the method: sign again
+      signed_params = SignedParams(action, params, method);
+      encoded = EncodeAll(signed_params);
+    }
     HttpRequest request;
-    request.method = config_.method;
+    request.method = method;
     request.idempotent = cls != CallClass::kCreate;
-    if (config_.method == "GET") {
-      request.url = config_.endpoint + "?" + EncodeAll(signed_params);
+    if (method == "GET") {
+      request.url = config_.endpoint + "?" + encoded;
     } else {
       request.url = config_.endpoint;
-      request.body = EncodeAll(signed_params);
+      request.body = std::move(encoded);
     }
     core::Time start = clock_.Now();
     HttpResult sent = transport_.Send(request);
@@ -133,6 +145,7 @@ CallResult<T> Client::Call(CallClass cls, const std::string& action, const Param
       CallError e;
       e.cls = ErrorClass::kNetwork;
       e.sent = failure.sent;
+      e.permanent = failure.permanent;
       e.message = failure.message;
       result.emplace(std::move(e));
     }
@@ -183,6 +196,7 @@ CallResult<std::vector<JobInfo>> Client::ListJobsByFirmware(const std::string& f
                                   {"PageSize", std::to_string(kJobPageSize)}},
                                  &ParseJobPage);
     if (!r.ok()) return r.error();
+    if (auto e = CheckJobPage(*r, firmware_id); e) return *e;
     // Jobs created while paging can shift items between pages: keep each once.
     for (const auto& job : r->items) {
       if (seen.insert(job.job_id).second) jobs.push_back(job);
@@ -193,6 +207,31 @@ CallResult<std::vector<JobInfo>> Client::ListJobsByFirmware(const std::string& f
     if (last) break;
   }
   return jobs;
+}
+
+std::optional<CallError> Client::CheckJobPage(const Page<JobInfo>& page, const std::string& firmware_id) {
+  auto protocol = [&](std::string message) {
+    CallError e;
+    e.cls = ErrorClass::kMalformed;
+    e.message = std::move(message);
+    e.request_id = page.request_id;
+    return e;
+  };
+  const int64_t max_jobs = int64_t{kMaxJobPages} * kJobPageSize;
+  if (page.page_count > kMaxJobPages || page.total > max_jobs) {
+    return protocol(fmt::format(
+        "the platform lists {} jobs in {} pages for firmware {}, more than the {} otaroll reads; a listing that long "
+        "is not believed",
+        page.total, page.page_count, firmware_id, max_jobs));
+  }
+  std::set<std::string> ids;
+  for (const auto& job : page.items) {
+    if (!ids.insert(job.job_id).second) {
+      return protocol(fmt::format("the platform listed job {} twice on one page of firmware {}'s jobs", job.job_id,
+                                  firmware_id));
+    }
+  }
+  return std::nullopt;
 }
 
 CallResult<std::vector<TaskInfo>> Client::ListTasks(const std::string& job_id, const std::string& status) {

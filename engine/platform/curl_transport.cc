@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdlib>
 #include <cstring>
 #include <optional>
 #include <utility>
@@ -55,6 +56,7 @@ std::optional<std::string> UrlPart(CURLU* url, CURLUPart part, unsigned flags) {
 struct Target {
   std::string scheme;
   std::string host_port;
+  std::string host;
 };
 
 std::variant<Target, TransportError> ParseTarget(const std::string& url) {
@@ -66,7 +68,7 @@ std::variant<Target, TransportError> ParseTarget(const std::string& url) {
   auto host = UrlPart(parsed.get(), CURLUPART_HOST, 0);
   auto port = UrlPart(parsed.get(), CURLUPART_PORT, CURLU_DEFAULT_PORT);
   if (!scheme || !host || !port) return TransportError{false, "invalid URL: no host"};
-  Target target{*scheme, fmt::format("{}:{}", *host, *port)};
+  Target target{*scheme, fmt::format("{}:{}", *host, *port), *host};
   if (target.scheme != "http" && target.scheme != "https") {
     return TransportError{false, fmt::format("cannot send to {}: unsupported URL scheme {} (use http or https)",
                                              target.host_port, target.scheme)};
@@ -161,6 +163,22 @@ struct Failure {
   bool too_large = false;
 };
 
+// libcurl's own host name check (it does not use OpenSSL's) says so in words.
+bool NamesAnotherHost(const std::string& detail) {
+  return detail.find("subject name") != std::string::npos || detail.find("does not match") != std::string::npos ||
+         detail.find("target host name") != std::string::npos;
+}
+
+// no_proxy as the environment gives it, plus the loopback names: a request to
+// the sandbox on this machine never goes through a proxy.
+std::string NoProxy() {
+  const char* env = std::getenv("no_proxy");
+  if (env == nullptr || *env == '\0') env = std::getenv("NO_PROXY");
+  std::string list = env != nullptr ? env : "";
+  if (list == "*") return list;
+  return (list.empty() ? "" : list + ",") + "localhost,127.0.0.0/8,::1";
+}
+
 TransportError Classify(const Failure& f, const Target& t, const CurlTransportOptions& o) {
   const std::string& hp = t.host_port;
   const std::string detail = f.errbuf.empty() ? std::string(curl_easy_strerror(f.code)) : f.errbuf;
@@ -169,6 +187,9 @@ TransportError Classify(const Failure& f, const Target& t, const CurlTransportOp
   // after a first attempt went out), in which case it may have.
   auto not_sent = [&f](std::string message) { return TransportError{f.request_bytes > 0, std::move(message)}; };
   auto sent = [](std::string message) { return TransportError{true, std::move(message)}; };
+  // TLS failures are about certificates and configuration: trying again
+  // cannot help, so they are not retried.
+  auto tls = [&f](std::string message) { return TransportError{f.request_bytes > 0, std::move(message), true}; };
   switch (f.code) {
     case CURLE_COULDNT_RESOLVE_HOST: return not_sent(fmt::format("cannot connect to {}: host name not found", hp));
     case CURLE_COULDNT_RESOLVE_PROXY:
@@ -180,18 +201,24 @@ TransportError Classify(const Failure& f, const Target& t, const CurlTransportOp
     case CURLE_URL_MALFORMAT:
     case CURLE_UNSUPPORTED_PROTOCOL: return not_sent(fmt::format("cannot send to {}: invalid URL ({})", hp, detail));
     case CURLE_PEER_FAILED_VERIFICATION:
+      if (f.verify_result == X509_V_ERR_HOSTNAME_MISMATCH || NamesAnotherHost(detail)) {
+        return tls(fmt::format(
+            "TLS certificate of {} is for another host name: the name in --endpoint ({}) is not among the names it was "
+            "issued for; use the host name of the certificate, or a certificate for this name",
+            hp, t.host));
+      }
       if (f.verify_result != X509_V_OK && IsIssuerProblem(f.verify_result)) {
-        return not_sent(
+        return tls(
             fmt::format("TLS certificate of {} not trusted: {}; pass --ca-bundle with the CA that signed it", hp,
                         X509_verify_cert_error_string(f.verify_result)));
       }
       if (f.verify_result != X509_V_OK) {
-        return not_sent(
+        return tls(
             fmt::format("TLS certificate of {} rejected: {}", hp, X509_verify_cert_error_string(f.verify_result)));
       }
-      return not_sent(fmt::format("TLS certificate of {} rejected: {}", hp, detail));
+      return tls(fmt::format("TLS certificate of {} rejected: {}", hp, detail));
     case CURLE_SSL_CACERT_BADFILE:
-      return not_sent(fmt::format("cannot check the TLS certificate of {}: cannot read the CA bundle {}", hp,
+      return tls(fmt::format("cannot check the TLS certificate of {}: cannot read the CA bundle {}", hp,
                                   o.ca_bundle.empty() ? "of the system" : o.ca_bundle));
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_CERTPROBLEM:
@@ -203,7 +230,7 @@ TransportError Classify(const Failure& f, const Target& t, const CurlTransportOp
     case CURLE_SSL_ISSUER_ERROR:
     case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
     case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_USE_SSL_FAILED: return not_sent(fmt::format("TLS handshake with {} failed: {}", hp, detail));
+    case CURLE_USE_SSL_FAILED: return tls(fmt::format("TLS handshake with {} failed: {}", hp, detail));
     case CURLE_OPERATION_TIMEDOUT: {
       if (f.pretransfer <= 0 && f.request_bytes <= 0) {
         return TransportError{false, fmt::format("cannot connect to {}: timed out after {}", hp,
@@ -328,7 +355,9 @@ HttpResult CurlTransport::Send(const HttpRequest& request) {
     set(CURLOPT_CAPATH, handle_->ca_path.c_str());
   }
   // CURLOPT_PROXY is deliberately never set: libcurl then takes the proxy from
-  // http_proxy / https_proxy / all_proxy and honours no_proxy.
+  // http_proxy / https_proxy / all_proxy. NOPROXY is no_proxy plus loopback.
+  const std::string no_proxy = NoProxy();
+  set(CURLOPT_NOPROXY, no_proxy.c_str());
   set(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options_.max_response_bytes));
   set(CURLOPT_WRITEFUNCTION, &WriteBody);
   set(CURLOPT_WRITEDATA, static_cast<void*>(&sink));

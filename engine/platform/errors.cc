@@ -70,6 +70,7 @@ const char* ErrorClassName(ErrorClass c) {
     case ErrorClass::kAuth: return "auth";
     case ErrorClass::kRejected: return "rejected";
     case ErrorClass::kMalformed: return "malformed";
+    case ErrorClass::kRefused: return "refused";
   }
   return "unknown";
 }

@@ -15,6 +15,7 @@ enum class ErrorClass {
   kAuth,       // signature, key, permission, clock or nonce: stop the run
   kRejected,   // a definite business rejection (Missing*, Invalid*, iot.*)
   kMalformed,  // an HTTP response whose body is not a usable answer
+  kRefused,    // HTTP 413/414: the server refused the request unread (nothing was done; not retried)
 };
 
 const char* ErrorClassName(ErrorClass c);  // "throttled", "transient", …
@@ -29,6 +30,9 @@ struct CallError {
   std::string message;     // platform message or transport description
   std::string request_id;  // "" when none
   int attempts = 1;        // requests made, including retries
+  // The transport's verdict that repeating the request cannot help (a TLS
+  // certificate that is not trusted or names another host): never retried.
+  bool permanent = false;
 
   // For a call that changes something (create): true when it may have taken
   // effect although no success was seen, so the outcome is unknown and must
@@ -43,11 +47,14 @@ struct CallError {
   }
   // Whether a read call may simply be repeated.
   bool RetryableRead() const {
+    if (permanent) return false;
     return cls == ErrorClass::kThrottled || cls == ErrorClass::kTransient || cls == ErrorClass::kNetwork ||
            cls == ErrorClass::kMalformed;
   }
   // Whether a create may be repeated without risk: nothing was created.
-  bool RetryableCreate() const { return cls == ErrorClass::kThrottled || (cls == ErrorClass::kNetwork && !sent); }
+  bool RetryableCreate() const {
+    return !permanent && (cls == ErrorClass::kThrottled || (cls == ErrorClass::kNetwork && !sent));
+  }
   // "Throttling.User: Request was denied due to user flow control (HTTP 400, request 5E4…)"
   std::string Describe() const;
 };

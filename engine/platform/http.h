@@ -34,6 +34,9 @@ struct HttpResponse {
 struct TransportError {
   bool sent = false;
   std::string message;  // one sentence, e.g. "connection refused by 127.0.0.1:8686"
+  // Repeating the request cannot help (an untrusted certificate, one for
+  // another host name): the client does not retry it.
+  bool permanent = false;
 };
 
 using HttpResult = std::variant<HttpResponse, TransportError>;

@@ -9,9 +9,21 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "core/escape.h"
 #include "core/text.h"
 
 namespace otaroll::platform {
+
+bool IsJobId(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                    c == '-' || c == '.' || c == '*';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 namespace {
 
 using core::EqualsIgnoreCase;
@@ -194,6 +206,12 @@ std::string ScalarText(const json* v) {
 // Parses the body and checks the envelope; fills `env` and returns nullopt
 // on success, or the classified error.
 std::optional<CallError> Open(const HttpResponse& r, Envelope* env) {
+  if (r.status == 413 || r.status == 414) {
+    // Refused before it was read: nothing was done, and sending the same
+    // request again would be refused again.
+    return MakeError(ErrorClass::kRefused, r,
+                     fmt::format("the platform refused the request unread as too large (HTTP {})", r.status));
+  }
   try {
     env->root = json::parse(r.body);
   } catch (const json::parse_error& e) {
@@ -275,6 +293,18 @@ class Reader {
     if (v->is_boolean()) return v->get<bool>() ? "true" : "false";
     Fail(fmt::format("a {} that is {}, not a value", name, Kind(*v)));
     return "";
+  }
+
+  // A job id: Id() that is also a bounded token (IsJobId). Anything else is a
+  // protocol error: a create's outcome stays unknown and is looked up.
+  std::string JobId(const json& obj, std::string_view name) {
+    std::string id = Id(obj, name);
+    if (!id.empty() && !IsJobId(id)) {
+      Fail(fmt::format("a {} that is not a job id ({}); job ids are 1-64 letters, digits and _ - . *", name,
+                       core::Excerpt(id, 24)));
+      return "";
+    }
+    return id;
   }
 
   // An id: a non-empty string, or a JSON integer as its exact decimal text.
@@ -387,7 +417,7 @@ class Reader {
 
 JobInfo ReadJob(const json& o, Reader& r) {
   JobInfo j;
-  j.job_id = r.Id(o, "JobId");
+  j.job_id = r.JobId(o, "JobId");
   if (r.ok() && j.job_id.empty()) r.Fail("a job without a JobId");
   j.utc_create = r.Text(o, "UtcCreate");
   j.utc_modified = r.Text(o, "UtcModified");
@@ -463,6 +493,9 @@ CallResult<Page<T>> ParsePage(const HttpResponse& response, std::string_view wra
   };
   // An absent field stays 0, which the client reads as "not said".
   auto total = count("Total");
+  if (total && *total > kMaxCount) {
+    r.Fail(fmt::format("a Total of {}, more than any fleet holds (at most {})", *total, kMaxCount));
+  }
   page.total = total.value_or(0);
   page.has_total = total.has_value();
   page.page_size = count("PageSize").value_or(0);
@@ -521,7 +554,7 @@ CallResult<CreatedJob> ParseCreateJob(const HttpResponse& response) {
     if (data != nullptr && data->is_object()) {
       // Alibaba: Data.JobId. Tuya's documented example: data.firmwareId.
       bool has_job_id = FindValue(data, "JobId") != nullptr;
-      job.job_id = r.Id(*data, has_job_id ? "JobId" : "firmwareId");
+      job.job_id = r.JobId(*data, has_job_id ? "JobId" : "firmwareId");
       job.utc_create = r.Text(*data, "UtcCreate");
     }
     if (r.ok() && job.job_id.empty()) r.Fail("a success without a job id");

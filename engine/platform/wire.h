@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string_view>
 #include <optional>
 #include <string>
 #include <utility>
@@ -79,6 +80,15 @@ struct Page {
   int64_t current_page = 0;
   std::string request_id;
 };
+
+// A job id as otaroll accepts it from the platform: 1-64 ASCII letters,
+// digits, '_', '-', '.' and '*' (Tuya's are up to ~19 digits, Alibaba's 24
+// letters and digits; the documentation masks digits with '*'). Anything
+// else in a JobId is a protocol error.
+bool IsJobId(std::string_view id);
+
+// The largest count (Total) otaroll believes: more is a protocol error.
+inline constexpr int64_t kMaxCount = 1000000000;
 
 // Each parser first checks the envelope: an HTTP status >= 400 or
 // Success=false becomes a classified CallError carrying Code, Message (or

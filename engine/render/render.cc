@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/escape.h"
+
 namespace otaroll::render {
 namespace {
 
@@ -130,6 +132,11 @@ std::string Details(const StagePlan& st) {
       reason = reason.empty() ? "opens " + at : reason + ": opens " + at;
     }
   }
+  if (!st.duplicate_jobs.empty()) {
+    parts.push_back(fmt::format("DUPLICATE jobs {} for one part of this stage; cancel the extra one's tasks on the "
+                                "platform",
+                                Join(st.duplicate_jobs, ", ")));
+  }
   if (!reason.empty()) parts.push_back(reason);
   if (st.action == Action::kInSync) {
     std::vector<const plan::JobRef*> current;
@@ -198,9 +205,9 @@ std::string Pad(std::string_view s, size_t width) {
 std::string Clean(std::string_view s) {
   std::string out(s);
   for (char& c : out) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = c == '\n' || c == '\t' ? ' ' : '?';
+    if (c == '\n' || c == '\t') c = ' ';
   }
-  return out;
+  return core::Printable(out);
 }
 
 struct Painter {
@@ -359,6 +366,7 @@ OJson StageJson(const StagePlan& st) {
   o["target"] = st.target;
   o["spec_hash"] = st.spec_hash;
   o["previous_hash"] = StrOrNull(st.previous_hash);
+  if (!st.duplicate_jobs.empty()) o["duplicate_jobs"] = st.duplicate_jobs;
   o["parts"] = st.parts;
   o["parts_to_create"] = st.parts_to_create;
   OJson params = OJson::object();

@@ -129,10 +129,29 @@ core::Result<int> Server::Bind(const ServerOptions& options) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
   });
-  http_->set_payload_max_length(4 * 1024 * 1024);
-  auto handler = [this](const httplib::Request& req, httplib::Response& res) { Handle(req, res); };
-  http_->Get(".*", handler);
-  http_->Post(".*", handler);
+  // The largest valid request (200 device names of 64 characters, each
+  // percent-encoded up to three times its length) is about 45 KiB: 1 MiB
+  // leaves room; more is refused with 413 before it is read.
+  constexpr size_t kMaxBody = 1024 * 1024;
+  http_->set_payload_max_length(kMaxBody);
+  http_->Get(".*", [this](const httplib::Request& req, httplib::Response& res) { Handle(req, req.body, res); });
+  http_->Post(".*", [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
+    std::string body;
+    bool too_large = false;
+    read([&](const char* data, size_t n) {
+      if (body.size() + n > kMaxBody) {
+        too_large = true;
+        return false;
+      }
+      body.append(data, n);
+      return true;
+    });
+    if (too_large) {
+      res.status = 413;
+      return;
+    }
+    Handle(req, body, res);
+  });
   host_ = options.host;
   if (options.port == 0) {
     port_ = http_->bind_to_any_port(options.host);
@@ -185,9 +204,9 @@ void Server::Log(const std::string& line) {
   std::fflush(log_);
 }
 
-void Server::Handle(const httplib::Request& req, httplib::Response& res) {
+void Server::Handle(const httplib::Request& req, const std::string& body, httplib::Response& res) {
   Request request;
-  bool decoded = DecodeRequest(req.method, req.target, req.get_header_value("Content-Type"), req.body, &request);
+  bool decoded = DecodeRequest(req.method, req.target, req.get_header_value("Content-Type"), body, &request);
   request.remote = fmt::format("{}:{}", req.remote_addr, req.remote_port);
   Response response = decoded ? platform_.Handle(request) : platform_.Malformed(request);
   bool dropped = false;

@@ -51,7 +51,9 @@ class Server {
   void Stop();
 
  private:
-  void Handle(const httplib::Request& req, httplib::Response& res);
+  // `body` is the request's body (read by the route: httplib's own reading
+  // refuses form bodies over 8 KiB, far below a 200-device create).
+  void Handle(const httplib::Request& req, const std::string& body, httplib::Response& res);
   void Log(const std::string& line);
 
   Platform& platform_;

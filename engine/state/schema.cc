@@ -1,6 +1,9 @@
 #include "state/schema.h"
 
 #include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <algorithm>
 
 namespace otaroll::state {
 
@@ -130,6 +133,64 @@ const std::vector<std::string>& TaskStatuses() {
   return kStatuses;
 }
 
+namespace {
+
+// Every table, index and trigger of a schema as (type, name, sql), ordered.
+core::Result<std::vector<std::string>> SchemaObjects(const Db& db) {
+  auto stmt = db.Prepare(
+      "SELECT type || ' ' || name || ': ' || coalesce(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' "
+      "ORDER BY type, name",
+      "reading its schema");
+  if (!stmt.ok()) return stmt.status();
+  std::vector<std::string> out;
+  for (;;) {
+    auto row = stmt->Step();
+    if (!row.ok()) return row.status();
+    if (!*row) return out;
+    out.push_back(stmt->Text(0));
+  }
+}
+
+// The objects a current state file must hold: kV1 and every migration, run
+// on an empty in-memory database.
+core::Result<std::vector<std::string>> ExpectedObjects() {
+  auto db = Db::Open(":memory:", SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_MEMORY, "the schema");
+  if (!db.ok()) return db.status();
+  for (const Migration& step : Migrations()) {
+    if (auto s = (*db)->Exec(step.sql, "building the expected schema"); !s.ok()) return s;
+  }
+  return SchemaObjects(**db);
+}
+
+// A current state file whose tables, indexes or triggers differ from what
+// the schema creates (a dropped unique index lets a job be recorded twice).
+core::Status CheckIntegrity(const Db& db) {
+  static const core::Result<std::vector<std::string>> expected = ExpectedObjects();
+  if (!expected.ok()) return expected.status();
+  auto actual = SchemaObjects(db);
+  if (!actual.ok()) return actual.status();
+  if (*actual == *expected) return core::Status::Ok();
+  std::string what;
+  for (const auto& e : *expected) {
+    if (std::find(actual->begin(), actual->end(), e) == actual->end()) {
+      what = "missing or altered: " + e.substr(0, e.find(':'));
+      break;
+    }
+  }
+  if (what.empty()) {
+    for (const auto& a : *actual) {
+      if (std::find(expected->begin(), expected->end(), a) == expected->end()) {
+        what = "unexpected: " + a.substr(0, a.find(':'));
+        break;
+      }
+    }
+  }
+  return core::Status::Corruption(fmt::format(
+      "state file {} is damaged (its schema was changed by hand; {}); restore it from a backup", db.display(), what));
+}
+
+}  // namespace
+
 core::Result<SchemaInfo> CheckSchema(const Db& db) {
   auto app = db.QueryInt("PRAGMA application_id", "reading its application id");
   if (!app.ok()) return app.status();
@@ -153,6 +214,9 @@ core::Result<SchemaInfo> CheckSchema(const Db& db) {
   if (*version < 1) {
     return core::Status::Corruption(fmt::format(
         "state file {} is damaged (schema version {}); restore it from a backup", db.display(), *version));
+  }
+  if (*version == kSchemaVersion) {
+    if (auto s = CheckIntegrity(db); !s.ok()) return s;
   }
   return SchemaInfo{*version < kSchemaVersion ? SchemaState::kOlder : SchemaState::kCurrent, *version};
 }

@@ -26,6 +26,7 @@
 #include <thread>
 
 #include "state/db.h"
+#include "state/lease_row.h"
 #include "state/schema.h"
 
 namespace otaroll::state {
@@ -75,6 +76,8 @@ core::Status InsertEvent(const Db& db, const Event& e, const std::string& doing)
       .Run();
 }
 
+}  // namespace
+
 core::Status Damaged(const std::string& path, const std::string& detail) {
   return core::Status::Corruption(fmt::format("state file {} is damaged ({}); restore it from a backup", path, detail));
 }
@@ -85,6 +88,8 @@ core::Result<core::Time> TimeColumn(const Stmt& row, int col, const std::string&
   if (!t) return Damaged(path, fmt::format("{} is \"{}\", not an RFC 3339 time", what, text));
   return *t;
 }
+
+namespace {
 
 constexpr const char* kSelectAttempts =
     "SELECT id, intent_id, rollout, stage, part, parts, spec_hash, request_json, status, job_id, "
@@ -616,8 +621,7 @@ core::Result<Transaction> SqliteStore::Begin() {
   return Transaction(this);
 }
 
-template <typename F>
-core::Status SqliteStore::Write(const std::string& doing, F&& body) {
+core::Status SqliteStore::Write(const std::string& doing, const std::function<core::Status()>& body) {
   if (in_transaction_) return body();
   // IMMEDIATE takes the write lock up front, so a busy database waits in
   // busy_timeout instead of failing at the first write.
@@ -648,6 +652,9 @@ core::Result<int64_t> SqliteStore::InsertAttempt(const Attempt& a) {
   std::string doing = fmt::format("recording attempt {} of {}/{}", a.intent_id, a.rollout, a.stage);
   int64_t id = 0;
   core::Status s = Write(doing, [&]() -> core::Status {
+    if (a.status == AttemptStatus::kPending) {
+      if (auto fenced = CheckIntent(a); !fenced.ok()) return fenced;
+    }
     auto stmt = db_->Prepare(
         "INSERT INTO attempts (intent_id, rollout, stage, part, parts, spec_hash, request_json, status, job_id, "
         "job_created_at, job_status, request_id, error_code, error_message, attempt_count, created_at, "
@@ -679,6 +686,38 @@ core::Result<int64_t> SqliteStore::InsertAttempt(const Attempt& a) {
   });
   if (!s.ok()) return s;
   return id;
+}
+
+core::Status SqliteStore::CheckIntent(const Attempt& a) {
+  const std::string doing = fmt::format("checking the lease before attempt {} of {}/{}", a.intent_id, a.rollout, a.stage);
+  if (!fence_.empty()) {
+    auto held = ReadLeaseRow(*db_, path_, doing);
+    if (!held.ok()) return held.status();
+    if (!*held || (*held)->token != fence_) {
+      return core::Status::Conflict(fmt::format(
+          "the lease on {} is no longer held by this process ({}); no intent was written for {}/{} and nothing was "
+          "created; the run stopped",
+          path_,
+          *held ? fmt::format("pid {} on host {} holds it now", (*held)->pid, (*held)->host)
+                : std::string("it was removed by 'otaroll state force-unlock'"),
+          a.rollout, a.stage));
+    }
+  }
+  auto stmt = db_->Prepare(
+      "SELECT intent_id, status FROM attempts WHERE rollout = ?1 AND stage = ?2 AND part = ?3 AND spec_hash = ?4 "
+      "AND status IN ('pending', 'unknown', 'created') LIMIT 1",
+      doing);
+  if (!stmt.ok()) return stmt.status();
+  stmt->Bind(1, a.rollout).Bind(2, a.stage).Bind(3, int64_t{a.part}).Bind(4, a.spec_hash);
+  auto row = stmt->Step();
+  if (!row.ok()) return row.status();
+  if (*row) {
+    return core::Status::Conflict(fmt::format(
+        "{}/{} already has attempt {} ({}) for this spec; no second intent was written and nothing was created "
+        "(another otaroll planned from the same state); the run stopped",
+        a.rollout, a.stage, stmt->Text(0), stmt->Text(1)));
+  }
+  return core::Status::Ok();
 }
 
 core::Status SqliteStore::UpdateAttempt(const Attempt& a) {
@@ -1288,215 +1327,6 @@ core::Result<int64_t> SqliteStore::RenameRollout(const std::string& from, const 
   });
   if (!s.ok()) return s;
   return moved;
-}
-
-// ---------------------------------------------------------------------------
-// The lease
-
-namespace {
-
-core::Result<std::optional<Lease>> ReadLeaseRow(const Db& db, const std::string& path, const std::string& doing) {
-  auto stmt = db.Prepare(
-      "SELECT holder_host, holder_pid, started_at, heartbeat_at, ttl_seconds, token FROM lease WHERE id = 1", doing);
-  if (!stmt.ok()) return stmt.status();
-  auto row = stmt->Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return std::optional<Lease>();
-  Lease l;
-  l.host = stmt->Text(0);
-  l.pid = stmt->Int(1);
-  auto started = TimeColumn(*stmt, 2, path, "the lease's started_at");
-  if (!started.ok()) return started.status();
-  auto beat = TimeColumn(*stmt, 3, path, "the lease's heartbeat_at");
-  if (!beat.ok()) return beat.status();
-  l.started_at = *started;
-  l.heartbeat_at = *beat;
-  l.ttl_seconds = stmt->Int(4);
-  l.token = stmt->Text(5);
-  return std::optional<Lease>(std::move(l));
-}
-
-// When the process `pid` started (Linux /proc), or nullopt when unknown.
-std::optional<core::Time> ProcessStart(int64_t pid) {
-  std::ifstream stat_file(fmt::format("/proc/{}/stat", pid));
-  std::string stat_line;
-  if (!std::getline(stat_file, stat_line)) return std::nullopt;
-  // "pid (comm) state ppid ...": comm may hold spaces and parentheses; field
-  // 22, starttime (clock ticks after boot), is the 20th after the last ')'.
-  const size_t close = stat_line.rfind(')');
-  if (close == std::string::npos) return std::nullopt;
-  std::istringstream fields(stat_line.substr(close + 1));
-  std::string field;
-  for (int i = 0; i < 20 && (fields >> field); ++i) {
-  }
-  if (!fields) return std::nullopt;
-  std::ifstream proc_stat("/proc/stat");
-  std::string key;
-  int64_t boot = -1;
-  while (proc_stat >> key) {
-    if (key == "btime") {
-      proc_stat >> boot;
-      break;
-    }
-    proc_stat.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
-  }
-  const long ticks = ::sysconf(_SC_CLK_TCK);
-  if (boot < 0 || ticks <= 0) return std::nullopt;
-  char* end = nullptr;
-  const unsigned long long start_ticks = std::strtoull(field.c_str(), &end, 10);
-  if (end == field.c_str() || *end != '\0') return std::nullopt;
-  const auto ms = static_cast<int64_t>(start_ticks * 1000 / static_cast<unsigned long long>(ticks));
-  return core::Time(std::chrono::milliseconds(boot * 1000 + ms));
-}
-
-// The holder of `l`, a process on this host, certainly no longer exists: no
-// process has its pid, or the process that has it started after the
-// holder's last heartbeat (the pid was reused, e.g. after a reboot).
-bool HolderGone(const Lease& l) {
-  if (l.pid <= 0 || l.pid > std::numeric_limits<pid_t>::max()) return true;  // never a live process's id
-  if (::kill(static_cast<pid_t>(l.pid), 0) != 0 && errno == ESRCH) return true;
-  // Seconds of slack: boot time has whole seconds, and clocks get stepped.
-  auto started = ProcessStart(l.pid);
-  return started && *started > l.heartbeat_at + std::chrono::seconds(2);
-}
-
-// Whole seconds from `then` to `now`, never negative (clocks of two hosts differ).
-int64_t SecondsSince(core::Time then, core::Time now) {
-  return now > then ? std::chrono::duration_cast<std::chrono::seconds>(now - then).count() : 0;
-}
-
-bool Expired(const Lease& l, core::Time now) {
-  // Clamped, so an absurd TTL cannot overflow the millisecond arithmetic.
-  const int64_t ttl = std::min<int64_t>(l.ttl_seconds, int64_t{100} * 365 * 24 * 3600);
-  return now - l.heartbeat_at > std::chrono::seconds(ttl);
-}
-
-}  // namespace
-
-std::string LocalHostName() {
-  char name[256] = {};
-  if (::gethostname(name, sizeof name - 1) != 0) return std::string();
-  return std::string(name);
-}
-
-std::string NewLeaseToken() {
-  std::array<unsigned char, 16> bytes{};
-  size_t got = 0;
-  while (got < bytes.size()) {
-    ssize_t n = ::getrandom(bytes.data() + got, bytes.size() - got, 0);
-    if (n <= 0) {
-      if (n < 0 && errno == EINTR) continue;
-      break;
-    }
-    got += static_cast<size_t>(n);
-  }
-  if (got < bytes.size()) {
-    // No OS randomness: still unique per process and instant, which is all a token needs.
-    static std::atomic<uint64_t> counter{0};
-    uint64_t mix[2] = {static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()),
-                       (static_cast<uint64_t>(::getpid()) << 32) ^ counter.fetch_add(1)};
-    std::memcpy(bytes.data(), mix, bytes.size());
-  }
-  std::string hex;
-  for (unsigned char b : bytes) hex += fmt::format("{:02x}", b);
-  return hex;
-}
-
-Lease ThisProcessLease(int64_t ttl_seconds) {
-  Lease l;
-  l.host = LocalHostName();
-  l.pid = ::getpid();
-  l.ttl_seconds = ttl_seconds;
-  l.token = NewLeaseToken();
-  return l;
-}
-
-core::Result<LeaseAcquired> SqliteStore::AcquireLease(const Lease& me, core::Time now) {
-  if (me.ttl_seconds <= 0 || me.token.empty()) {
-    return core::Status::Invalid(fmt::format(
-        "a lease on state file {} was requested without a token or with a TTL of {}s; this is a bug in otaroll", path_,
-        me.ttl_seconds));
-  }
-  const std::string doing = "taking the lease";
-  LeaseAcquired got;
-  got.lease = me;
-  got.lease.started_at = now;
-  got.lease.heartbeat_at = now;
-  core::Status s = Write(doing, [&]() -> core::Status {
-    auto held = ReadLeaseRow(*db_, path_, doing);
-    if (!held.ok()) return held.status();
-    if (*held) {
-      const Lease& h = **held;
-      if (h.token == me.token) {
-        got.lease.started_at = h.started_at;  // still the same holder
-      } else if (Expired(h, now) || (h.host == LocalHostName() && HolderGone(h))) {
-        got.taken_over_from = h;
-      } else {
-        return core::Status::Conflict(fmt::format(
-            "{} is locked by another otaroll (pid {} on host {} since {}, last heartbeat {}s ago); wait for it to "
-            "finish, or run 'otaroll state force-unlock' if it is gone",
-            path_, h.pid, h.host, core::FormatRfc3339(h.started_at), SecondsSince(h.heartbeat_at, now)));
-      }
-    }
-    auto stmt = db_->Prepare(
-        "INSERT OR REPLACE INTO lease (id, holder_host, holder_pid, started_at, heartbeat_at, ttl_seconds, token) "
-        "VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
-        doing);
-    if (!stmt.ok()) return stmt.status();
-    return stmt->Bind(1, got.lease.host)
-        .Bind(2, got.lease.pid)
-        .Bind(3, core::FormatRfc3339(got.lease.started_at))
-        .Bind(4, core::FormatRfc3339(now))
-        .Bind(5, got.lease.ttl_seconds)
-        .Bind(6, got.lease.token)
-        .Run();
-  });
-  if (!s.ok()) return s;
-  return got;
-}
-
-core::Status SqliteStore::Heartbeat(const std::string& token, core::Time now) {
-  const std::string doing = "renewing the lease";
-  return Write(doing, [&]() -> core::Status {
-    auto stmt = db_->Prepare("UPDATE lease SET heartbeat_at = ?2 WHERE id = 1 AND token = ?1", doing);
-    if (!stmt.ok()) return stmt.status();
-    if (auto r = stmt->Bind(1, token).Bind(2, core::FormatRfc3339(now)).Run(); !r.ok()) return r;
-    if (db_->Changes() == 1) return core::Status::Ok();
-    auto held = ReadLeaseRow(*db_, path_, doing);
-    if (!held.ok()) return held.status();
-    if (!*held) {
-      return core::Status::Conflict(
-          fmt::format("the lease on {} was removed (otaroll state force-unlock); stop", path_));
-    }
-    return core::Status::Conflict(fmt::format("the lease on {} was taken by another process (pid {} on host {}); stop",
-                                              path_, (*held)->pid, (*held)->host));
-  });
-}
-
-core::Status SqliteStore::ReleaseLease(const std::string& token) {
-  const std::string doing = "releasing the lease";
-  return Write(doing, [&]() -> core::Status {
-    auto stmt = db_->Prepare("DELETE FROM lease WHERE id = 1 AND token = ?1", doing);
-    if (!stmt.ok()) return stmt.status();
-    return stmt->Bind(1, token).Run();
-  });
-}
-
-core::Result<std::optional<Lease>> SqliteStore::ReadLease() {
-  return ReadLeaseRow(*db_, path_, "reading the lease");
-}
-
-core::Result<std::optional<Lease>> SqliteStore::ForceUnlock() {
-  const std::string doing = "removing the lease";
-  std::optional<Lease> removed;
-  core::Status s = Write(doing, [&]() -> core::Status {
-    auto held = ReadLeaseRow(*db_, path_, doing);
-    if (!held.ok()) return held.status();
-    removed = *held;
-    return db_->Exec("DELETE FROM lease", doing);
-  });
-  if (!s.ok()) return s;
-  return removed;
 }
 
 nlohmann::ordered_json EventJson(const Event& e, bool* data_is_json) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -90,6 +91,10 @@ struct LeaseAcquired {
 
 // This machine's host name (gethostname); "" when it cannot be read.
 std::string LocalHostName();
+// The holder of `l`, a process on this host, certainly no longer exists: no
+// process has its pid, or the process that has it started after the
+// holder's last heartbeat (the pid was reused, e.g. after a reboot).
+bool HolderGone(const Lease& l);
 // A fresh random lease token (128 bits from the OS, as 32 hex digits).
 std::string NewLeaseToken();
 // A lease for this process: LocalHostName(), getpid(), `ttl_seconds` and a
@@ -129,6 +134,12 @@ class SqliteStore final : public Store {
   core::Status UpsertRollout(const std::string& name, const std::string& product_key, const std::string& firmware_id,
                              core::Time now);
   // Attempt.id is ignored; returns the new id. The rollout must be recorded.
+  // An intent (status pending) is refused with Conflict, in the same
+  // transaction that would write it, when a fence token is set and the lease
+  // is no longer held with that token, and when the same part of the same
+  // stage and spec already has a live attempt (pending, unknown or created):
+  // a process that lost the lease, or planned from an old read, can never
+  // write an intent, so it can never create.
   core::Result<int64_t> InsertAttempt(const Attempt& attempt);
   // Updates the outcome fields (status, job_*, request_id, error_*,
   // attempt_count, updated_at, superseded_by) of attempt.id. The intent fields
@@ -153,8 +164,15 @@ class SqliteStore final : public Store {
   // Gives the lease up if it is still ours (no error if it is not).
   core::Status ReleaseLease(const std::string& token);
   core::Result<std::optional<Lease>> ReadLease();
-  // Removes whatever lease there is and returns it (`otaroll state force-unlock`).
-  core::Result<std::optional<Lease>> ForceUnlock();
+  // Removes the lease and returns it (`otaroll state force-unlock`). Refuses
+  // with Conflict, removing nothing, when the holder is a live process on
+  // this host, unless `force`.
+  core::Result<std::optional<Lease>> ForceUnlock(bool force = false);
+
+  // From now on every intent written through this store checks that the
+  // lease is still held with `token` (see InsertAttempt). Set by apply right
+  // after it takes the lease.
+  void SetFence(std::string token) { fence_ = std::move(token); }
 
   // `otaroll state import`: loads `json_text` (what ExportState wrote; `source`
   // names it in messages) into this state file in one transaction, keeping
@@ -179,12 +197,15 @@ class SqliteStore final : public Store {
  private:
   friend class Transaction;
   SqliteStore(std::unique_ptr<Db> db, std::string path);
-  template <typename F>
-  core::Status Write(const std::string& doing, F&& body);
+  // Runs body in a write transaction (or in the open Transaction).
+  core::Status Write(const std::string& doing, const std::function<core::Status()>& body);
+  // The fence and live-intent checks of InsertAttempt, inside its transaction.
+  core::Status CheckIntent(const Attempt& attempt);
 
   std::unique_ptr<Db> db_;
   std::string path_;
   bool in_transaction_ = false;
+  std::string fence_;  // the lease token intents are fenced by; "" = none
 };
 
 }  // namespace otaroll::state

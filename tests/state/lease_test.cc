@@ -258,7 +258,7 @@ TEST_F(LeaseTest, LeaseKeeperHeartbeatsUntilTheLeaseIsTakenAway) {
   EXPECT_FALSE(keeper.lost());
   EXPECT_TRUE(keeper.status().ok()) << keeper.status().message();
 
-  ASSERT_TRUE(store_->ForceUnlock().ok());
+  ASSERT_TRUE(store_->ForceUnlock(/*force=*/true).ok());  // the holder is this live process
   ASSERT_TRUE(Eventually([&] { return keeper.lost(); }));
   EXPECT_EQ(keeper.status().code(), core::Status::Code::kConflict);
   EXPECT_EQ(keeper.status().message(), "the lease on " + path_ + " was removed (otaroll state force-unlock); stop");

@@ -155,12 +155,12 @@ TEST_F(SqliteStoreTest, UpdateRefusesAChangedIntentAndAMissingAttempt) {
 
 TEST_F(SqliteStoreTest, InsertRefusesDuplicatesUnknownRolloutsAndCallParameters) {
   Insert(PendingAttempt("i1", "r1", "canary"));
-  auto dup = store_->InsertAttempt(PendingAttempt("i1", "r1", "canary"));
+  auto dup = store_->InsertAttempt(PendingAttempt("i1", "r1", "pilot"));
   ASSERT_FALSE(dup.ok());
   EXPECT_EQ(dup.status().code(), core::Status::Code::kInvalid);
   EXPECT_EQ(dup.status().message(),
             "state file " + path_ +
-                " refused a change while recording attempt i1 of r1/canary (UNIQUE constraint failed: "
+                " refused a change while recording attempt i1 of r1/pilot (UNIQUE constraint failed: "
                 "attempts.intent_id); this is a bug in otaroll, please report it");
 
   auto orphan = store_->InsertAttempt(PendingAttempt("i2", "nope", "canary"));
@@ -215,7 +215,9 @@ TEST_F(SqliteStoreTest, MarkSupersededLinksTheReplacement) {
 
 TEST_F(SqliteStoreTest, MarkSupersededNeedsACreatedReplacementOfTheSameStage) {
   int64_t old_id = InsertCreated("i1", "J1", T("2026-11-25T10:00:00Z"));
-  int64_t pending = Insert(PendingAttempt("i2", "r1", "canary"));
+  Attempt newer = PendingAttempt("i2", "r1", "canary");
+  newer.spec_hash = "hash-canary-v2";
+  int64_t pending = Insert(newer);
   EXPECT_EQ(store_->MarkSuperseded(old_id, pending).message(),
             "cannot mark attempt 1 superseded by attempt 2 in state file " + path_ +
                 ": the new one is pending, not created");

@@ -1,0 +1,196 @@
+#include "manifest/syntax.h"
+
+#include <cstdint>
+#include <map>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "manifest/limits.h"
+#include "manifest/scalar.h"
+
+namespace otaroll::manifest {
+using core::Diagnostic;
+
+namespace {
+
+// Counts the values a file's documents hold once every alias (*name) is
+// expanded, without building nodes, and stops at the first place where the
+// count passes kMaxExpandedValues: a few hundred bytes of nested aliases
+// expand to billions of values.
+class AliasCounter : public YAML::EventHandler {
+ public:
+  std::optional<YAML::Mark> over;
+  struct Stop {};
+  void OnDocumentStart(const YAML::Mark&) override {}
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { Value(mark, anchor, 1); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    auto it = sizes_.find(anchor);
+    Value(mark, 0, it == sizes_.end() ? 1 : it->second);
+  }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor, const std::string&) override {
+    Value(mark, anchor, 1);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                       YAML::EmitterStyle::value) override {
+    Open(mark, anchor);
+  }
+  void OnSequenceEnd() override { Close(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+                  YAML::EmitterStyle::value) override {
+    Open(mark, anchor);
+  }
+  void OnMapEnd() override { Close(); }
+
+ private:
+  struct Frame {
+    YAML::anchor_t anchor;
+    uint64_t size;
+  };
+  void Value(const YAML::Mark& mark, YAML::anchor_t anchor, uint64_t size) {
+    if (anchor != 0) sizes_[anchor] = size;
+    Add(mark, size);
+  }
+  void Add(const YAML::Mark& mark, uint64_t size) {
+    total_ += size;
+    if (!open_.empty()) open_.back().size += size;
+    if (total_ > kMaxExpandedValues) {
+      over = mark;
+      throw Stop{};
+    }
+  }
+  void Open(const YAML::Mark& mark, YAML::anchor_t anchor) {
+    Add(mark, 1);
+    open_.push_back(Frame{anchor, 1});
+  }
+  void Close() {
+    if (open_.empty()) return;
+    Frame f = open_.back();
+    open_.pop_back();
+    if (f.anchor != 0) sizes_[f.anchor] = f.size;
+    if (!open_.empty()) open_.back().size += f.size - 1;  // its own 1 was added when it opened
+  }
+
+  std::map<YAML::anchor_t, uint64_t> sizes_;
+  std::vector<Frame> open_;
+  uint64_t total_ = 0;
+};
+
+}  // namespace
+
+// Manifests are UTF-8 text: no invalid byte sequences and no control
+// characters but tab, line feed and carriage return (comments included).
+// Returns the first offending place, if any.
+std::optional<Diagnostic> CheckText(std::string_view text, const std::string& file) {
+  int line = 1, column = 1;
+  size_t i = 0;
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") i = 3;  // a byte-order mark is fine
+  while (i < text.size()) {
+    unsigned char c = static_cast<unsigned char>(text[i]);
+    uint32_t cp = c;
+    size_t len = 1;
+    if (c >= 0x80) {
+      len = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+      bool ok = len != 0 && i + len <= text.size();
+      cp = len == 2 ? c & 0x1F : len == 3 ? c & 0x0F : c & 0x07;
+      for (size_t k = 1; ok && k < len; ++k) {
+        unsigned char cc = static_cast<unsigned char>(text[i + k]);
+        ok = (cc & 0xC0) == 0x80;
+        cp = (cp << 6) | (cc & 0x3F);
+      }
+      // no overlong forms, surrogates or values past U+10FFFF
+      ok = ok && !(len == 2 && cp < 0x80) && !(len == 3 && cp < 0x800) && !(len == 4 && cp < 0x10000) &&
+           !(cp >= 0xD800 && cp <= 0xDFFF) && cp <= 0x10FFFF;
+      if (!ok) {
+        return Diagnostic{file, line, column, "",
+                          fmt::format("invalid UTF-8 (byte 0x{:02X}); save the manifest as UTF-8 text", c)};
+      }
+    }
+    bool control = (cp < 0x20 && cp != '\t' && cp != '\n' && cp != '\r') || (cp >= 0x7F && cp <= 0x9F) ||
+                   cp == 0xFFFE || cp == 0xFFFF;
+    if (control) {
+      return Diagnostic{file, line, column, "",
+                        fmt::format("control character U+{:04X}; remove it (only tab, line feed and carriage "
+                                    "return are allowed)",
+                                    cp)};
+    }
+    if (cp == '\n') {
+      ++line;
+      column = 1;
+    } else {
+      ++column;
+    }
+    i += len;
+  }
+  return std::nullopt;
+}
+
+// Only the YAML core schema's tags are understood; any other tag (!env,
+// !!binary, ...) would change meaning in a way otaroll cannot honour.
+// Also bounds the nesting: no manifest needs more than a few levels. Returns
+// false when the nesting is too deep (nothing more is looked at).
+bool CheckTags(const YAML::Node& node, const std::string& file, std::vector<Diagnostic>& errors, size_t depth) {
+  const std::string& tag = node.Tag();
+  const std::string core = "tag:yaml.org,2002:";
+  auto report = [&](const std::string& why) {
+    YAML::Mark m = node.Mark();
+    errors.push_back(Diagnostic{file, m.line + 1, m.column + 1, "", why});
+    return false;
+  };
+  if (depth > kMaxDepth && (node.IsMap() || node.IsSequence())) {
+    return report(fmt::format("nested more than {} levels deep; manifests need far fewer: flatten it", kMaxDepth));
+  }
+  if (!tag.empty() && tag != "?" && tag != "!") {
+    std::string shown = tag.rfind(core, 0) == 0 ? "!!" + tag.substr(core.size()) : tag;
+    std::string name = tag.rfind(core, 0) == 0 ? tag.substr(core.size()) : "";
+    bool fits = false;
+    if (node.IsScalar()) {
+      YAML::Node plain(node.Scalar());  // the value typed as if untagged
+      plain.SetTag("?");
+      Kind k = Classify(plain).kind;
+      fits = name == "str" || (name == "int" && k == Kind::kInt) ||
+             (name == "float" && (k == Kind::kInt || k == Kind::kFloat)) || (name == "bool" && k == Kind::kBool) ||
+             (name == "null" && k == Kind::kNull);
+    } else if (node.IsSequence()) {
+      fits = name == "seq";
+    } else if (node.IsMap()) {
+      fits = name == "map";
+    }
+    if (!fits) {
+      report(name.empty() || name == "binary" || name == "set" || name == "omap" || name == "timestamp"
+                 ? fmt::format("unsupported YAML tag {}; remove it (manifests use plain YAML values)", shown)
+                 : fmt::format("the value does not fit its tag {}; remove the tag or fix the value", shown));
+      return true;  // its children are not looked at; the siblings are
+    }
+  }
+  if (node.IsSequence()) {
+    for (const auto& item : node) {
+      if (!CheckTags(item, file, errors, depth + 1)) return false;
+    }
+  } else if (node.IsMap()) {
+    for (auto it = node.begin(); it != node.end(); ++it) {
+      if (!CheckTags(it->first, file, errors, depth + 1) || !CheckTags(it->second, file, errors, depth + 1)) {
+        return false;
+      }
+    }
+  }
+  return true;
+}
+
+std::optional<YAML::Mark> AliasesExpandTooFar(std::string_view text) {
+  if (text.find('*') == std::string_view::npos || text.find('&') == std::string_view::npos) return std::nullopt;
+  std::istringstream in{std::string(text)};
+  AliasCounter counter;
+  try {
+    YAML::Parser parser(in);
+    while (parser.HandleNextDocument(counter)) {
+    }
+  } catch (const AliasCounter::Stop&) {
+  } catch (const YAML::Exception&) {
+    // A syntax error is reported by the real parse, with its position.
+  }
+  return counter.over;
+}
+
+}  // namespace otaroll::manifest

@@ -1,0 +1,189 @@
+// Reading a manifest tree from disk: the walk, symbolic links, unreadable
+// folders and files, and the size bounds (docs/security.md). Parsing is in
+// loader.cc.
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "core/escape.h"
+#include "manifest/limits.h"
+#include "manifest/loader.h"
+
+namespace otaroll::manifest {
+namespace fs = std::filesystem;
+using core::Diagnostic;
+
+namespace {
+
+bool IsManifestName(const fs::path& p) {
+  auto ext = p.extension().string();
+  return ext == ".yaml" || ext == ".yml";
+}
+
+bool IsHidden(const fs::path& p) {
+  auto name = p.filename().string();
+  return !name.empty() && name[0] == '.' && name != "." && name != "..";
+}
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+
+// Collects the manifest files below a root, reporting every folder, file or
+// link that stops the tree from being read whole.
+class Walk {
+ public:
+  Walk(const fs::path& root, std::string root_display, fs::path real_root)
+      : root_(root), root_display_(std::move(root_display)), real_root_(std::move(real_root)) {}
+
+  std::vector<std::pair<std::string, fs::path>> files;
+  std::vector<Diagnostic> errors;
+
+  std::string Display(const fs::path& p) const {
+    if (p == root_) return root_display_;
+    return core::Printable((root_ / p.lexically_relative(root_)).lexically_normal().generic_string());
+  }
+  void Error(const fs::path& p, std::string message) { errors.push_back(Diagnostic{Display(p), 0, 0, "", std::move(message)}); }
+
+  void Folder(const fs::path& dir) {
+    std::error_code ec;
+    fs::directory_iterator it(dir, ec), end;
+    std::vector<fs::directory_entry> entries;
+    for (; !ec && it != end; it.increment(ec)) entries.push_back(*it);
+    if (ec) {
+      Error(dir, fmt::format("cannot read the folder: {}; every folder of the tree must be readable (nothing is "
+                             "planned from a tree read in part): fix its permissions, or move it out of the tree",
+                             ec.message()));
+      return;
+    }
+    std::sort(entries.begin(), entries.end());
+    for (const auto& entry : entries) {
+      if (files.size() > kMaxFiles) return;
+      const fs::path& p = entry.path();
+      if (IsHidden(p)) continue;
+      auto st = entry.symlink_status(ec);
+      if (ec) {
+        Error(p, fmt::format("cannot read it: {}", ec.message()));
+      } else if (fs::is_symlink(st)) {
+        Link(p);
+      } else if (fs::is_directory(st)) {
+        Folder(p);
+      } else if (IsManifestName(p)) {
+        Add(p, st);
+      }
+    }
+  }
+
+  // A link is followed only to a file inside the tree; a linked folder is
+  // not walked (its files are read where they are, if inside the tree).
+  void Link(const fs::path& p) {
+    std::error_code ec;
+    fs::path target = fs::canonical(p, ec);
+    if (ec) {
+      if (IsManifestName(p)) {
+        Error(p, fmt::format("a symbolic link that leads nowhere ({}); remove it or fix its target", ec.message()));
+      }
+      return;
+    }
+    auto st = fs::status(target, ec);
+    const bool folder = !ec && fs::is_directory(st);
+    if (!folder && !IsManifestName(p)) return;
+    if (!Inside(target)) {
+      Error(p, fmt::format("a symbolic link to a {} outside the tree; manifests are read only from inside {} (the "
+                           "target was not read): replace the link by the file itself",
+                           folder ? "folder" : "file", root_display_));
+      return;
+    }
+    if (!folder) Add(p, st);
+  }
+
+  void Add(const fs::path& p, const fs::file_status& st) {
+    if (!fs::is_regular_file(st)) {
+      Error(p, "not a regular file (a FIFO, socket or device); remove it or rename it to end in something other "
+               "than .yaml/.yml");
+      return;
+    }
+    files.emplace_back(Display(p), p);
+    if (files.size() > kMaxFiles) {
+      Error(root_, fmt::format("more than {} manifest files; split the tree", kMaxFiles));
+    }
+  }
+
+ private:
+  bool Inside(const fs::path& target) const {
+    auto rel = target.lexically_relative(real_root_);
+    return !rel.empty() && *rel.begin() != "..";
+  }
+
+  fs::path root_;
+  std::string root_display_;
+  fs::path real_root_;
+};
+
+// Reads one file whole, at most kMaxFileBytes; an error diagnostic otherwise.
+std::optional<std::string> ReadFile(const std::string& display, const fs::path& path, std::vector<Diagnostic>& errors) {
+  auto fail = [&](std::string message) {
+    errors.push_back(Diagnostic{display, 0, 0, "", std::move(message)});
+    return std::nullopt;
+  };
+  std::unique_ptr<std::FILE, FileCloser> f(std::fopen(path.c_str(), "rb"));
+  if (!f) return fail(fmt::format("cannot read the file: {}; check its permissions", std::strerror(errno)));
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    size_t n = std::fread(buf, 1, sizeof buf, f.get());
+    text.append(buf, n);
+    if (text.size() > kMaxFileBytes) {
+      return fail(fmt::format("larger than {} MiB, the limit for one manifest file; split it into several files",
+                              kMaxFileBytes / (1024 * 1024)));
+    }
+    if (n < sizeof buf) break;
+  }
+  if (std::ferror(f.get())) return fail(fmt::format("cannot read the file: {}", std::strerror(errno)));
+  return text;
+}
+
+}  // namespace
+
+core::Result<LoadResult> LoadTree(const std::string& dir) {
+  std::error_code ec;
+  fs::path root(dir);
+  const std::string shown = core::Printable(dir);
+  auto status = fs::status(root, ec);
+  if (ec || !fs::exists(status)) {
+    return core::Status::NotFound(fmt::format("{}: no such file or directory; name a manifest directory", shown));
+  }
+  LoadResult result;
+  std::vector<std::pair<std::string, fs::path>> files;  // display name, path
+  if (!fs::is_directory(status)) {
+    if (!fs::is_regular_file(status)) {
+      return core::Status::Invalid(fmt::format("{}: not a regular file or a directory; name a manifest directory", shown));
+    }
+    files.emplace_back(shown, root);
+  } else {
+    fs::path real_root = fs::canonical(root, ec);
+    if (ec) return core::Status::IOError(fmt::format("{}: cannot read the directory: {}", shown, ec.message()));
+    fs::directory_iterator probe(root, ec);
+    if (ec) return core::Status::IOError(fmt::format("{}: cannot read the directory: {}", shown, ec.message()));
+    Walk walk(root, shown, real_root);
+    walk.Folder(root);
+    files = std::move(walk.files);
+    result.errors = std::move(walk.errors);
+    if (files.size() > kMaxFiles) files.clear();
+  }
+  std::vector<Rollout> rollouts;
+  for (const auto& [display, path] : files) {
+    auto text = ReadFile(display, path, result.errors);
+    if (text) ParseText(*text, display, rollouts, result.errors);
+  }
+  result.set.files = files.size();
+  FinishSet(std::move(rollouts), result);
+  return result;
+}
+
+}  // namespace otaroll::manifest
