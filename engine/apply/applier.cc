@@ -252,6 +252,18 @@ core::Status Applier::ResolveOne(Attempt a, const std::vector<platform::JobInfo>
   std::sort(matches.begin(), matches.end(),
             [](const platform::JobInfo& x, const platform::JobInfo& y) { return x.utc_create < y.utc_create; });
   const platform::JobInfo& job = matches.front();
+  if (matches.size() > 1) {
+    // More than one job fits this one intent: the platform holds duplicates.
+    std::string others;
+    for (size_t i = 1; i < matches.size(); ++i) others += (others.empty() ? "" : ", ") + matches[i].job_id;
+    std::string message = fmt::format(
+        "the platform shows {} jobs for attempt {}: adopted the oldest, {}; {} {} duplicate{}: cancel {} tasks on the "
+        "platform",
+        matches.size(), a.intent_id, job.job_id, others, matches.size() == 2 ? "is a" : "are",
+        matches.size() == 2 ? "" : "s", matches.size() == 2 ? "its" : "their");
+    report->problems.push_back(fmt::format("{}: {}", where, message));
+    if (auto s = Event(&a, a.rollout, a.stage, "duplicate", message); !s.ok()) return s;
+  }
   a.status = AttemptStatus::kCreated;
   a.job_id = job.job_id;
   a.job_created_at = core::ParseRfc3339(job.utc_create);
@@ -629,6 +641,14 @@ core::Status Applier::Prune(const plan::Plan& p, const state::Snapshot& snapshot
     }
   }
   if (jobs.empty()) return core::Status::Ok();
+  if (p.rollouts.empty() && !options_.prune_empty_tree) {
+    report->problems.push_back(fmt::format(
+        "the manifests hold no rollout at all; --prune refuses to cancel all {} job{} from an empty tree (a wrong "
+        "path or an empty checkout looks the same); nothing was pruned; to prune them all on purpose, add "
+        "--prune-empty-tree",
+        jobs.size(), jobs.size() == 1 ? "" : "s"));
+    return core::Status::Ok();
+  }
   if (static_cast<int>(jobs.size()) > options_.prune_limit) {
     report->problems.push_back(
         fmt::format("{} orphaned jobs exceed --prune-limit {}; nothing was pruned; raise the limit to prune them all",

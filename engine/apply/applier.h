@@ -39,6 +39,9 @@ struct Options {
   bool cancel_superseded = false;  // --cancel-superseded (or spec.cancelSuperseded per rollout)
   bool prune = false;              // --prune: cancel orphaned jobs
   int prune_limit = 10;            // refuse to prune more than this many jobs at once
+  // --prune-empty-tree: prune even when the manifests hold no rollout at all
+  // (otherwise refused: an empty tree is more often a wrong path than intent).
+  bool prune_empty_tree = false;
   int max_creates = -1;            // --max-creates; < 0: no limit
   bool intent_tags = false;        // stamp jobs with their intent id (alibaba)
   // A platform clock this far behind ours still counts as "created after the intent".

@@ -27,6 +27,7 @@ struct Settings {
   bool retry_failed = false;
   bool prune = false;
   int prune_limit = 10;
+  bool prune_empty_tree = false;
   bool cancel_superseded = false;
   int max_creates = -1;
   PlatformOptions platform;
@@ -166,6 +167,7 @@ int Run(const Settings& s) {
   options.cancel_superseded = s.cancel_superseded;
   options.prune = s.prune;
   options.prune_limit = s.prune_limit;
+  options.prune_empty_tree = s.prune_empty_tree;
   options.max_creates = s.max_creates;
   options.intent_tags = s.platform.platform == "alibaba";
   options.settle =
@@ -231,6 +233,8 @@ Runner AddApplyCommand(CLI::App& app) {
   cmd->add_flag("--prune", s->prune, "cancel the unfinished tasks of jobs whose stage is no longer in the manifests");
   cmd->add_option("--prune-limit", s->prune_limit, "with --prune: refuse to prune more jobs than this (default 10)")
       ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--prune-empty-tree", s->prune_empty_tree,
+                "with --prune: prune even when the manifests hold no rollout at all (refused otherwise)");
   cmd->add_flag("--cancel-superseded", s->cancel_superseded,
                 "when a stage is replaced, cancel the old job's unfinished tasks");
   cmd->add_option("--max-creates", s->max_creates, "create at most this many jobs in this run")

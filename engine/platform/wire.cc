@@ -16,6 +16,10 @@ namespace otaroll::platform {
 
 bool IsJobId(std::string_view id) {
   if (id.empty() || id.size() > 64) return false;
+  const char first = id[0];  // never an option-like "-1" or a lone "."
+  if (!((first >= 'a' && first <= 'z') || (first >= 'A' && first <= 'Z') || (first >= '0' && first <= '9'))) {
+    return false;
+  }
   for (char c : id) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
                     c == '-' || c == '.' || c == '*';
@@ -300,7 +304,7 @@ class Reader {
   std::string JobId(const json& obj, std::string_view name) {
     std::string id = Id(obj, name);
     if (!id.empty() && !IsJobId(id)) {
-      Fail(fmt::format("a {} that is not a job id ({}); job ids are 1-64 letters, digits and _ - . *", name,
+      Fail(fmt::format("a {} that is not a job id ({}); job ids are 1-64 letters, digits and _ - . *, beginning with a letter or digit", name,
                        core::Excerpt(id, 24)));
       return "";
     }

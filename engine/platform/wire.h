@@ -83,8 +83,8 @@ struct Page {
 
 // A job id as otaroll accepts it from the platform: 1-64 ASCII letters,
 // digits, '_', '-', '.' and '*' (Tuya's are up to ~19 digits, Alibaba's 24
-// letters and digits; the documentation masks digits with '*'). Anything
-// else in a JobId is a protocol error.
+// letters and digits; the documentation masks digits with '*'), beginning
+// with a letter or digit. Anything else in a JobId is a protocol error.
 bool IsJobId(std::string_view id);
 
 // The largest count (Total) otaroll believes: more is a protocol error.

@@ -100,7 +100,9 @@ const char* ColorCode(Action a) {
 }
 
 bool AllInSync(const RolloutPlan& r) {
-  return std::all_of(r.stages.begin(), r.stages.end(), [](const StagePlan& s) { return s.action == Action::kInSync; });
+  // A stage with duplicate jobs is never folded away: the operator must see it.
+  return std::all_of(r.stages.begin(), r.stages.end(),
+                     [](const StagePlan& s) { return s.action == Action::kInSync && s.duplicate_jobs.empty(); });
 }
 
 std::string Join(const std::vector<std::string>& parts, std::string_view sep) {

@@ -886,6 +886,58 @@ TEST(ApplyReliability, TwoAppliesAtOnceOneProceedsOneFailsFastNamingTheHolder) {
               audit.lost);
 }
 
+// A holder that is force-unlocked while it lives can never write an intent
+// again (the fence): a second apply then proceeds, and nothing is duplicated.
+TEST(ApplyReliability, ForceUnlockingALiveHolderThenApplyingAgainDuplicatesNothing) {
+  TempDir dir;
+  SandboxProcess sandbox(SandboxArgs(dir, {"--latency-ms", "100"}));
+  ASSERT_TRUE(sandbox.started()) << sandbox.error();
+  FleetOptions o;
+  o.prefix = "fence";
+  o.count = 20;
+  Fleet fleet = test_util::WriteFleet(dir, "tree", o);
+  Rig s{fleet.dir, dir.Join("state.db"), sandbox.url()};
+
+  Child a(s.ApplyArgs(), ChildOptions(90));
+  ASSERT_TRUE(a.ok());
+  // Wait until A holds the lease and has created a few jobs: it is mid-run.
+  auto deadline = Clock::now() + seconds(30);
+  bool mid_run = false;
+  while (Clock::now() < deadline && !a.Exited()) {
+    auto pid = LeaseHolderPid(s.state);
+    if (pid && *pid == a.pid() && CountAttempts(s.state, {state::AttemptStatus::kCreated}) >= 3) {
+      mid_run = true;
+      break;
+    }
+    std::this_thread::sleep_for(milliseconds(5));  // bounded polling of the state file
+  }
+  ASSERT_TRUE(mid_run) << "apply A never got going:\n" << a.Wait().err;
+
+  RunResult refused = Otaroll({"state", "force-unlock", "--state", s.state});
+  EXPECT_EQ(refused.exit_code, 1) << refused.err;
+  EXPECT_NE(refused.err.find(fmt::format("is locked by a live otaroll (pid {} on this host", a.pid())),
+            std::string::npos)
+      << refused.err;
+  RunResult forced = Otaroll({"state", "force-unlock", "--force", "--state", s.state});
+  ASSERT_EQ(forced.exit_code, 0) << forced.err;
+  Child b(s.ApplyArgs(), ChildOptions(90));
+  ASSERT_TRUE(b.ok());
+  const RunResult& ra = a.Wait();
+  const RunResult& rb = b.Wait();
+  // A stops at its next intent (the fence) or at its next heartbeat, whichever comes first.
+  const bool fenced = ra.err.find(fmt::format("otaroll: error: the lease on {} is no longer held by this process",
+                                              s.state)) != std::string::npos;
+  const bool keeper = ra.err.find("the lease on the state file was lost") != std::string::npos;
+  EXPECT_TRUE(fenced || keeper) << "apply A went on after losing the lease:\n" << ra.err;
+  EXPECT_EQ(ra.exit_code, 1) << ra.err;
+  Convergence c = ApplyUntilConverged(s);
+  ASSERT_TRUE(c.converged) << "A:\n" << ra.err << "B:\n" << rb.err << c.transcript;
+  Audit audit = ExpectExactlyOnce(s.url, fleet, s.state);
+  if (HasFailure()) ADD_FAILURE() << "A:\n" << ra.err << "B:\n" << rb.err << "sandbox log:\n" << Tail(sandbox.Log(), 80);
+  std::printf("force-unlock of a live holder: stopped by %s; %zu jobs, %zu duplicates, %zu lost\n",
+              fenced ? "the intent fence" : "its heartbeat", audit.jobs, audit.duplicates, audit.lost);
+}
+
 // ---------------------------------------------------------------------------
 // 4. a killed holder's lease
 
