@@ -138,7 +138,7 @@ core::Result<int> Server::Bind(const ServerOptions& options) {
   http_->Post(".*", [this](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
     std::string body;
     bool too_large = false;
-    read([&](const char* data, size_t n) {
+    const bool read_whole = read([&](const char* data, size_t n) {
       if (body.size() + n > kMaxBody) {
         too_large = true;
         return false;
@@ -146,8 +146,10 @@ core::Result<int> Server::Bind(const ServerOptions& options) {
       body.append(data, n);
       return true;
     });
-    if (too_large) {
-      res.status = 413;
+    if (!read_whole) {
+      // Over the limit (httplib refuses a Content-Length over it before
+      // reading, setting 413 itself), or a connection that broke mid-body.
+      res.status = too_large || res.status == 413 ? 413 : 400;
       return;
     }
     Handle(req, body, res);

@@ -268,6 +268,30 @@ TEST_F(ApplierTest, LostAnswerIsUnknownThenAdoptedNeverCreatedTwice) {
   EXPECT_EQ(Attempts()[0].job_id, platform_.jobs[0].job_id);
 }
 
+TEST_F(ApplierTest, WhenThePlatformShowsTwoJobsForOneIntentTheOldestIsAdoptedAndTheOtherNamed) {
+  auto m = test_util::Parse(kThreeStages);
+  platform_.faults = {CreateFault::kCreatedAnswerLost};
+  Apply(m);
+  ASSERT_EQ(platform_.jobs.size(), 1u);
+  auto copy = platform_.jobs[0];  // the same job made twice (say, by a proxy's resend)
+  copy.job_id = "9999999999999999999";
+  copy.utc_create = "2026-11-25T10:00:30.000Z";
+  platform_.jobs.push_back(copy);
+  const std::string first = platform_.jobs[0].job_id;
+  clock_.Sleep(minutes(2));
+  Report r = Apply(m);
+  EXPECT_EQ(r.adopted, 1);
+  EXPECT_FALSE(r.ok());
+  ASSERT_FALSE(r.problems.empty());
+  EXPECT_EQ(r.problems[0], "thermostat/canary: the platform shows 2 jobs for attempt " + Attempts()[0].intent_id +
+                               ": adopted the oldest, " + first +
+                               "; 9999999999999999999 is a duplicate: cancel its tasks on the platform");
+  EXPECT_EQ(Attempts()[0].job_id, first);
+  auto events = store_->Events("");
+  ASSERT_TRUE(events.ok());
+  EXPECT_TRUE(std::any_of(events->begin(), events->end(), [](const state::Event& e) { return e.kind == "duplicate"; }));
+}
+
 TEST_F(ApplierTest, UnknownWithNoJobOnThePlatformIsCreatedAgain) {
   auto m = test_util::Parse(kThreeStages);
   platform_.faults = {CreateFault::kLostBeforeCreating};

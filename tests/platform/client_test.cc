@@ -4,6 +4,8 @@
 
 #include <deque>
 
+#include <fmt/format.h>
+
 #include "core/clock.h"
 #include "platform/signature.h"
 
@@ -375,6 +377,119 @@ TEST_F(ClientTest, ObserverSeesEveryAttemptWithoutSecrets) {
   EXPECT_EQ(events[0].outcome, "Throttling.User");
   EXPECT_EQ(events[1].outcome, "ok");
   EXPECT_EQ(events[1].attempt, 2);
+}
+
+TEST_F(ClientTest, AJobIdThatIsNotATokenIsAProtocolErrorAndTheCreateStaysUnknown) {
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {R"(" ")", "\" \""},
+      {R"("-1")", "\"-1\""},
+      {"-1", "\"-1\""},
+      {"\"" + std::string(10000, '7') + "\"", "\"777777777777777777777777…\" (10000 characters)"},
+      {R"("12\u000034")", "\"12\\x0034\""},
+      {R"("12\u202e34")", "\"12\\u{202E}34\""},
+  };
+  for (const auto& [json_id, shown] : bad) {
+    SCOPED_TRACE(json_id.substr(0, 30));
+    transport_.requests.clear();
+    Client c = Make();
+    transport_.Answer(200, R"({"RequestId":"R1","Success":true,"Data":{"JobId":)" + json_id + "}}");
+    transport_.Answer(200, kCreated);  // must not be reached: never sent twice
+    auto r = c.CreateJob(GrayPart(), "");
+    ASSERT_FALSE(r.ok());
+    EXPECT_TRUE(r.error().OutcomeUnknown());
+    EXPECT_EQ(r.error().message, "the platform answered HTTP 200 with a JobId that is not a job id (" + shown +
+                                     "); job ids are 1-64 letters, digits and _ - . *, beginning with a letter or "
+                                     "digit");
+    EXPECT_EQ(transport_.requests.size(), 1u);
+    transport_.script.clear();
+  }
+}
+
+TEST_F(ClientTest, AListingThatClaimsAMillionPagesIsRefusedAfterOneCall) {
+  Client c = Make();
+  transport_.Answer(200, R"({"RequestId":"R","Success":true,"Total":200000000,"PageSize":200,"PageCount":1000000,)"
+                         R"("CurrentPage":1,"Data":{"SimpleOTAJobInfo":[{"JobId":"1"}]}})");
+  auto r = c.ListJobsByFirmware("167");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().cls, ErrorClass::kMalformed);
+  EXPECT_EQ(r.error().message,
+            "the platform lists 200000000 jobs in 1000000 pages for firmware 167, more than the 10000 otaroll reads; a "
+            "listing that long is not believed");
+  EXPECT_EQ(transport_.requests.size(), 1u);
+}
+
+TEST_F(ClientTest, AJobListedTwiceOnOnePageIsAProtocolError) {
+  Client c = Make();
+  transport_.Answer(200, R"({"RequestId":"R","Success":true,"Total":2,"PageCount":1,"CurrentPage":1,)"
+                         R"("Data":{"SimpleOTAJobInfo":[{"JobId":"77"},{"JobId":"77"}]}})");
+  auto r = c.ListJobsByFirmware("167");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().message, "the platform listed job 77 twice on one page of firmware 167's jobs");
+}
+
+TEST_F(ClientTest, ACountNearTheIntegerLimitIsAProtocolErrorNotANegativeCount) {
+  Client c = Make();
+  for (int i = 0; i < 6; ++i) {
+    transport_.Answer(200, R"({"RequestId":"R","Success":true,"Total":9223372036854775806,)"
+                           R"("Data":{"SimpleOTATaskInfo":[]}})");
+  }
+  auto r = c.CountTasks("55", "FAILED");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().cls, ErrorClass::kMalformed);
+  EXPECT_EQ(r.error().message,
+            "the platform answered HTTP 200 with a Total of 9223372036854775806, more than any fleet holds (at most "
+            "1000000000)");
+}
+
+TEST_F(ClientTest, ARequestRefusedUnreadAsTooLargeCreatedNothingAndIsNotRetried) {
+  for (long status : {413L, 414L}) {
+    SCOPED_TRACE(status);
+    transport_.requests.clear();
+    Client c = Make();
+    transport_.Answer(status, "<html>Request Entity Too Large</html>");
+    transport_.Answer(200, kCreated);  // must not be reached
+    auto r = c.CreateJob(GrayPart(), "");
+    ASSERT_FALSE(r.ok());
+    EXPECT_EQ(r.error().cls, ErrorClass::kRefused);
+    EXPECT_FALSE(r.error().OutcomeUnknown());
+    EXPECT_FALSE(r.error().RetryableCreate());
+    EXPECT_EQ(r.error().message,
+              fmt::format("the platform refused the request unread as too large (HTTP {})", status));
+    EXPECT_EQ(transport_.requests.size(), 1u);
+    transport_.script.clear();
+  }
+}
+
+TEST_F(ClientTest, ALargeRequestGoesAsPostEvenWhenGetIsConfigured) {
+  ClientConfig config;
+  config.method = "GET";
+  Client c = Make(config);
+  spec::ParamSet part = GrayPart();
+  part["TargetSelection"] = {"SPECIFIC"};
+  part.erase("GrayPercent");
+  for (int i = 0; i < 200; ++i) part["TargetDeviceName"].push_back(fmt::format("{:0>64}", i));
+  transport_.Answer(200, kCreated);
+  transport_.Answer(200, R"({"RequestId":"R","Success":true,"Data":{"JobId":"1"}})");
+  ASSERT_TRUE(c.CreateJob(part, "").ok());
+  ASSERT_TRUE(c.QueryJob("1").ok());
+  ASSERT_EQ(transport_.requests.size(), 2u);
+  EXPECT_EQ(transport_.requests[0].method, "POST");
+  EXPECT_EQ(transport_.requests[0].url, "http://127.0.0.1:8686/");
+  Params sent = transport_.ParamsOf(0);
+  Params unsigned_params = sent;
+  unsigned_params.erase("Signature");
+  EXPECT_EQ(sent["Signature"], SignRequest("POST", unsigned_params, "s3cr3t-never-printed"));
+  EXPECT_EQ(transport_.requests[1].method, "GET");  // small ones keep the configured method
+}
+
+TEST_F(ClientTest, APermanentTransportFailureIsNotRetried) {
+  Client c = Make();
+  transport_.script.emplace_back(TransportError{false, "TLS certificate of h:443 is for another host name", true});
+  transport_.Answer(200, R"({"RequestId":"R","Success":true,"Data":{"JobId":"1"}})");
+  auto r = c.QueryJob("1");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().attempts, 1);
+  EXPECT_EQ(transport_.requests.size(), 1u);
 }
 
 TEST(RandomUuidTest, IsAVersion4UuidAndFresh) {

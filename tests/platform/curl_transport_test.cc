@@ -647,6 +647,31 @@ TEST_F(CurlTransportTlsTest, UnreadableCaBundleIsReported) {
                                        thread_->HostPort(), missing));
 }
 
+TEST_F(CurlTransportTlsTest, ACertificateForAnotherHostNameSaysSoAndIsPermanent) {
+  httplib::SSLServer wrong(pki_.wrong_name_cert.c_str(), pki_.server_key.c_str());
+  wrong.Get("/", [](const httplib::Request&, httplib::Response& res) { res.set_content("secure", "text/plain"); });
+  ServerThread thread(wrong);
+  CurlTransport::Options options;
+  options.ca_bundle = pki_.ca_cert;  // trusted, but issued for otherhost.example
+  CurlTransport transport(options);
+
+  TransportError error = ExpectError(transport.Send(Get(thread.Url("/"))));
+
+  EXPECT_FALSE(error.sent);
+  EXPECT_TRUE(error.permanent);
+  EXPECT_EQ(error.message,
+            fmt::format("TLS certificate of {} is for another host name: the name in --endpoint (127.0.0.1) is not "
+                        "among the names it was issued for; use the host name of the certificate, or a certificate "
+                        "for this name",
+                        thread.HostPort()));
+}
+
+TEST_F(CurlTransportTlsTest, AnUntrustedCertificateIsPermanent) {
+  CurlTransport transport;
+  TransportError error = ExpectError(transport.Send(Get(thread_->Url("/"))));
+  EXPECT_TRUE(error.permanent);
+}
+
 // ---------------------------------------------------------------------------
 // Proxy
 

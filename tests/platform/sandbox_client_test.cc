@@ -2,6 +2,7 @@
 // `otaroll sandbox` over loopback: every call in both styles, HTTPS with a
 // certificate made by the test, and each injected fault classified as
 // API.md §5 says.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "core/clock.h"
@@ -106,6 +107,50 @@ TEST_P(SandboxClientTest, EveryCallRoundTrips) {
 
 INSTANTIATE_TEST_SUITE_P(Styles, SandboxClientTest, ::testing::Values(Style::kTuya, Style::kAlibaba),
                          [](const auto& info) { return std::string(StyleName(info.param)); });
+
+// The largest valid create: 200 devices of 64 characters (well over the 8 KiB
+// that HTTP libraries accept for a form by default), over POST and over GET
+// (which the client then sends as POST).
+TEST(SandboxClientLargeTest, TheLargestValidCreateIsAccepted) {
+  TempDir dir;
+  SandboxProcess sandbox({"--data", dir.Join("sandbox.db"), "--access-key", "testid:testsecret"});
+  ASSERT_TRUE(sandbox.started()) << sandbox.error();
+  for (const char* method : {"POST", "GET"}) {
+    SCOPED_TRACE(method);
+    spec::ParamSet part = GrayPart(std::string("17") + method);
+    part["TargetSelection"] = {"SPECIFIC"};
+    part.erase("GrayPercent");
+    for (int i = 0; i < 200; ++i) part["TargetDeviceName"].push_back(fmt::format("device-{:-<54}{:0>3}", "", i));
+    ASSERT_EQ(part["TargetDeviceName"][0].size(), 64u);
+    Stack s(sandbox.url());
+    ClientConfig config = Stack::Config(sandbox.url(), Style::kTuya);
+    config.method = method;
+    Client client(config, {test_util::kSandboxKeyId, test_util::kSandboxSecret}, s.transport, s.clock);
+    auto created = client.CreateJob(part, "");
+    ASSERT_TRUE(created.ok()) << created.error().Describe();
+    auto tasks = client.ListTasks(created->job_id, "");
+    ASSERT_TRUE(tasks.ok()) << tasks.error().Describe();
+    EXPECT_EQ(tasks->size(), 200u);
+  }
+}
+
+TEST(SandboxClientLargeTest, ABodyOverTheSandboxLimitIsRefusedUnreadAsNotCreated) {
+  TempDir dir;
+  SandboxProcess sandbox({"--data", dir.Join("sandbox.db"), "--access-key", "testid:testsecret"});
+  ASSERT_TRUE(sandbox.started()) << sandbox.error();
+  Stack s(sandbox.url());
+  spec::ParamSet part = GrayPart();
+  part["SrcVersion"] = {};
+  for (int i = 0; i < 20000; ++i) part["SrcVersion"].push_back(fmt::format("{:0>60}", i));  // > 1 MiB
+  auto refused = s.client.CreateJob(part, "");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_EQ(refused.error().cls, ErrorClass::kRefused) << refused.error().Describe();
+  EXPECT_FALSE(refused.error().OutcomeUnknown());
+  EXPECT_EQ(refused.error().attempts, 1);
+  auto jobs = s.client.ListJobsByFirmware("167");
+  ASSERT_TRUE(jobs.ok());
+  EXPECT_TRUE(jobs->empty());
+}
 
 TEST(SandboxClientHttpsTest, VerifiesTheSandboxCertificate) {
   TempDir dir;

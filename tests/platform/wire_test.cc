@@ -62,7 +62,11 @@ TEST(WireCreateTest, NumericIdsKeepEveryDigit) {
   // Above int64 but within uint64.
   EXPECT_EQ(ValueOf(ParseCreateJob(Inline(200, R"({"Success":true,"Data":{"JobId":18446744073709551615}})"))).job_id,
             "18446744073709551615");
-  EXPECT_EQ(ValueOf(ParseCreateJob(Inline(200, R"({"Success":true,"Data":{"JobId":-5}})"))).job_id, "-5");
+  // A negative number is no job id: a protocol error (the create's outcome stays unknown).
+  auto negative = ParseCreateJob(Inline(200, R"({"Success":true,"Data":{"JobId":-5}})"));
+  ASSERT_FALSE(negative.ok());
+  EXPECT_EQ(negative.error().cls, ErrorClass::kMalformed);
+  EXPECT_TRUE(negative.error().OutcomeUnknown());
 }
 
 TEST(WireCreateTest, JobIdWinsOverFirmwareIdAndKeysMatchInAnyCase) {

@@ -21,6 +21,7 @@ struct TestPki {
   std::string server_cert;    // PEM file: CN=127.0.0.1, SAN IP:127.0.0.1, DNS:localhost
   std::string server_key;     // PEM file: the server's private key (unencrypted)
   std::string other_ca_cert;  // PEM file: a CA that signed nothing here
+  std::string wrong_name_cert;  // PEM file: signed by ca_cert, for server_key, named only otherhost.example
 };
 
 namespace tls_detail {
@@ -62,7 +63,7 @@ inline void AddExtension(X509* cert, X509* issuer, int nid, const char* value) {
 // A certificate for `key` named CN=`common_name`, signed by issuer/issuer_key,
 // or self-signed when issuer is null.
 inline Cert MakeCert(const std::string& common_name, long serial, EVP_PKEY* key, X509* issuer, EVP_PKEY* issuer_key,
-                     bool is_ca) {
+                     bool is_ca, const char* san = "IP:127.0.0.1,DNS:localhost") {
   Cert cert(X509_new());
   Check(cert != nullptr, "X509_new");
   X509* c = cert.get();
@@ -87,7 +88,7 @@ inline Cert MakeCert(const std::string& common_name, long serial, EVP_PKEY* key,
     AddExtension(c, signer, NID_basic_constraints, "critical,CA:FALSE");
     AddExtension(c, signer, NID_key_usage, "critical,digitalSignature");
     AddExtension(c, signer, NID_ext_key_usage, "serverAuth");
-    AddExtension(c, signer, NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost");
+    AddExtension(c, signer, NID_subject_alt_name, san);
     AddExtension(c, signer, NID_subject_key_identifier, "hash");
     AddExtension(c, signer, NID_authority_key_identifier, "keyid:always");
   }
@@ -125,7 +126,12 @@ inline TestPki MakeTestPki(const std::string& dir) {
   Pkey other_key = NewKey();
   Cert other = MakeCert("otaroll unrelated test CA", 3, other_key.get(), nullptr, nullptr, true);
 
-  TestPki pki{dir + "/ca.pem", dir + "/server.pem", dir + "/server-key.pem", dir + "/other-ca.pem"};
+  Cert wrong_name =
+      MakeCert("otherhost.example", 4, server_key.get(), ca.get(), ca_key.get(), false, "DNS:otherhost.example");
+
+  TestPki pki{dir + "/ca.pem", dir + "/server.pem", dir + "/server-key.pem", dir + "/other-ca.pem",
+              dir + "/wrong-name.pem"};
+  WriteCert(pki.wrong_name_cert, wrong_name.get());
   WriteCert(pki.ca_cert, ca.get());
   WriteCert(pki.server_cert, server.get());
   WriteKey(pki.server_key, server_key.get());
