@@ -652,12 +652,10 @@ void ParseText(std::string_view text, const std::string& display_name, std::vect
     errors.push_back(*bad);
     return;
   }
-  if (auto alias = AliasesExpandTooFar(text)) {
-    errors.push_back(Diagnostic{
-        display_name, alias->line + 1, alias->column + 1, "",
-        fmt::format("with its aliases (*name) expanded, the file holds more than {} values; write the values out "
-                    "instead of nesting aliases",
-                    kMaxExpandedValues)});
+  if (auto problem = CheckStructure(text)) {
+    const YAML::Mark& m = problem->mark;
+    errors.push_back(Diagnostic{display_name, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1, "",
+                                problem->message});
     return;
   }
   std::vector<YAML::Node> docs;
@@ -673,11 +671,6 @@ void ParseText(std::string_view text, const std::string& display_name, std::vect
   } catch (const YAML::Exception& e) {
     std::string why = e.msg.size() > 200 ? e.msg.substr(0, 200) + "…" : e.msg;
     at(e.mark, "invalid YAML: " + core::Printable(why));
-    return;
-  }
-  if (docs.size() > kMaxDocuments) {
-    at(docs[kMaxDocuments].Mark(),
-       fmt::format("more than {} YAML documents in one file; split it into several files", kMaxDocuments));
     return;
   }
   for (const YAML::Node& doc : docs) {

@@ -1,5 +1,7 @@
 #include "manifest/syntax.h"
 
+#include <yaml-cpp/depthguard.h>
+
 #include <cstdint>
 #include <map>
 #include <sstream>
@@ -14,17 +16,40 @@ using core::Diagnostic;
 
 namespace {
 
-// Counts the values a file's documents hold once every alias (*name) is
-// expanded, without building nodes, and stops at the first place where the
-// count passes kMaxExpandedValues: a few hundred bytes of nested aliases
-// expand to billions of values.
-class AliasCounter : public YAML::EventHandler {
+// One pass over a file's YAML events, before any node is built, that stops at
+// the first of:
+//   - more values than kMaxExpandedValues once every alias (*name) is
+//     expanded (a few hundred bytes of nested aliases expand to billions);
+//   - more than kMaxDocuments documents;
+//   - a parser that makes no progress: yaml-cpp 0.7 yields empty documents
+//     at the same place forever on a ',' outside [...] or {...} (upstream
+//     issue 1040), and YAML::LoadAll then allocates until memory runs out.
+class StructureCheck : public YAML::EventHandler {
  public:
-  std::optional<YAML::Mark> over;
+  std::optional<StructureProblem> problem;
   struct Stop {};
-  void OnDocumentStart(const YAML::Mark&) override {}
-  void OnDocumentEnd() override {}
-  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override { Value(mark, anchor, 1); }
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++documents_ > kMaxDocuments) {
+      Fail(mark, fmt::format("more than {} YAML documents in one file; split it into several files", kMaxDocuments));
+    }
+    events_ = 0;
+    null_at_.reset();
+  }
+  void OnDocumentEnd() override {
+    if (events_ == 1 && null_at_) {
+      if (last_empty_ && last_empty_->pos == null_at_->pos) {
+        Fail(*null_at_, "invalid YAML: unexpected ',' (commas separate items only inside [...] or {...})");
+      }
+      last_empty_ = null_at_;
+    } else {
+      last_empty_.reset();
+    }
+  }
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
+    if (events_ == 0) null_at_ = mark;
+    Value(mark, anchor, 1);
+  }
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
     auto it = sizes_.find(anchor);
     Value(mark, 0, it == sizes_.end() ? 1 : it->second);
@@ -48,16 +73,22 @@ class AliasCounter : public YAML::EventHandler {
     YAML::anchor_t anchor;
     uint64_t size;
   };
+  void Fail(const YAML::Mark& mark, std::string message) {
+    problem = StructureProblem{mark, std::move(message)};
+    throw Stop{};
+  }
   void Value(const YAML::Mark& mark, YAML::anchor_t anchor, uint64_t size) {
     if (anchor != 0) sizes_[anchor] = size;
     Add(mark, size);
   }
   void Add(const YAML::Mark& mark, uint64_t size) {
+    ++events_;
     total_ += size;
     if (!open_.empty()) open_.back().size += size;
     if (total_ > kMaxExpandedValues) {
-      over = mark;
-      throw Stop{};
+      Fail(mark, fmt::format("with its aliases (*name) expanded, the file holds more than {} values; write the values "
+                             "out instead of nesting aliases",
+                             kMaxExpandedValues));
     }
   }
   void Open(const YAML::Mark& mark, YAML::anchor_t anchor) {
@@ -75,6 +106,10 @@ class AliasCounter : public YAML::EventHandler {
   std::map<YAML::anchor_t, uint64_t> sizes_;
   std::vector<Frame> open_;
   uint64_t total_ = 0;
+  size_t documents_ = 0;
+  size_t events_ = 0;                    // values and collections of the current document
+  std::optional<YAML::Mark> null_at_;    // the current document is a lone null here
+  std::optional<YAML::Mark> last_empty_;  // the previous document was a lone null here
 };
 
 }  // namespace
@@ -178,19 +213,21 @@ bool CheckTags(const YAML::Node& node, const std::string& file, std::vector<Diag
   return true;
 }
 
-std::optional<YAML::Mark> AliasesExpandTooFar(std::string_view text) {
-  if (text.find('*') == std::string_view::npos || text.find('&') == std::string_view::npos) return std::nullopt;
+std::optional<StructureProblem> CheckStructure(std::string_view text) {
   std::istringstream in{std::string(text)};
-  AliasCounter counter;
+  StructureCheck check;
   try {
     YAML::Parser parser(in);
-    while (parser.HandleNextDocument(counter)) {
+    while (parser.HandleNextDocument(check)) {
     }
-  } catch (const AliasCounter::Stop&) {
+  } catch (const StructureCheck::Stop&) {
+  } catch (const YAML::DeepRecursion& e) {
+    return StructureProblem{
+        e.mark, fmt::format("nested more than {} levels deep; manifests need far fewer: flatten it", kMaxDepth)};
   } catch (const YAML::Exception&) {
     // A syntax error is reported by the real parse, with its position.
   }
-  return counter.over;
+  return check.problem;
 }
 
 }  // namespace otaroll::manifest

@@ -19,10 +19,17 @@ namespace otaroll::manifest {
 // carriage return are allowed), if any.
 std::optional<core::Diagnostic> CheckText(std::string_view text, const std::string& file);
 
-// Where the values of the text's documents, with every alias (*name)
-// expanded, first number more than kMaxExpandedValues; nullopt when they
-// never do. Cheap when the text holds no '&' or no '*' (then no alias can be).
-std::optional<YAML::Mark> AliasesExpandTooFar(std::string_view text);
+// A problem of the text's YAML structure found by one pass over its events,
+// before any node is built (yaml-cpp's LoadAll would never return on some
+// of them): more values than kMaxExpandedValues once aliases are expanded,
+// more than kMaxDocuments documents, nesting past the parser's guard, or a
+// stray ',' on which the parser makes no progress. nullopt otherwise (a
+// plain syntax error is left to the real parse, which reports it).
+struct StructureProblem {
+  YAML::Mark mark;
+  std::string message;
+};
+std::optional<StructureProblem> CheckStructure(std::string_view text);
 
 // Reports every tag outside the YAML core schema; returns false (after
 // reporting it) when the nesting is deeper than kMaxDepth.

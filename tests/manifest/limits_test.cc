@@ -101,7 +101,18 @@ TEST(Limits, StagesDevicesLabelsAndDocumentsAreBounded) {
   std::string docs;
   for (size_t i = 0; i <= kMaxDocuments; ++i) docs += "---\n{}\n";
   EXPECT_EQ(Errors(docs),
-            (Lines{"m.yaml:2002:1: more than 1000 YAML documents in one file; split it into several files"}));
+            (Lines{"m.yaml:2001:1: more than 1000 YAML documents in one file; split it into several files"}));
+}
+
+// yaml-cpp 0.7's LoadAll never returns on these (it yields empty documents
+// at the same place until memory runs out); found by the fuzz target.
+TEST(Limits, AStrayCommaIsASyntaxErrorNotAnEndlessParse) {
+  const std::string error = "invalid YAML: unexpected ',' (commas separate items only inside [...] or {...})";
+  EXPECT_EQ(Errors(","), (Lines{"m.yaml:1:1: " + error}));
+  EXPECT_EQ(Errors(",a"), (Lines{"m.yaml:1:1: " + error}));
+  EXPECT_EQ(Errors("- a\n,"), (Lines{"m.yaml:2:1: " + error}));
+  EXPECT_EQ(Errors("[a, b]\n, c"), (Lines{"m.yaml:2:1: " + error}));
+  EXPECT_EQ(Errors("---\n---\n---\n"), Lines{});  // empty documents at different places are fine
 }
 
 TEST(Limits, AValueIsQuotedShortEscapedAndOnOneLine) {
