@@ -42,8 +42,8 @@ struct Options {
   // --prune-empty-tree: prune even when the manifests hold no rollout at all
   // (otherwise refused: an empty tree is more often a wrong path than intent).
   bool prune_empty_tree = false;
-  int max_creates = -1;            // --max-creates; < 0: no limit
-  bool intent_tags = false;        // stamp jobs with their intent id (alibaba)
+  int max_creates = -1;      // --max-creates; < 0: no limit
+  bool intent_tags = false;  // stamp jobs with their intent id (alibaba)
   // A platform clock this far behind ours still counts as "created after the intent".
   core::Duration skew{std::chrono::minutes(5)};
   // An intent younger than this may still be in flight (a killed process's

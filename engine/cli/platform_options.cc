@@ -132,8 +132,8 @@ std::string DescribeFailure(const platform::CallError& e, const std::string& wha
       return fmt::format("the platform failed while {} ({} attempt{}): {}; try again later", what, e.attempts,
                          e.attempts == 1 ? "" : "s", e.Describe());
     case ErrorClass::kRefused:
-      return fmt::format("the platform refused the request unread while {}: {}; the request is too large for it",
-                         what, e.Describe());
+      return fmt::format("the platform refused the request unread while {}: {}; the request is too large for it", what,
+                         e.Describe());
     case ErrorClass::kMalformed:
       return fmt::format("the platform's answer could not be used while {}: {}; check --endpoint and --platform", what,
                          e.Describe());

@@ -475,8 +475,7 @@ int RunImport(const Settings& s) {
     if (!lease.ok()) return Fail(lease.status());
     auto imported = (*store)->Import(text, source);
     if (imported.ok()) {
-      return Print(
-          fmt::format("otaroll: imported {} into {}: {}\n", source, path, state::DescribeCounts(*imported)));
+      return Print(fmt::format("otaroll: imported {} into {}: {}\n", source, path, state::DescribeCounts(*imported)));
     }
     failed = imported.status();
   }

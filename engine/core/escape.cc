@@ -1,8 +1,8 @@
 #include "core/escape.h"
 
-#include <cstdint>
-
 #include <fmt/format.h>
+
+#include <cstdint>
 
 namespace otaroll::core {
 namespace {
@@ -23,8 +23,8 @@ size_t Decode(std::string_view text, size_t i, uint32_t* cp) {
     if ((cc & 0xC0) != 0x80) return 0;
     v = (v << 6) | (cc & 0x3F);
   }
-  if ((len == 2 && v < 0x80) || (len == 3 && v < 0x800) || (len == 4 && v < 0x10000) ||
-      (v >= 0xD800 && v <= 0xDFFF) || v > 0x10FFFF) {
+  if ((len == 2 && v < 0x80) || (len == 3 && v < 0x800) || (len == 4 && v < 0x10000) || (v >= 0xD800 && v <= 0xDFFF) ||
+      v > 0x10FFFF) {
     return 0;
   }
   *cp = v;

@@ -1,13 +1,13 @@
 #include "manifest/loader.h"
 
+#include <fmt/format.h>
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <map>
 #include <set>
 #include <sstream>
-
-#include <fmt/format.h>
-#include <yaml-cpp/depthguard.h>
-#include <yaml-cpp/yaml.h>
 
 #include "core/escape.h"
 #include "manifest/duration.h"
@@ -38,8 +38,7 @@ bool IsWordChar(char c, std::string_view extra) {
          extra.find(c) != std::string_view::npos;
 }
 bool IsWord(const std::string& s, std::string_view extra) {
-  return !s.empty() && s.size() <= 64 &&
-         std::all_of(s.begin(), s.end(), [&](char c) { return IsWordChar(c, extra); });
+  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [&](char c) { return IsWordChar(c, extra); });
 }
 // What goes on the wire as a firmware id, group id or source version: 1..64
 // printable ASCII characters without spaces ('!' to '~'). Escapes such as
@@ -57,8 +56,8 @@ size_t EditDistance(const std::string& a, const std::string& b) {
     row[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
       size_t cur = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1,
-                         prev + (std::tolower(a[i - 1]) == std::tolower(b[j - 1]) ? 0 : 1)});
+      row[j] =
+          std::min({row[j] + 1, row[j - 1] + 1, prev + (std::tolower(a[i - 1]) == std::tolower(b[j - 1]) ? 0 : 1)});
       prev = cur;
     }
   }
@@ -66,10 +65,14 @@ size_t EditDistance(const std::string& a, const std::string& b) {
 }
 
 // A value quoted in a message: escaped, on one line, and cut after 64 characters.
-std::string Quote(const std::string& s) { return core::Excerpt(s, 64); }
+std::string Quote(const std::string& s) {
+  return core::Excerpt(s, 64);
+}
 
 // A number or other bare scalar as written, cut the same way when long or odd.
-std::string Raw(const std::string& s) { return s.size() <= 64 && core::IsPrintable(s) ? s : core::Excerpt(s, 64); }
+std::string Raw(const std::string& s) {
+  return s.size() <= 64 && core::IsPrintable(s) ? s : core::Excerpt(s, 64);
+}
 
 // A mapping key as it appears in a field path.
 std::string Key(const YAML::Node& key) {
@@ -77,7 +80,6 @@ std::string Key(const YAML::Node& key) {
   const std::string& k = key.Scalar();
   return k.size() <= 64 && core::IsPrintable(k) ? k : core::Excerpt(k, 64);
 }
-
 
 // One mapping's entries, keyed by name, after unknown and duplicate keys
 // have been reported.
@@ -96,8 +98,8 @@ class DocReader {
 
   void Report(const YAML::Mark& mark, const std::string& field, std::string message) {
     failed_ = true;
-    errors_.push_back(Diagnostic{file_, mark.is_null() ? 0 : mark.line + 1,
-                                 mark.is_null() ? 0 : mark.column + 1, field, std::move(message)});
+    errors_.push_back(Diagnostic{file_, mark.is_null() ? 0 : mark.line + 1, mark.is_null() ? 0 : mark.column + 1, field,
+                                 std::move(message)});
   }
   void Report(const Position& p, const std::string& field, std::string message) {
     failed_ = true;
@@ -130,8 +132,7 @@ class DocReader {
                fmt::format("duplicate key; it is already given at line {}", out[key].key.Mark().line + 1));
         continue;
       }
-      if (std::find_if(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; }) ==
-          allowed.end()) {
+      if (std::find_if(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; }) == allowed.end()) {
         std::string list, suggestion;
         size_t best = 3;
         for (const char* a : allowed) {
@@ -140,9 +141,9 @@ class DocReader {
           if (d < best) best = d, suggestion = a;
         }
         Report(it->first.Mark(), field,
-               suggestion.empty() ? fmt::format("unknown key; allowed here: {}", list)
-                                  : fmt::format("unknown key (did you mean {}?); allowed here: {}",
-                                                Quote(suggestion), list));
+               suggestion.empty()
+                   ? fmt::format("unknown key; allowed here: {}", list)
+                   : fmt::format("unknown key (did you mean {}?); allowed here: {}", Quote(suggestion), list));
         continue;
       }
       out[key] = Entry{it->first, it->second};
@@ -230,9 +231,9 @@ class DocReader {
   }
 
   // A list of unique strings, each checked by valid(); nullopt on any error.
-  std::optional<std::vector<std::string>> StringList(const Entry& e, const std::string& path,
-                                                     const char* item_what, bool (*valid)(const std::string&),
-                                                     const char* allowed, const char* unique_note, size_t max_items) {
+  std::optional<std::vector<std::string>> StringList(const Entry& e, const std::string& path, const char* item_what,
+                                                     bool (*valid)(const std::string&), const char* allowed,
+                                                     const char* unique_note, size_t max_items) {
     if (!e.value.IsSequence()) {
       Report(e, path, fmt::format("found {}; expected a list of {}", Describe(e.value), item_what));
       return std::nullopt;
@@ -275,10 +276,10 @@ class DocReader {
 
   void ReadUpgrade(const Entry& e, const std::string& path, Upgrade& up) {
     Entries m;
-    if (!ReadMap(e.value, MarkOf(e), path,
-                 {"retryIntervalMinutes", "retryCount", "timeoutMinutes", "needPush", "needConfirm",
-                  "downloadProtocol"},
-                 m, "a mapping of job options")) {
+    if (!ReadMap(
+            e.value, MarkOf(e), path,
+            {"retryIntervalMinutes", "retryCount", "timeoutMinutes", "needPush", "needConfirm", "downloadProtocol"}, m,
+            "a mapping of job options")) {
       return;
     }
     for (const auto& [key, entry] : m) up.positions[key] = PositionOf(MarkOf(entry));
@@ -304,7 +305,8 @@ class DocReader {
     auto* interval = Find(m, "retryIntervalMinutes");
     auto* count = Find(m, "retryCount");
     if (count && !interval) {
-      Report(*count, Join(path, "retryCount"), "given without retryIntervalMinutes; set both in this block, or neither");
+      Report(*count, Join(path, "retryCount"),
+             "given without retryIntervalMinutes; set both in this block, or neither");
     }
     if (interval && !count) {
       Report(*interval, Join(path, "retryIntervalMinutes"),
@@ -329,8 +331,9 @@ class DocReader {
           gate.soak = d.value;
           gate.soak_text = *text;
         } else {
-          Report(*x, p, fmt::format("{} {}; expected <integer><unit>... with units s, m, h, d (e.g. 24h, 1h30m)",
-                                    Quote(*text), d.error));
+          Report(*x, p,
+                 fmt::format("{} {}; expected <integer><unit>... with units s, m, h, d (e.g. 24h, 1h30m)", Quote(*text),
+                             d.error));
         }
       }
     }
@@ -443,7 +446,8 @@ class DocReader {
     if (auto* x = Find(m, "all")) {
       stage.target = Target::kAll;
       if (auto v = Bool(*x, Join(path, "all")); v && !*v) {
-        Report(*x, Join(path, "all"), "false is not allowed; write all: true, or target the stage with gray, group or devices");
+        Report(*x, Join(path, "all"),
+               "false is not allowed; write all: true, or target the stage with gray, group or devices");
       }
     }
     if (auto* x = Find(m, "gate")) ReadGate(*x, Join(path, "gate"), first, stage.gate);
@@ -551,10 +555,10 @@ class DocReader {
 
   void ReadSpec(const Entry& spec, Rollout& r) {
     Entries m;
-    if (!ReadMap(spec.value, MarkOf(spec), "spec",
-                 {"productKey", "firmwareId", "srcVersions", "paused", "cancelSuperseded", "onHalt", "upgrade",
-                  "stages"},
-                 m, "a mapping")) {
+    if (!ReadMap(
+            spec.value, MarkOf(spec), "spec",
+            {"productKey", "firmwareId", "srcVersions", "paused", "cancelSuperseded", "onHalt", "upgrade", "stages"}, m,
+            "a mapping")) {
       return;
     }
     const YAML::Mark at = MarkOf(spec);
@@ -563,8 +567,9 @@ class DocReader {
         if (IsWord(*v, "_.-")) {
           r.product_key = *v;
         } else {
-          Report(*x, "spec.productKey",
-                 fmt::format("{} is not a valid product key; allowed: 1-64 letters, digits, '_', '.' and '-'", Quote(*v)));
+          Report(
+              *x, "spec.productKey",
+              fmt::format("{} is not a valid product key; allowed: 1-64 letters, digits, '_', '.' and '-'", Quote(*v)));
         }
       }
     }
@@ -619,9 +624,10 @@ class DocReader {
           if (!stage.name.empty()) {
             auto [it, inserted] = names.emplace(stage.name, i);
             if (!inserted) {
-              Report(stage.position, path + ".name",
-                     fmt::format("{} is already the name of spec.stages[{}]; stage names must be unique within a rollout",
-                                 Quote(stage.name), it->second));
+              Report(
+                  stage.position, path + ".name",
+                  fmt::format("{} is already the name of spec.stages[{}]; stage names must be unique within a rollout",
+                              Quote(stage.name), it->second));
             }
           }
           if (!stage.upgrade.positions.empty()) CheckRetryWithinTimeout(r, path, stage.upgrade);
@@ -654,14 +660,14 @@ void ParseText(std::string_view text, const std::string& display_name, std::vect
   }
   if (auto problem = CheckStructure(text)) {
     const YAML::Mark& m = problem->mark;
-    errors.push_back(Diagnostic{display_name, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1, "",
-                                problem->message});
+    errors.push_back(
+        Diagnostic{display_name, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1, "", problem->message});
     return;
   }
   std::vector<YAML::Node> docs;
   auto at = [&](const YAML::Mark& m, std::string message) {
-    errors.push_back(Diagnostic{display_name, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1, "",
-                                std::move(message)});
+    errors.push_back(
+        Diagnostic{display_name, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1, "", std::move(message)});
   };
   try {
     docs = YAML::LoadAll(std::string(text));
@@ -696,8 +702,8 @@ void FinishSet(std::vector<Rollout> rollouts, LoadResult& result) {
       const Position& p = rollouts[j].name_position;
       result.errors.push_back(Diagnostic{
           p.file, p.line, p.column, "metadata.name",
-          fmt::format("\"{}\" is already defined at {}:{}:{}; rollout names must be unique across the tree",
-                      first.name, first.name_position.file, first.name_position.line, first.name_position.column)});
+          fmt::format("\"{}\" is already defined at {}:{}:{}; rollout names must be unique across the tree", first.name,
+                      first.name_position.file, first.name_position.line, first.name_position.column)});
       ++j;
     }
     i = j - 1;

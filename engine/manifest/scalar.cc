@@ -1,19 +1,21 @@
 #include "manifest/scalar.h"
 
+#include <fmt/format.h>
+
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <initializer_list>
 #include <string_view>
 
-#include <fmt/format.h>
-
 #include "core/escape.h"
 
 namespace otaroll::manifest {
 namespace {
 
-bool IsStringTag(const std::string& tag) { return tag == "!" || tag == "tag:yaml.org,2002:str"; }
+bool IsStringTag(const std::string& tag) {
+  return tag == "!" || tag == "tag:yaml.org,2002:str";
+}
 
 bool AllOf(std::string_view s, bool (*pred)(char)) {
   if (s.empty()) return false;
@@ -22,9 +24,15 @@ bool AllOf(std::string_view s, bool (*pred)(char)) {
   }
   return true;
 }
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
-bool IsOct(char c) { return c >= '0' && c <= '7'; }
-bool IsHex(char c) { return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool IsOct(char c) {
+  return c >= '0' && c <= '7';
+}
+bool IsHex(char c) {
+  return IsDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
 std::string_view DropSign(std::string_view t) {
   return !t.empty() && (t[0] == '-' || t[0] == '+') ? t.substr(1) : t;
 }
@@ -86,8 +94,7 @@ Scalar Classify(const YAML::Node& node) {
     s.integer = std::strtoll(s.text.c_str() + (base == 10 ? 0 : 2), nullptr, base);
     s.exact_int = errno != ERANGE;
     s.number = s.exact_int ? static_cast<double>(s.integer) : std::strtod(s.text.c_str(), nullptr);
-  } else if (const bool inf = OneOf(DropSign(t), {".inf", ".Inf", ".INF"}),
-             nan = OneOf(t, {".nan", ".NaN", ".NAN"});
+  } else if (const bool inf = OneOf(DropSign(t), {".inf", ".Inf", ".INF"}), nan = OneOf(t, {".nan", ".NaN", ".NAN"});
              inf || nan || IsFloat(t)) {
     s.kind = Kind::kFloat;
     s.number = nan ? std::nan("") : inf ? (t[0] == '-' ? -INFINITY : INFINITY) : std::strtod(s.text.c_str(), nullptr);

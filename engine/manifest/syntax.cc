@@ -1,12 +1,11 @@
 #include "manifest/syntax.h"
 
+#include <fmt/format.h>
 #include <yaml-cpp/depthguard.h>
 
 #include <cstdint>
 #include <map>
 #include <sstream>
-
-#include <fmt/format.h>
 
 #include "manifest/limits.h"
 #include "manifest/scalar.h"
@@ -107,8 +106,8 @@ class StructureCheck : public YAML::EventHandler {
   std::vector<Frame> open_;
   uint64_t total_ = 0;
   size_t documents_ = 0;
-  size_t events_ = 0;                    // values and collections of the current document
-  std::optional<YAML::Mark> null_at_;    // the current document is a lone null here
+  size_t events_ = 0;                     // values and collections of the current document
+  std::optional<YAML::Mark> null_at_;     // the current document is a lone null here
   std::optional<YAML::Mark> last_empty_;  // the previous document was a lone null here
 };
 

@@ -3,13 +3,13 @@
 // nesting, bounded alias expansion, core-schema tags only (docs/security.md).
 #pragma once
 
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/yaml.h>
+
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/yaml.h>
 
 #include "core/diagnostic.h"
 

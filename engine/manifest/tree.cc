@@ -1,14 +1,14 @@
 // Reading a manifest tree from disk: the walk, symbolic links, unreadable
 // folders and files, and the size bounds (docs/security.md). Parsing is in
 // loader.cc.
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <memory>
-
-#include <fmt/format.h>
 
 #include "core/escape.h"
 #include "manifest/limits.h"
@@ -48,7 +48,9 @@ class Walk {
     if (p == root_) return root_display_;
     return core::Printable((root_ / p.lexically_relative(root_)).lexically_normal().generic_string());
   }
-  void Error(const fs::path& p, std::string message) { errors.push_back(Diagnostic{Display(p), 0, 0, "", std::move(message)}); }
+  void Error(const fs::path& p, std::string message) {
+    errors.push_back(Diagnostic{Display(p), 0, 0, "", std::move(message)});
+  }
 
   void Folder(const fs::path& dir) {
     std::error_code ec;
@@ -104,8 +106,9 @@ class Walk {
 
   void Add(const fs::path& p, const fs::file_status& st) {
     if (!fs::is_regular_file(st)) {
-      Error(p, "not a regular file (a FIFO, socket or device); remove it or rename it to end in something other "
-               "than .yaml/.yml");
+      Error(p,
+            "not a regular file (a FIFO, socket or device); remove it or rename it to end in something other "
+            "than .yaml/.yml");
       return;
     }
     files.emplace_back(Display(p), p);
@@ -162,7 +165,8 @@ core::Result<LoadResult> LoadTree(const std::string& dir) {
   std::vector<std::pair<std::string, fs::path>> files;  // display name, path
   if (!fs::is_directory(status)) {
     if (!fs::is_regular_file(status)) {
-      return core::Status::Invalid(fmt::format("{}: not a regular file or a directory; name a manifest directory", shown));
+      return core::Status::Invalid(
+          fmt::format("{}: not a regular file or a directory; name a manifest directory", shown));
     }
     files.emplace_back(shown, root);
   } else {

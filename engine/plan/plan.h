@@ -63,17 +63,17 @@ struct StagePlan {
   std::optional<core::Time> opens_at;  // waiting on a time gate
   std::string target;                  // "GRAY 10%", ...
   std::string spec_hash;
-  std::string previous_hash;           // replace: the hash of the job being replaced
-  int parts = 1;                       // jobs the stage needs
-  int parts_to_create = 0;             // create/replace: how many jobs apply would create
-  spec::ParamSet params;               // resolved wire parameters
+  std::string previous_hash;               // replace: the hash of the job being replaced
+  int parts = 1;                           // jobs the stage needs
+  int parts_to_create = 0;                 // create/replace: how many jobs apply would create
+  spec::ParamSet params;                   // resolved wire parameters
   std::vector<spec::FieldChange> changes;  // replace: field by field
-  std::vector<JobRef> jobs;            // attempts in state for this stage, newest last
+  std::vector<JobRef> jobs;                // attempts in state for this stage, newest last
   // More than one created job for one part of the current spec: the
   // platform holds duplicates (two otaroll processes created the same
   // stage). Their ids, oldest first; empty normally.
   std::vector<std::string> duplicate_jobs;
-  std::optional<HealthView> health;    // when this stage has a health gate
+  std::optional<HealthView> health;  // when this stage has a health gate
   manifest::Position position;
 };
 
@@ -102,8 +102,8 @@ struct Summary {
 struct Plan {
   int format_version = kFormatVersion;
   core::Time now{};
-  std::string mode;            // "state" or "baseline"
-  std::string state_source;    // state file path, or baseline DIR
+  std::string mode;          // "state" or "baseline"
+  std::string state_source;  // state file path, or baseline DIR
   bool state_exists = false;
   int64_t state_serial = 0;
   std::string manifest_digest;  // SHA-256 over every rollout's name and stage hashes and gates

@@ -1,11 +1,11 @@
 // The planner: for every stage, one state of SPEC §2 and the reason for it.
 // A pure function of (manifests, state snapshot, now).
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <map>
-#include <set>
-
-#include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/sha256.h"
 #include "plan/plan.h"
@@ -24,19 +24,21 @@ bool Unresolved(const Attempt& a) {
 }
 
 JobRef ToJobRef(const Attempt& a) {
-  return JobRef{a.job_id,     a.intent_id,      a.spec_hash,    state::StatusName(a.status), a.part,
-                a.job_created_at, a.error_code, a.error_message};
+  return JobRef{a.job_id, a.intent_id,      a.spec_hash,  state::StatusName(a.status),
+                a.part,   a.job_created_at, a.error_code, a.error_message};
 }
 
-std::string Percent(double v) { return fmt::format("{:.1f}%", v); }
+std::string Percent(double v) {
+  return fmt::format("{:.1f}%", v);
+}
 
 // What the planner derived about one stage that the next stage's gate needs.
 struct StageFacts {
   Action action = Action::kCreate;
-  bool created = false;                        // every part of the current spec has a job
-  std::optional<core::Time> created_at;        // when the last of those jobs was created
-  std::vector<std::string> job_ids;            // the current spec's jobs
-  const Attempt* failure = nullptr;            // the current spec's permanent failure
+  bool created = false;                  // every part of the current spec has a job
+  std::optional<core::Time> created_at;  // when the last of those jobs was created
+  std::vector<std::string> job_ids;      // the current spec's jobs
+  const Attempt* failure = nullptr;      // the current spec's permanent failure
 };
 
 class Planner {
@@ -60,11 +62,13 @@ class Planner {
     std::vector<Orphan> out;
     for (const auto& [key, attempts] : by_stage_) {
       const manifest::Rollout* r = manifests.Find(key.first);
+      const std::string& stage_name = key.second;  // clang 14 cannot capture a structured binding
       bool known = r && std::any_of(r->stages.begin(), r->stages.end(),
-                                    [&](const manifest::Stage& s) { return s.name == key.second; });
+                                    [&](const manifest::Stage& s) { return s.name == stage_name; });
       if (known) continue;
       for (const Attempt* a : attempts) {
-        if (Active(*a) && a->status != AttemptStatus::kFailed) out.push_back(Orphan{key.first, key.second, ToJobRef(*a)});
+        if (Active(*a) && a->status != AttemptStatus::kFailed)
+          out.push_back(Orphan{key.first, key.second, ToJobRef(*a)});
       }
     }
     return out;
@@ -154,7 +158,8 @@ class Planner {
       p.previous_hash = replaced->spec_hash;
       std::vector<std::map<std::string, std::string>> old_parts;
       for (const Attempt* a : attempts) {
-        if (a->status == AttemptStatus::kCreated && a->spec_hash == replaced->spec_hash) old_parts.push_back(a->request);
+        if (a->status == AttemptStatus::kCreated && a->spec_hash == replaced->spec_hash)
+          old_parts.push_back(a->request);
       }
       p.changes = spec::Diff(spec::Unflatten(old_parts), spec.params);
     }
@@ -232,8 +237,8 @@ class Planner {
     view.finished = view.succeeded + view.failed + canceled;
     view.age = now_ - view.observed_at;
     p.health = view;
-    std::string seen = fmt::format("{} of {} finished, observed {} ago", view.finished, view.total,
-                                   core::FormatDuration(view.age));
+    std::string seen =
+        fmt::format("{} of {} finished, observed {} ago", view.finished, view.total, core::FormatDuration(view.age));
     if (view.finished < h.min_tasks) {
       unmet = fmt::format("health: {} of {} tasks needed have finished on stage {} ({})", view.finished, h.min_tasks,
                           before, seen);
@@ -242,9 +247,10 @@ class Planner {
     double failed = 100.0 * static_cast<double>(view.failed) / static_cast<double>(view.finished);
     double succeeded = 100.0 * static_cast<double>(view.succeeded) / static_cast<double>(view.finished);
     if (h.max_failed_percent && failed > *h.max_failed_percent) {
-      halted = fmt::format("stage {} breached its health gate: {} failed > maxFailedPercent {} ({}); fix the "
-                           "firmware or the gate in the manifest",
-                           before, Percent(failed), *h.max_failed_percent, seen);
+      halted = fmt::format(
+          "stage {} breached its health gate: {} failed > maxFailedPercent {} ({}); fix the "
+          "firmware or the gate in the manifest",
+          before, Percent(failed), *h.max_failed_percent, seen);
       return;
     }
     if (h.min_succeeded_percent && succeeded < *h.min_succeeded_percent) {

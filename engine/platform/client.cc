@@ -227,8 +227,8 @@ std::optional<CallError> Client::CheckJobPage(const Page<JobInfo>& page, const s
   std::set<std::string> ids;
   for (const auto& job : page.items) {
     if (!ids.insert(job.job_id).second) {
-      return protocol(fmt::format("the platform listed job {} twice on one page of firmware {}'s jobs", job.job_id,
-                                  firmware_id));
+      return protocol(
+          fmt::format("the platform listed job {} twice on one page of firmware {}'s jobs", job.job_id, firmware_id));
     }
   }
   return std::nullopt;

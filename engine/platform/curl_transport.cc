@@ -208,9 +208,8 @@ TransportError Classify(const Failure& f, const Target& t, const CurlTransportOp
             hp, t.host));
       }
       if (f.verify_result != X509_V_OK && IsIssuerProblem(f.verify_result)) {
-        return tls(
-            fmt::format("TLS certificate of {} not trusted: {}; pass --ca-bundle with the CA that signed it", hp,
-                        X509_verify_cert_error_string(f.verify_result)));
+        return tls(fmt::format("TLS certificate of {} not trusted: {}; pass --ca-bundle with the CA that signed it", hp,
+                               X509_verify_cert_error_string(f.verify_result)));
       }
       if (f.verify_result != X509_V_OK) {
         return tls(
@@ -219,7 +218,7 @@ TransportError Classify(const Failure& f, const Target& t, const CurlTransportOp
       return tls(fmt::format("TLS certificate of {} rejected: {}", hp, detail));
     case CURLE_SSL_CACERT_BADFILE:
       return tls(fmt::format("cannot check the TLS certificate of {}: cannot read the CA bundle {}", hp,
-                                  o.ca_bundle.empty() ? "of the system" : o.ca_bundle));
+                             o.ca_bundle.empty() ? "of the system" : o.ca_bundle));
     case CURLE_SSL_CONNECT_ERROR:
     case CURLE_SSL_CERTPROBLEM:
     case CURLE_SSL_CIPHER:

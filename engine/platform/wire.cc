@@ -304,8 +304,10 @@ class Reader {
   std::string JobId(const json& obj, std::string_view name) {
     std::string id = Id(obj, name);
     if (!id.empty() && !IsJobId(id)) {
-      Fail(fmt::format("a {} that is not a job id ({}); job ids are 1-64 letters, digits and _ - . *, beginning with a letter or digit", name,
-                       core::Excerpt(id, 24)));
+      Fail(
+          fmt::format("a {} that is not a job id ({}); job ids are 1-64 letters, digits and _ - . *, beginning with a "
+                      "letter or digit",
+                      name, core::Excerpt(id, 24)));
       return "";
     }
     return id;

@@ -54,24 +54,15 @@ std::string StateLine(const Plan& p) {
 // ASCII symbols: greppable (`grep '^  ~ '`) and safe on any terminal or log viewer.
 char Symbol(Action a) {
   switch (a) {
-    case Action::kInSync:
-      return '=';
-    case Action::kCreate:
-      return '+';
-    case Action::kReplace:
-      return '~';
-    case Action::kWaiting:
-      return '>';
-    case Action::kHeld:
-      return 'H';
-    case Action::kBlocked:
-      return '!';
-    case Action::kUnknown:
-      return '?';
-    case Action::kHalted:
-      return 'X';
-    case Action::kOrphaned:
-      return '-';
+    case Action::kInSync: return '=';
+    case Action::kCreate: return '+';
+    case Action::kReplace: return '~';
+    case Action::kWaiting: return '>';
+    case Action::kHeld: return 'H';
+    case Action::kBlocked: return '!';
+    case Action::kUnknown: return '?';
+    case Action::kHalted: return 'X';
+    case Action::kOrphaned: return '-';
   }
   return '?';
 }
@@ -80,21 +71,15 @@ char Symbol(Action a) {
 // stop, not a problem), red blocked/unknown/halted, magenta orphaned, dim in-sync.
 const char* ColorCode(Action a) {
   switch (a) {
-    case Action::kCreate:
-      return "32";
+    case Action::kCreate: return "32";
     case Action::kReplace:
-    case Action::kWaiting:
-      return "33";
-    case Action::kHeld:
-      return "36";
+    case Action::kWaiting: return "33";
+    case Action::kHeld: return "36";
     case Action::kBlocked:
     case Action::kUnknown:
-    case Action::kHalted:
-      return "31";
-    case Action::kInSync:
-      return "2";
-    case Action::kOrphaned:
-      return "35";
+    case Action::kHalted: return "31";
+    case Action::kInSync: return "2";
+    case Action::kOrphaned: return "35";
   }
   return "0";
 }
@@ -135,9 +120,10 @@ std::string Details(const StagePlan& st) {
     }
   }
   if (!st.duplicate_jobs.empty()) {
-    parts.push_back(fmt::format("DUPLICATE jobs {} for one part of this stage; cancel the extra one's tasks on the "
-                                "platform",
-                                Join(st.duplicate_jobs, ", ")));
+    parts.push_back(
+        fmt::format("DUPLICATE jobs {} for one part of this stage; cancel the extra one's tasks on the "
+                    "platform",
+                    Join(st.duplicate_jobs, ", ")));
   }
   if (!reason.empty()) parts.push_back(reason);
   if (st.action == Action::kInSync) {
@@ -178,7 +164,9 @@ std::string HealthText(const plan::HealthView& h) {
 
 // Health is shown on every stage that is not yet in sync: it explains why a
 // gate is open, closed or halted. Once in sync the observation is history.
-bool ShowHealth(const StagePlan& st) { return st.health && st.action != Action::kInSync; }
+bool ShowHealth(const StagePlan& st) {
+  return st.health && st.action != Action::kInSync;
+}
 
 std::string OrphanText(const plan::Orphan& o) {
   std::vector<std::string> notes;
@@ -337,8 +325,12 @@ std::string Truncate(std::string s, size_t max_bytes) {
 using OJson = nlohmann::ordered_json;
 
 // Absent values are null, never "" or a missing key: one shape for consumers.
-OJson StrOrNull(const std::string& s) { return s.empty() ? OJson(nullptr) : OJson(s); }
-OJson TimeOrNull(const std::optional<core::Time>& t) { return t ? OJson(core::FormatRfc3339(*t)) : OJson(nullptr); }
+OJson StrOrNull(const std::string& s) {
+  return s.empty() ? OJson(nullptr) : OJson(s);
+}
+OJson TimeOrNull(const std::optional<core::Time>& t) {
+  return t ? OJson(core::FormatRfc3339(*t)) : OJson(nullptr);
+}
 
 OJson JobJson(const plan::JobRef& j) {
   OJson o = OJson::object();

@@ -201,10 +201,10 @@ core::Result<SchemaInfo> CheckSchema(const Db& db) {
 
   if (*app == 0 && *version == 0 && *objects == 0) return SchemaInfo{SchemaState::kEmpty, 0};
   if (*app != kApplicationId) {
-    return core::Status::Corruption(fmt::format(
-        "state file {} is not an otaroll state file (an SQLite database of another application); pass the "
-        "right --state path or move the file away",
-        db.display()));
+    return core::Status::Corruption(
+        fmt::format("state file {} is not an otaroll state file (an SQLite database of another application); pass the "
+                    "right --state path or move the file away",
+                    db.display()));
   }
   if (*version > kSchemaVersion) {
     return core::Status::Unsupported(fmt::format(
@@ -212,8 +212,8 @@ core::Result<SchemaInfo> CheckSchema(const Db& db) {
         db.display(), *version, kSchemaVersion));
   }
   if (*version < 1) {
-    return core::Status::Corruption(fmt::format(
-        "state file {} is damaged (schema version {}); restore it from a backup", db.display(), *version));
+    return core::Status::Corruption(
+        fmt::format("state file {} is damaged (schema version {}); restore it from a backup", db.display(), *version));
   }
   if (*version == kSchemaVersion) {
     if (auto s = CheckIntegrity(db); !s.ok()) return s;

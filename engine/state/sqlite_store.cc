@@ -689,7 +689,8 @@ core::Result<int64_t> SqliteStore::InsertAttempt(const Attempt& a) {
 }
 
 core::Status SqliteStore::CheckIntent(const Attempt& a) {
-  const std::string doing = fmt::format("checking the lease before attempt {} of {}/{}", a.intent_id, a.rollout, a.stage);
+  const std::string doing =
+      fmt::format("checking the lease before attempt {} of {}/{}", a.intent_id, a.rollout, a.stage);
   if (!fence_.empty()) {
     auto held = ReadLeaseRow(*db_, path_, doing);
     if (!held.ok()) return held.status();

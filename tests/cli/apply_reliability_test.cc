@@ -15,6 +15,9 @@
 // seed printed by every test that uses it; OTAROLL_TEST_SEED=S repeats the
 // kill instants and the fault seed (the request timing still varies).
 #include <fcntl.h>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/prctl.h>
@@ -27,6 +30,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <regex>
@@ -35,11 +39,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <fmt/format.h>
-#include <fmt/ranges.h>
-#include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 
 #include "core/clock.h"
 #include "platform/client.h"
@@ -245,9 +244,9 @@ struct Rig {
   // --timeout 1: an unknown attempt settles (may be looked up and created
   // again) 2 s after its last request.
   std::vector<std::string> ApplyArgs(std::vector<std::string> more = {}) const {
-    std::vector<std::string> args = {kBin,         "apply", tree,    "--state",          state,       "--yes",
-                                     "--endpoint", url,     "--qps", "500",              "--timeout", "1",
-                                     "--connect-timeout", "1", "--max-creates", "1000"};
+    std::vector<std::string> args = {
+        kBin,  "apply",     tree, "--state",           state, "--yes",         "--endpoint", url, "--qps",
+        "500", "--timeout", "1",  "--connect-timeout", "1",   "--max-creates", "1000"};
     args.insert(args.end(), extra.begin(), extra.end());
     args.insert(args.end(), more.begin(), more.end());
     return args;
@@ -313,7 +312,7 @@ struct Convergence {
   int lease_conflicts = 0;
   std::vector<int> exit_codes;
   std::vector<std::string> stderrs;
-  std::string last_out;  // stdout of the last run
+  std::string last_out;    // stdout of the last run
   std::string transcript;  // every run's exit code and stderr
   PlanView last_plan;
 };
@@ -330,9 +329,9 @@ Convergence ApplyUntilConverged(const Rig& s, int max_runs = 40, seconds budget 
     c.stderrs.push_back(r.err);
     c.last_out = r.out;
     if (r.err.find(kLeaseMessage) != std::string::npos) ++c.lease_conflicts;
-    c.transcript += fmt::format("--- apply #{} exited {} after {} ms\n{}", c.applies, r.exit_code,
-                                std::chrono::duration_cast<milliseconds>(Clock::now() - started).count(),
-                                Tail(r.err, 15));
+    c.transcript +=
+        fmt::format("--- apply #{} exited {} after {} ms\n{}", c.applies, r.exit_code,
+                    std::chrono::duration_cast<milliseconds>(Clock::now() - started).count(), Tail(r.err, 15));
     c.last_plan = Plan(s);
     if (c.last_plan.Converged()) {
       c.converged = true;
@@ -580,9 +579,9 @@ TEST(ApplyReliability, KillingApplyAtRandomInstantsNeitherDuplicatesNorLosesAJob
         if (killed) open_intents.insert(id);
       }
     }
-    transcript += fmt::format("--- run {}: {} after {} ms; {} new pending/unknown attempts\n{}", runs,
-                              killed ? "SIGKILL" : "had exited " + std::to_string(r.exit_code), delay_ms, left,
-                              Tail(r.err, 4));
+    transcript +=
+        fmt::format("--- run {}: {} after {} ms; {} new pending/unknown attempts\n{}", runs,
+                    killed ? "SIGKILL" : "had exited " + std::to_string(r.exit_code), delay_ms, left, Tail(r.err, 4));
   }
   EXPECT_EQ(kills, kKills) << "seed " << seed << "\n" << transcript;
   Convergence c = ApplyUntilConverged(s);
@@ -590,7 +589,8 @@ TEST(ApplyReliability, KillingApplyAtRandomInstantsNeitherDuplicatesNorLosesAJob
                            << transcript << c.transcript << "sandbox log:\n"
                            << Tail(sandbox.Log(), 60);
   EXPECT_EQ(lease_conflicts + c.lease_conflicts, 0)
-      << "a killed apply's lease was not taken over (seed " << seed << ")\n" << transcript << c.transcript;
+      << "a killed apply's lease was not taken over (seed " << seed << ")\n"
+      << transcript << c.transcript;
 
   Audit audit = ExpectExactlyOnce(s.url, fleet, s.state);
   std::string log = sandbox.Log();
@@ -643,8 +643,8 @@ TEST(ApplyReliability, FaultsNeitherDuplicateNorLoseAJob) {
   std::string log;
   Convergence c;
   {
-    SandboxProcess faulty(SandboxArgs(dir, {"--drop-response-rate", "0.2", "--throttle-rate", "0.1", "--fail-rate",
-                                            "0.1", "--seed", sandbox_seed}));
+    SandboxProcess faulty(SandboxArgs(
+        dir, {"--drop-response-rate", "0.2", "--throttle-rate", "0.1", "--fail-rate", "0.1", "--seed", sandbox_seed}));
     ASSERT_TRUE(faulty.started()) << faulty.error();
     Rig s{fleet.dir, dir.Join("state.db"), faulty.url()};
     // More runs than elsewhere: every fault-hit create waits out the settle
@@ -744,10 +744,12 @@ void TwoUnknownCreatesOfOneFirmware(platform::Style style) {
   auto rollout = [](const std::string& name, const std::string& devices) {
     return "apiVersion: otaroll/v1\nkind: Rollout\nmetadata:\n  name: " + name +
            "\nspec:\n  productKey: pk-shared\n  firmwareId: fw-shared\n  srcVersions: [\"1.0.0\"]\n  stages:\n"
-           "    - name: devices\n      devices: " + devices + "\n";
+           "    - name: devices\n      devices: " +
+           devices + "\n";
   };
   std::string tree = dir.Join("tree");
-  dir.Write("tree/rollouts.yaml", rollout("pilot", "[dev-a-1, dev-a-2]") + "---\n" + rollout("vip", "[dev-b-1, dev-b-2]"));
+  dir.Write("tree/rollouts.yaml",
+            rollout("pilot", "[dev-a-1, dev-a-2]") + "---\n" + rollout("vip", "[dev-b-1, dev-b-2]"));
   const std::set<std::string> pilot_devices = {"dev-a-1", "dev-a-2"}, vip_devices = {"dev-b-1", "dev-b-2"};
 
   // Find a fault seed that fails the first create and drops the second's answer.
@@ -755,8 +757,8 @@ void TwoUnknownCreatesOfOneFirmware(platform::Style style) {
   int seed = 0;
   for (int candidate = 1; candidate <= 60 && seed == 0; ++candidate) {
     std::string sub = fmt::format("try-{}", candidate);
-    std::vector<std::string> faults = {"--fail-rate", "0.5", "--drop-response-rate", "0.5", "--seed",
-                                       std::to_string(candidate)};
+    std::vector<std::string> faults = {"--fail-rate", "0.5",    "--drop-response-rate",
+                                       "0.5",         "--seed", std::to_string(candidate)};
     faults.insert(faults.end(), style_args.begin(), style_args.end());
     SandboxProcess faulty(SandboxArgs(dir, faults, sub + ".db"));
     ASSERT_TRUE(faulty.started()) << faulty.error();
@@ -793,7 +795,7 @@ void TwoUnknownCreatesOfOneFirmware(platform::Style style) {
   auto jobs = client->ListJobsByFirmware("fw-shared");
   ASSERT_TRUE(jobs.ok()) << jobs.error().Describe();
   std::map<std::string, std::set<std::string>> devices_of;  // job id -> devices
-  std::map<std::set<std::string>, int> jobs_for;             // devices -> number of jobs
+  std::map<std::set<std::string>, int> jobs_for;            // devices -> number of jobs
   for (const auto& j : *jobs) {
     devices_of[j.job_id] = JobDevices(*client, j.job_id);
     ++jobs_for[devices_of[j.job_id]];
@@ -857,10 +859,10 @@ TEST(ApplyReliability, TwoAppliesAtOnceOneProceedsOneFailsFastNamingTheHolder) {
     Child b(s.ApplyArgs(), ChildOptions(60));
     ASSERT_TRUE(a.ok() && b.ok());
     RunResult ra = a.Wait(), rb = b.Wait();
-    std::string both = fmt::format("apply A (pid {}) exited {} after {} ms:\n{}\napply B (pid {}) exited {} after {} ms:\n{}",
-                                   a.pid(), ra.exit_code,
-                                   std::chrono::duration_cast<milliseconds>(a.elapsed()).count(), ra.err, b.pid(),
-                                   rb.exit_code, std::chrono::duration_cast<milliseconds>(b.elapsed()).count(), rb.err);
+    std::string both =
+        fmt::format("apply A (pid {}) exited {} after {} ms:\n{}\napply B (pid {}) exited {} after {} ms:\n{}", a.pid(),
+                    ra.exit_code, std::chrono::duration_cast<milliseconds>(a.elapsed()).count(), ra.err, b.pid(),
+                    rb.exit_code, std::chrono::duration_cast<milliseconds>(b.elapsed()).count(), rb.err);
     bool a_lost = ra.err.find(kLeaseMessage) != std::string::npos;
     bool b_lost = rb.err.find(kLeaseMessage) != std::string::npos;
     ASSERT_NE(a_lost, b_lost) << "exactly one apply must fail on the lease\n" << both;
@@ -882,8 +884,7 @@ TEST(ApplyReliability, TwoAppliesAtOnceOneProceedsOneFailsFastNamingTheHolder) {
   }
   Audit audit = ExpectExactlyOnce(s.url, fleet, s.state);
   if (HasFailure()) ADD_FAILURE() << "sandbox log:\n" << sandbox.Log();
-  std::printf("two applies: 2 rounds, %zu jobs, %zu duplicates, %zu lost\n", audit.jobs, audit.duplicates,
-              audit.lost);
+  std::printf("two applies: 2 rounds, %zu jobs, %zu duplicates, %zu lost\n", audit.jobs, audit.duplicates, audit.lost);
 }
 
 // A holder that is force-unlocked while it lives can never write an intent
@@ -933,7 +934,8 @@ TEST(ApplyReliability, ForceUnlockingALiveHolderThenApplyingAgainDuplicatesNothi
   Convergence c = ApplyUntilConverged(s);
   ASSERT_TRUE(c.converged) << "A:\n" << ra.err << "B:\n" << rb.err << c.transcript;
   Audit audit = ExpectExactlyOnce(s.url, fleet, s.state);
-  if (HasFailure()) ADD_FAILURE() << "A:\n" << ra.err << "B:\n" << rb.err << "sandbox log:\n" << Tail(sandbox.Log(), 80);
+  if (HasFailure())
+    ADD_FAILURE() << "A:\n" << ra.err << "B:\n" << rb.err << "sandbox log:\n" << Tail(sandbox.Log(), 80);
   std::printf("force-unlock of a live holder: stopped by %s; %zu jobs, %zu duplicates, %zu lost\n",
               fenced ? "the intent fence" : "its heartbeat", audit.jobs, audit.duplicates, audit.lost);
 }
@@ -970,8 +972,8 @@ TEST(ApplyReliability, AKilledHoldersLeaseIsTakenOver) {
     }
     apply.Signal(SIGKILL);
     const RunResult& r = apply.Wait();
-    ASSERT_TRUE(seen) << "the state file never showed apply's lease and a pending attempt; apply exited "
-                      << r.exit_code << ":\n"
+    ASSERT_TRUE(seen) << "the state file never showed apply's lease and a pending attempt; apply exited " << r.exit_code
+                      << ":\n"
                       << r.err;
     EXPECT_EQ(apply.signal(), SIGKILL);
   }
@@ -991,9 +993,10 @@ TEST(ApplyReliability, AKilledHoldersLeaseIsTakenOver) {
   Audit audit = ExpectExactlyOnce(s.url, fleet, s.state);
   if (HasFailure()) ADD_FAILURE() << next.err << c.transcript << "sandbox log:\n" << sandbox.Log();
   EXPECT_NE(LeaseHolderPid(s.state), std::optional<int64_t>(holder));
-  std::printf("lease takeover: holder pid %d killed with a create in flight; %d more applies; %zu jobs, %zu "
-              "duplicates, %zu lost\n",
-              holder, 1 + c.applies, audit.jobs, audit.duplicates, audit.lost);
+  std::printf(
+      "lease takeover: holder pid %d killed with a create in flight; %d more applies; %zu jobs, %zu "
+      "duplicates, %zu lost\n",
+      holder, 1 + c.applies, audit.jobs, audit.duplicates, audit.lost);
 }
 
 // ---------------------------------------------------------------------------
@@ -1027,10 +1030,10 @@ TEST(ApplyReliability, AnInvalidTreeIsReportedAndLeavesStateUntouched) {
   const std::string valid = test_util::detail::Slurp(file);
   struct Case {
     std::string name;
-    std::string text;                // the new content of `file`
-    std::string extra_file;          // written too when not empty
+    std::string text;        // the new content of `file`
+    std::string extra_file;  // written too when not empty
     std::string extra_text;
-    std::string expect;              // a stderr line must start with this
+    std::string expect;               // a stderr line must start with this
     std::vector<std::string> also{};  // stderr must contain these too
   };
   std::vector<Case> cases;
@@ -1041,8 +1044,8 @@ TEST(ApplyReliability, AnInvalidTreeIsReportedAndLeavesStateUntouched) {
   }
   {
     std::string text = test_util::ReplaceAll(valid, "gray: 10", "gray: 101");
-    cases.push_back({"out of range", text, "", "",
-                     "otaroll: error: " + Position(file, text, "101") + ": spec.stages[0].gray: "});
+    cases.push_back(
+        {"out of range", text, "", "", "otaroll: error: " + Position(file, text, "101") + ": spec.stages[0].gray: "});
   }
   {
     std::string text = valid + "    - name: broken\n      gray: [10\n";
@@ -1051,7 +1054,11 @@ TEST(ApplyReliability, AnInvalidTreeIsReportedAndLeavesStateUntouched) {
   {
     std::string extra = fleet.dir + "/copy.yaml";
     // Both locations are named; which one the message is attached to is the loader's choice.
-    cases.push_back({"duplicate name", valid, extra, valid, "otaroll: error: ",
+    cases.push_back({"duplicate name",
+                     valid,
+                     extra,
+                     valid,
+                     "otaroll: error: ",
                      {"metadata.name", Position(extra, valid, "invalid-000"), Position(file, valid, "invalid-000")}});
   }
 
@@ -1067,8 +1074,8 @@ TEST(ApplyReliability, AnInvalidTreeIsReportedAndLeavesStateUntouched) {
     RunResult r = s.Apply();
     EXPECT_EQ(r.exit_code, 1) << r.err;
     EXPECT_NE(("\n" + r.err).find("\n" + c.expect), std::string::npos) << "expected a line starting with\n"
-                                                                        << c.expect << "\nin:\n"
-                                                                        << r.err;
+                                                                       << c.expect << "\nin:\n"
+                                                                       << r.err;
     for (const auto& part : c.also) EXPECT_NE(r.err.find(part), std::string::npos) << part << "\nnot in:\n" << r.err;
     std::regex located("^otaroll: error: [^\n]+:[0-9]+:[0-9]+: ");
     EXPECT_TRUE(std::regex_search(r.err, located)) << r.err;

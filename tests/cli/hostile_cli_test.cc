@@ -155,8 +155,10 @@ TEST_F(HostileCliTest, AStateFileWhoseSchemaWasChangedByHandIsRefused) {
   const std::string damaged = "otaroll: error: state file " + state_ +
                               " is damaged (its schema was changed by hand; missing or altered: index "
                               "attempts_by_job); restore it from a backup\n";
-  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-           {"status", "--state", state_}, {"plan", tree_, "--state", state_}, {"apply", tree_, "--state", state_, "--yes"}}) {
+  for (const std::vector<std::string>& args :
+       std::vector<std::vector<std::string>>{{"status", "--state", state_},
+                                             {"plan", tree_, "--state", state_},
+                                             {"apply", tree_, "--state", state_, "--yes"}}) {
     RunResult r = Otaroll(args);
     EXPECT_EQ(r.exit_code, 1) << args[0];
     EXPECT_EQ(r.err, damaged) << args[0];
@@ -219,7 +221,8 @@ TEST_F(HostileCliTest, StatusAndPlanSayWhenAStageHasDuplicateJobs) {
       << status.out;
   RunResult plan = Otaroll({"plan", tree_, "--state", state_});
   EXPECT_EQ(plan.exit_code, 0) << plan.err;
-  EXPECT_NE(plan.out.find("DUPLICATE jobs " + first + ", 9999999999 for one part of this stage; cancel the extra "
+  EXPECT_NE(plan.out.find("DUPLICATE jobs " + first +
+                          ", 9999999999 for one part of this stage; cancel the extra "
                           "one's tasks on the platform"),
             std::string::npos)
       << plan.out;
@@ -256,8 +259,8 @@ TEST_F(HostileCliTest, TheSandboxTakesItsKeyFromTheEnvironmentOrAPrivateFile) {
   chmod(keys.c_str(), 0644);
   RunResult open = Otaroll({"sandbox", "--listen", "127.0.0.1:0", "--access-keys-file", keys});
   EXPECT_EQ(open.exit_code, 1);
-  EXPECT_EQ(open.err, "otaroll: error: --access-keys-file: " + keys + " can be read by others (mode 644); run 'chmod 600 " +
-                          keys + "'\n");
+  EXPECT_EQ(open.err, "otaroll: error: --access-keys-file: " + keys +
+                          " can be read by others (mode 644); run 'chmod 600 " + keys + "'\n");
   chmod(keys.c_str(), 0600);
   StartSandbox({"--access-keys-file", keys});
   EXPECT_EQ(Otaroll({"platform", "jobs", "--firmware", "178"}).exit_code, 0);

@@ -16,9 +16,11 @@ TEST(Printable, EscapesControlsBidiAndInvalidUtf8) {
   EXPECT_EQ(Printable("one\ntwo\tthree\r"), "one\\ntwo\\tthree\\r");
   EXPECT_EQ(Printable(std::string("nul\0x", 5)), "nul\\x00x");
   EXPECT_EQ(Printable("del\x7f"), "del\\x7f");
-  EXPECT_EQ(Printable("c1\xc2\x9b"), "c1\\u{009B}");            // CSI as a C1 control
-  EXPECT_EQ(Printable("rtl\xe2\x80\xae" "evil"), "rtl\\u{202E}evil");  // RIGHT-TO-LEFT OVERRIDE
-  EXPECT_EQ(Printable("iso\xe2\x81\xa6x"), "iso\\u{2066}x");        // LEFT-TO-RIGHT ISOLATE
+  EXPECT_EQ(Printable("c1\xc2\x9b"), "c1\\u{009B}");  // CSI as a C1 control
+  EXPECT_EQ(Printable("rtl\xe2\x80\xae"
+                      "evil"),
+            "rtl\\u{202E}evil");                              // RIGHT-TO-LEFT OVERRIDE
+  EXPECT_EQ(Printable("iso\xe2\x81\xa6x"), "iso\\u{2066}x");  // LEFT-TO-RIGHT ISOLATE
   EXPECT_EQ(Printable("bad\xff\xc3"), "bad\\xff\\xc3");
   EXPECT_EQ(Printable("over\xc0\xaf"), "over\\xc0\\xaf");  // an overlong '/'
   EXPECT_FALSE(IsPrintable("a\x1b"));

@@ -47,9 +47,10 @@ std::string Mutate(std::string s, const std::vector<std::string>& corpus, std::m
         if (!s.empty()) s.erase(pick(s.size()), 1 + pick(8));
         break;
       case 3: {
-        static const char* kTokens[] = {"&a ", "*a", "[", "]", "{", "}", ": ", "\n- ", "---\n", "\"\\e[2J\"",
-                                        "!!binary ", "\t", "\xff", "1e999", "\"Total\":9223372036854775807",
-                                        "\"JobId\":", "null", "true", "%", "\\u0000"};
+        static const char* kTokens[] = {"&a ",        "*a",   "[",    "]",     "{",
+                                        "}",          ": ",   "\n- ", "---\n", "\"\\e[2J\"",
+                                        "!!binary ",  "\t",   "\xff", "1e999", "\"Total\":9223372036854775807",
+                                        "\"JobId\":", "null", "true", "%",     "\\u0000"};
         s.insert(pick(s.size() + 1), kTokens[pick(sizeof kTokens / sizeof kTokens[0])]);
         break;
       }
@@ -106,7 +107,7 @@ int main(int argc, char** argv) {
   for (long i = 0; i < runs; ++i) {
     Run(Mutate(corpus[static_cast<size_t>(rng() % corpus.size())], corpus, rng, max_len));
   }
-  std::printf("fuzz driver: %zu corpus inputs and %ld mutations (seed %llu) ran without a crash\n", corpus.size(),
-              runs, static_cast<unsigned long long>(seed));
+  std::printf("fuzz driver: %zu corpus inputs and %ld mutations (seed %llu) ran without a crash\n", corpus.size(), runs,
+              static_cast<unsigned long long>(seed));
   return 0;
 }

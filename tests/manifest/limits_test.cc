@@ -1,13 +1,14 @@
 // The bounds on a manifest (manifest/limits.h, docs/security.md): each one a
 // clear error at its place, found before the work it bounds; and values are
 // quoted short, escaped and on one line.
+#include "manifest/limits.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <string>
 #include <vector>
 
-#include "manifest/limits.h"
 #include "manifest/loader.h"
 
 namespace otaroll::manifest {
@@ -65,7 +66,8 @@ TEST(Limits, AliasesWithinTheBoundStillWork) {
 
 TEST(Limits, NestingDeeperThanTheLimitIsSaidSo) {
   std::string text = "x: " + std::string(40, '[') + std::string(40, ']') + "\n";
-  EXPECT_EQ(Errors(text), (Lines{"m.yaml:1:35: nested more than 32 levels deep; manifests need far fewer: flatten it"}));
+  EXPECT_EQ(Errors(text),
+            (Lines{"m.yaml:1:35: nested more than 32 levels deep; manifests need far fewer: flatten it"}));
   // Deep enough for yaml-cpp's own guard: the same sentence, not "bad file".
   std::string deeper = "x: " + std::string(5000, '[') + std::string(5000, ']') + "\n";
   auto errors = Errors(deeper);

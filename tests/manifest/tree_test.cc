@@ -73,8 +73,9 @@ TEST(Tree, AnUnreadableFolderIsAnErrorNamingItNotAnEmptyTree) {
   chmod((tree + "/hvac/thermo.yaml").c_str(), 0644);
   chmod((tree + "/lighting").c_str(), 0);
   EXPECT_EQ(LoadUnprivileged(tree),
-            tree + "/lighting: cannot read the folder: Permission denied; every folder of the tree must be readable "
-                   "(nothing is planned from a tree read in part): fix its permissions, or move it out of the tree\n");
+            tree +
+                "/lighting: cannot read the folder: Permission denied; every folder of the tree must be readable "
+                "(nothing is planned from a tree read in part): fix its permissions, or move it out of the tree\n");
   chmod((tree + "/lighting").c_str(), 0755);
 }
 
@@ -98,12 +99,15 @@ TEST(Tree, DanglingAndLoopingManifestLinksAreErrors) {
   fs::create_symlink("loop-a.yaml", tree + "/loop-b.yaml");
   fs::create_symlink("nowhere", tree + "/README");  // not a manifest name: not read, not reported
   EXPECT_EQ(Load(tree),
-            tree + "/dangling.yaml: a symbolic link that leads nowhere (No such file or directory); remove it or fix "
-                   "its target\n" +
-                tree + "/loop-a.yaml: a symbolic link that leads nowhere (Too many levels of symbolic links); "
-                       "remove it or fix its target\n" +
-                tree + "/loop-b.yaml: a symbolic link that leads nowhere (Too many levels of symbolic links); "
-                       "remove it or fix its target\n");
+            tree +
+                "/dangling.yaml: a symbolic link that leads nowhere (No such file or directory); remove it or fix "
+                "its target\n" +
+                tree +
+                "/loop-a.yaml: a symbolic link that leads nowhere (Too many levels of symbolic links); "
+                "remove it or fix its target\n" +
+                tree +
+                "/loop-b.yaml: a symbolic link that leads nowhere (Too many levels of symbolic links); "
+                "remove it or fix its target\n");
 }
 
 TEST(Tree, LinksOutOfTheTreeAreErrorsAndTheTargetIsNeverRead) {
@@ -115,11 +119,20 @@ TEST(Tree, LinksOutOfTheTreeAreErrorsAndTheTargetIsNeverRead) {
   fs::create_directories(tree + "/hvac");
   fs::create_symlink(secret, tree + "/hvac/notes.yaml");
   fs::create_symlink("../../home", tree + "/hvac/shared");
-  std::string out = Load(tree);
-  EXPECT_EQ(out, tree + "/hvac/notes.yaml: a symbolic link to a file outside the tree; manifests are read only from "
-                        "inside " + tree + " (the target was not read): replace the link by the file itself\n" +
-                     tree + "/hvac/shared: a symbolic link to a folder outside the tree; manifests are read only "
-                            "from inside " + tree + " (the target was not read): replace the link by the file itself\n");
+  // Everything readable by the unprivileged user too: only the rule stops the read.
+  for (const std::string& d : {tmp.path(), tree, tree + "/hvac", tmp.Join("home"), tmp.Join("home/.otaroll")}) {
+    chmod(d.c_str(), 0755);
+  }
+  chmod(secret.c_str(), 0644);
+  chmod((tree + "/thermo.yaml").c_str(), 0644);
+  std::string out = LoadUnprivileged(tree);
+  EXPECT_EQ(out, tree +
+                     "/hvac/notes.yaml: a symbolic link to a file outside the tree; manifests are read only from "
+                     "inside " +
+                     tree + " (the target was not read): replace the link by the file itself\n" + tree +
+                     "/hvac/shared: a symbolic link to a folder outside the tree; manifests are read only "
+                     "from inside " +
+                     tree + " (the target was not read): replace the link by the file itself\n");
   EXPECT_EQ(out.find("topsecret"), std::string::npos);
 }
 
@@ -144,8 +157,9 @@ TEST(Tree, AFifoNamedLikeAManifestIsAnError) {
   const std::string tree = tmp.Join("tree");
   tmp.Write("tree/thermo.yaml", Rollout("thermo"));
   ASSERT_EQ(mkfifo((tree + "/pipe.yaml").c_str(), 0644), 0);
-  EXPECT_EQ(Load(tree), tree + "/pipe.yaml: not a regular file (a FIFO, socket or device); remove it or rename it to "
-                               "end in something other than .yaml/.yml\n");
+  EXPECT_EQ(Load(tree), tree +
+                            "/pipe.yaml: not a regular file (a FIFO, socket or device); remove it or rename it to "
+                            "end in something other than .yaml/.yml\n");
 }
 
 TEST(Tree, AFileOverTheSizeLimitIsRefusedBeforeItIsParsed) {

@@ -1,10 +1,9 @@
 #include "platform/client.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <deque>
-
-#include <fmt/format.h>
 
 #include "core/clock.h"
 #include "platform/signature.h"
@@ -453,8 +452,7 @@ TEST_F(ClientTest, ARequestRefusedUnreadAsTooLargeCreatedNothingAndIsNotRetried)
     EXPECT_EQ(r.error().cls, ErrorClass::kRefused);
     EXPECT_FALSE(r.error().OutcomeUnknown());
     EXPECT_FALSE(r.error().RetryableCreate());
-    EXPECT_EQ(r.error().message,
-              fmt::format("the platform refused the request unread as too large (HTTP {})", status));
+    EXPECT_EQ(r.error().message, fmt::format("the platform refused the request unread as too large (HTTP {})", status));
     EXPECT_EQ(transport_.requests.size(), 1u);
     transport_.script.clear();
   }

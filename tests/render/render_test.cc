@@ -19,9 +19,13 @@ namespace {
 using namespace std::chrono;
 using plan::Action;
 
-core::Time At(const char* text) { return *core::ParseRfc3339(text); }
+core::Time At(const char* text) {
+  return *core::ParseRfc3339(text);
+}
 // Real-looking spec hashes, so the samples also pass the schema.
-std::string H(const std::string& s) { return core::Sha256Hex(s); }
+std::string H(const std::string& s) {
+  return core::Sha256Hex(s);
+}
 
 plan::JobRef Job(std::string id, std::string hash, std::string status = "created") {
   plan::JobRef j;
@@ -190,7 +194,8 @@ TEST(Text, UntrustedTextCannotControlTheTerminal) {
   p.rollouts[0].stages[4].reason = "bad\x1b[2Jthing\nsecond line";
   std::string t = Text(p, {});
   EXPECT_EQ(t.find('\x1b'), std::string::npos);
-  EXPECT_NE(t.find("  ! x         blocked  ALL                 bad\\x1b[2Jthing second line\n"), std::string::npos) << t;
+  EXPECT_NE(t.find("  ! x         blocked  ALL                 bad\\x1b[2Jthing second line\n"), std::string::npos)
+      << t;
 }
 
 TEST(Text, Deterministic) {

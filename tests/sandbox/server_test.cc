@@ -384,7 +384,9 @@ TEST(SandboxBinary, UsageErrorsAreOneClearSentence) {
     std::string says;
   };
   const std::vector<Bad> cases = {
-      {{"--listen", "127.0.0.1:0", "--data", db}, "at least one access key is required (--access-key ID:SECRET, --access-keys-file or $OTAROLL_SANDBOX_ACCESS_KEY)"},
+      {{"--listen", "127.0.0.1:0", "--data", db},
+       "at least one access key is required (--access-key ID:SECRET, --access-keys-file or "
+       "$OTAROLL_SANDBOX_ACCESS_KEY)"},
       {{"--listen", "127.0.0.1:0", "--data", db, "--access-key", "nocolonsecret"}, "--access-key takes ID:SECRET"},
       {{"--listen", "127.0.0.1:0", "--data", db, "--access-key", "id:"}, "--access-key takes ID:SECRET"},
       {{"--listen", "127.0.0.1:0", "--data", db, "--access-key", kKey, "--access-key", "testid:other"}, "given twice"},

@@ -1,12 +1,11 @@
 // The single-writer lease (SPEC §4): who may take it and when, what a
 // refused process is told, heartbeats, force-unlock, and the LeaseKeeper.
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "state/lease_keeper.h"
 #include "state/sqlite_store.h"

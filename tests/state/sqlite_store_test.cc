@@ -1,9 +1,9 @@
 #include "state/sqlite_store.h"
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <thread>
-
-#include <gtest/gtest.h>
 
 #include "state_test_util.h"
 
@@ -218,9 +218,9 @@ TEST_F(SqliteStoreTest, MarkSupersededNeedsACreatedReplacementOfTheSameStage) {
   Attempt newer = PendingAttempt("i2", "r1", "canary");
   newer.spec_hash = "hash-canary-v2";
   int64_t pending = Insert(newer);
-  EXPECT_EQ(store_->MarkSuperseded(old_id, pending).message(),
-            "cannot mark attempt 1 superseded by attempt 2 in state file " + path_ +
-                ": the new one is pending, not created");
+  EXPECT_EQ(
+      store_->MarkSuperseded(old_id, pending).message(),
+      "cannot mark attempt 1 superseded by attempt 2 in state file " + path_ + ": the new one is pending, not created");
   Attempt other = PendingAttempt("i3", "r1", "pilot");
   other.status = AttemptStatus::kCreated;
   other.job_id = "J3";
@@ -383,7 +383,7 @@ TEST_F(SqliteStoreTest, TransactionCommitsOrRollsBack) {
     auto tx = store_->Begin();
     ASSERT_TRUE(tx.ok()) << tx.status().message();
     Insert(PendingAttempt("rolled-back", "r1", "canary"));
-    EXPECT_EQ(Load().attempts.size(), 1u);  // the transaction sees its own writes
+    EXPECT_EQ(Load().attempts.size(), 1u);               // the transaction sees its own writes
     EXPECT_TRUE(LoadSnapshot(path_)->attempts.empty());  // others do not
     auto nested = store_->Begin();
     ASSERT_FALSE(nested.ok());

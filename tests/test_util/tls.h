@@ -17,10 +17,10 @@
 namespace otaroll::test_util {
 
 struct TestPki {
-  std::string ca_cert;        // PEM file: the CA that signed server_cert
-  std::string server_cert;    // PEM file: CN=127.0.0.1, SAN IP:127.0.0.1, DNS:localhost
-  std::string server_key;     // PEM file: the server's private key (unencrypted)
-  std::string other_ca_cert;  // PEM file: a CA that signed nothing here
+  std::string ca_cert;          // PEM file: the CA that signed server_cert
+  std::string server_cert;      // PEM file: CN=127.0.0.1, SAN IP:127.0.0.1, DNS:localhost
+  std::string server_key;       // PEM file: the server's private key (unencrypted)
+  std::string other_ca_cert;    // PEM file: a CA that signed nothing here
   std::string wrong_name_cert;  // PEM file: signed by ca_cert, for server_key, named only otherhost.example
 };
 
