@@ -421,5 +421,61 @@ TEST_F(SqliteStoreTest, AWriteWhileAnotherProcessHoldsTheWriteLockWaitsThenSucce
   ASSERT_TRUE(id.ok()) << id.status().message();
 }
 
+// The fence (docs/security.md): intents only while the lease is ours, one live
+// intent per part and spec.
+TEST_F(SqliteStoreTest, AnIntentIsWrittenOnlyWhileTheLeaseIsStillOurs) {
+  const core::Time now = T("2026-11-25T10:00:00Z");
+  auto holder = [](const std::string& token) {
+    Lease l;
+    l.host = "build-7";
+    l.pid = 4242;
+    l.token = token;
+    return l;
+  };
+  ASSERT_TRUE(store_->AcquireLease(holder("ours"), now).ok());
+  store_->SetFence("ours");
+  ASSERT_TRUE(store_->InsertAttempt(PendingAttempt("i1", "r1", "canary")).ok());
+
+  ASSERT_TRUE(store_->ForceUnlock(/*force=*/true).ok());
+  auto removed = store_->InsertAttempt(PendingAttempt("i2", "r1", "pilot"));
+  ASSERT_FALSE(removed.ok());
+  EXPECT_EQ(removed.status().code(), core::Status::Code::kConflict);
+  EXPECT_EQ(removed.status().message(),
+            "the lease on " + path_ +
+                " is no longer held by this process (it was removed by 'otaroll state force-unlock'); no intent was "
+                "written for r1/pilot and nothing was created; the run stopped");
+
+  ASSERT_TRUE(store_->AcquireLease(holder("theirs"), now).ok());
+  auto taken = store_->InsertAttempt(PendingAttempt("i3", "r1", "pilot"));
+  ASSERT_FALSE(taken.ok());
+  EXPECT_EQ(taken.status().message(),
+            "the lease on " + path_ +
+                " is no longer held by this process (pid 4242 on host build-7 holds it now); no intent was written "
+                "for r1/pilot and nothing was created; the run stopped");
+  auto snap = store_->Load();
+  ASSERT_TRUE(snap.ok());
+  EXPECT_EQ(snap->attempts.size(), 1u);  // only the intent written while the lease was ours
+
+  // Outcomes of intents already written are still recorded: they are the truth.
+  Attempt done = snap->attempts.at(0);
+  done.status = AttemptStatus::kCreated;
+  done.job_id = "J1";
+  EXPECT_TRUE(store_->UpdateAttempt(done).ok());
+}
+
+TEST_F(SqliteStoreTest, ASecondLiveIntentForTheSamePartAndSpecIsRefused) {
+  ASSERT_TRUE(store_->InsertAttempt(PendingAttempt("i1", "r1", "canary")).ok());
+  auto second = store_->InsertAttempt(PendingAttempt("i2", "r1", "canary"));
+  ASSERT_FALSE(second.ok());
+  EXPECT_EQ(second.status().code(), core::Status::Code::kConflict);
+  EXPECT_EQ(second.status().message(),
+            "r1/canary already has attempt i1 (pending) for this spec; no second intent was written and nothing was "
+            "created (another otaroll planned from the same state); the run stopped");
+  Attempt other_part = PendingAttempt("i3", "r1", "canary");
+  other_part.part = 1;
+  other_part.parts = 2;
+  EXPECT_TRUE(store_->InsertAttempt(other_part).ok());
+}
+
 }  // namespace
 }  // namespace otaroll::state
