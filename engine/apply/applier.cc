@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apply/match.h"
+#include "core/random.h"
 #include "platform/wire.h"
 #include "spec/spec.h"
 #include "state/schema.h"
@@ -22,9 +23,7 @@ std::string StageName(const std::string& rollout, const std::string& stage) {
 }
 
 std::string NewIntentId() {
-  std::string uuid = platform::RandomUuid();
-  uuid.erase(std::remove(uuid.begin(), uuid.end(), '-'), uuid.end());
-  return uuid;
+  return core::RandomHex(16);
 }
 
 bool Unresolved(const Attempt& a) {

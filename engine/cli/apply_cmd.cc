@@ -8,12 +8,12 @@
 #include <sstream>
 
 #include "apply/applier.h"
+#include "apply/session.h"
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "cli/platform_options.h"
 #include "core/escape.h"
 #include "render/render.h"
-#include "state/lease_keeper.h"
 #include "state/sqlite_store.h"
 
 namespace otaroll::cli {
@@ -80,11 +80,18 @@ bool Confirm(const plan::Plan& p) {
   return answer == "yes";
 }
 
-bool Worth(const plan::Plan& p, bool prune) {
-  if (p.HasChanges() || p.summary.Count(plan::Action::kUnknown) > 0) return true;
-  return prune && !p.orphans.empty();
+std::string Counts(const plan::Summary& summary) {
+  std::string counts;
+  for (size_t a = 0; a < plan::kActionCount; ++a) {
+    int n = summary.counts[a];
+    if (n > 0)
+      counts += fmt::format("{}{} {}", counts.empty() ? "" : ", ", n, plan::ActionName(static_cast<plan::Action>(a)));
+  }
+  return counts.empty() ? "no stages" : counts;
 }
 
+// Argument checks, the terminal prompt, output and exit codes; the apply
+// itself is apply::ApplyOnce, the daemon's path too.
 int Run(const Settings& s) {
   bool terminal = isatty(STDIN_FILENO) && isatty(STDOUT_FILENO);
   if (!s.yes && !terminal) {
@@ -123,99 +130,50 @@ int Run(const Settings& s) {
     PrintError(store.status().message());
     return kExitError;
   }
-  state::Lease me = state::ThisProcessLease();
-  core::SystemClock clock;
-  auto lease = (*store)->AcquireLease(me, clock.Now());
-  if (!lease.ok()) {
-    PrintError(lease.status().message());
-    return kExitError;
-  }
-  if (lease->taken_over_from) {
-    std::cerr << fmt::format("otaroll: took over the lease of pid {} on host {} (gone or expired)\n",
-                             lease->taken_over_from->pid, lease->taken_over_from->host);
-  }
-  // Every intent from here on checks, in its own transaction, that the lease is still ours.
-  (*store)->SetFence(me.token);
-  state::LeaseKeeper keeper(path, me.token, std::chrono::seconds(5));
-  auto release = [&] { (void)(*store)->ReleaseLease(me.token); };
 
-  if (saved) {
-    // A saved plan is applied exactly, or not at all.
-    auto current = (*store)->Load();
-    if (!current.ok()) {
-      PrintError(current.status().message());
-      release();
-      return kExitError;
-    }
-    plan::Plan now_plan = plan::Build(*manifests, *current, clock.Now());
-    std::string why;
-    if (now_plan.manifest_digest != saved->manifest_digest) {
-      why = "the manifests changed since it was made";
-    } else if (current->serial != saved->state_serial) {
-      why = fmt::format("the state changed since it was made (serial {} then, {} now)", saved->state_serial,
-                        current->serial);
-    }
-    if (!why.empty()) {
-      PrintError(fmt::format("--plan: {} is stale: {}; run 'otaroll plan --out' again", s.plan_file, why));
-      release();
-      return kExitError;
-    }
-  }
-
-  apply::Options options;
-  options.retry_failed = s.retry_failed;
-  options.cancel_superseded = s.cancel_superseded;
-  options.prune = s.prune;
-  options.prune_limit = s.prune_limit;
-  options.prune_empty_tree = s.prune_empty_tree;
-  options.max_creates = s.max_creates;
-  options.intent_tags = s.platform.platform == "alibaba";
-  options.settle =
+  apply::SessionOptions o;
+  o.apply.retry_failed = s.retry_failed;
+  o.apply.cancel_superseded = s.cancel_superseded;
+  o.apply.prune = s.prune;
+  o.apply.prune_limit = s.prune_limit;
+  o.apply.prune_empty_tree = s.prune_empty_tree;
+  o.apply.max_creates = s.max_creates;
+  o.apply.intent_tags = s.platform.platform == "alibaba";
+  o.apply.settle =
       std::chrono::milliseconds(static_cast<int64_t>(s.platform.timeout_s * 1000)) + std::chrono::seconds(1);
-  options.only = saved ? &*saved : nullptr;
-  options.lease_lost = [&keeper] { return keeper.lost(); };
-  options.progress = [&](const std::string& line, int done, int due) {
+  o.apply.progress = [&](const std::string& line, int done, int due) {
     std::cout << (terminal && due > 0 ? fmt::format("[{}/{}] ", done, due) : "") << core::Printable(line) << "\n"
               << std::flush;
   };
-  apply::ClientPlatform platform(*connection->client);
-  apply::Applier applier(**store, platform, clock, options);
-
-  apply::Report report;
-  auto fail = [&](const core::Status& st) {
-    PrintError(st.message());
-    release();
-    return kExitError;
+  o.saved = saved ? &*saved : nullptr;
+  o.saved_source = s.plan_file;
+  if (!s.yes) o.confirm = Confirm;
+  o.took_over = [](const state::Lease& from) {
+    std::cerr << fmt::format("otaroll: took over the lease of pid {} on host {} (gone or expired)\n", from.pid,
+                             core::Printable(from.host));
   };
-  if (auto st = applier.Refresh(*manifests, &report); !st.ok()) return fail(st);
-  if (!report.stopped) {
-    auto p = applier.Plan(*manifests);
-    if (!p.ok()) return fail(p.status());
-    if (!Worth(*p, s.prune) && report.adopted + report.cancelled + report.superseded == 0 && report.problems.empty()) {
-      std::string counts;
-      for (size_t a = 0; a < plan::kActionCount; ++a) {
-        int n = p->summary.counts[a];
-        if (n > 0)
-          counts +=
-              fmt::format("{}{} {}", counts.empty() ? "" : ", ", n, plan::ActionName(static_cast<plan::Action>(a)));
-      }
-      std::cout << fmt::format("otaroll: nothing to do now: {}\n", counts.empty() ? "no stages" : counts);
-      release();
-      return kExitOk;
-    }
-    if (!s.yes && Worth(*p, s.prune) && !Confirm(*p)) {
-      std::cout << "otaroll: apply cancelled; nothing was created\n";
-      release();
-      return kExitError;
-    }
-    if (auto st = applier.Execute(*manifests, &report); !st.ok()) return fail(st);
+  core::SystemClock clock;
+  apply::ClientPlatform platform(*connection->client);
+  auto result = apply::ApplyOnce(**store, platform, clock, *manifests, o);
+  if (!result.ok()) {
+    PrintError(result.status().message());
+    return kExitError;
   }
+  using Outcome = apply::SessionResult::Outcome;
+  if (result->outcome == Outcome::kNothingToDo) {
+    std::cout << fmt::format("otaroll: nothing to do now: {}\n", Counts(result->plan.summary));
+    return kExitOk;
+  }
+  if (result->outcome == Outcome::kDeclined) {
+    std::cout << "otaroll: apply cancelled; nothing was created\n";
+    return kExitError;
+  }
+  const apply::Report& report = result->report;
   for (const auto& problem : report.problems) PrintError(problem);
   std::cout << fmt::format(
       "otaroll: apply: {} created, {} adopted, {} failed, {} unknown, {} to retry; {} superseded, {} cancelled\n",
       report.created, report.adopted, report.failed, report.unknown, report.not_created, report.superseded,
       report.cancelled);
-  release();
   return report.ok() ? kExitOk : kExitError;
 }
 

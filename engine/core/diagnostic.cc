@@ -1,9 +1,9 @@
 #include "core/diagnostic.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <tuple>
-
-#include <fmt/format.h>
 
 namespace otaroll::core {
 

@@ -5,7 +5,9 @@
 
 namespace otaroll::core {
 
-constexpr char AsciiLower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+constexpr char AsciiLower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 // ASCII case-insensitive equality (platform keys and codes differ in case).
 constexpr bool EqualsIgnoreCase(std::string_view a, std::string_view b) {

@@ -1,8 +1,8 @@
 #include "core/time.h"
 
-#include <cctype>
-
 #include <fmt/format.h>
+
+#include <cctype>
 
 namespace otaroll::core {
 namespace {
@@ -49,8 +49,8 @@ std::optional<Time> ParseRfc3339(std::string_view s) {
     ++pos;
   } else if (s[pos] == '+' || s[pos] == '-') {
     int oh, om;
-    if (!Digits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' ||
-        !Digits(s, pos + 4, 2, om) || oh > 23 || om > 59) {
+    if (!Digits(s, pos + 1, 2, oh) || pos + 3 >= s.size() || s[pos + 3] != ':' || !Digits(s, pos + 4, 2, om) ||
+        oh > 23 || om > 59) {
       return std::nullopt;
     }
     offset_minutes = (oh * 60 + om) * (s[pos] == '-' ? -1 : 1);
@@ -59,8 +59,8 @@ std::optional<Time> ParseRfc3339(std::string_view s) {
     return std::nullopt;
   }
   if (pos != s.size()) return std::nullopt;
-  Time t = time_point_cast<milliseconds>(sys_days{ymd}) + hours{h} + minutes{mi} + seconds{se} +
-           milliseconds{millis} - minutes{offset_minutes};
+  Time t = time_point_cast<milliseconds>(sys_days{ymd}) + hours{h} + minutes{mi} + seconds{se} + milliseconds{millis} -
+           minutes{offset_minutes};
   return t;
 }
 
@@ -76,8 +76,8 @@ std::string FormatRfc3339(Time t) {
   auto s = duration_cast<seconds>(rest);
   rest -= s;
   std::string out = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", static_cast<int>(ymd.year()),
-                                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
-                                h.count(), m.count(), s.count());
+                                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), h.count(),
+                                m.count(), s.count());
   if (rest.count() != 0) out += fmt::format(".{:03}", rest.count());
   return out + "Z";
 }

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "core/escape.h"
+#include "core/names.h"
 #include "manifest/duration.h"
 #include "manifest/limits.h"
 #include "manifest/scalar.h"
@@ -22,17 +23,7 @@ namespace {
 
 constexpr const char* kTargets = "a stage takes exactly one of gray, group, devices, all";
 
-bool IsNameChar(char c, bool edge) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (!edge && (c == '-' || c == '.'));
-}
-// [a-z0-9]([-a-z0-9.]*[a-z0-9])?, at most 63 characters
-bool IsName(const std::string& s) {
-  if (s.empty() || s.size() > 63) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (!IsNameChar(s[i], i == 0 || i + 1 == s.size())) return false;
-  }
-  return true;
-}
+using core::IsName;
 bool IsWordChar(char c, std::string_view extra) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
          extra.find(c) != std::string_view::npos;

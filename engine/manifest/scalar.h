@@ -3,9 +3,9 @@
 // `paused: "true"` is a string and `group: 12345` an integer in both.
 #pragma once
 
-#include <string>
-
 #include <yaml-cpp/yaml.h>
+
+#include <string>
 
 namespace otaroll::manifest {
 
@@ -17,7 +17,7 @@ struct Scalar {
   double number = 0;       // kInt and kFloat
   bool exact_int = false;  // kInt within int64 (then integer holds it)
   long long integer = 0;
-  std::string text;        // the scalar as written
+  std::string text;  // the scalar as written
 };
 
 Scalar Classify(const YAML::Node& node);

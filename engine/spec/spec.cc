@@ -1,10 +1,10 @@
 #include "spec/spec.h"
 
-#include <algorithm>
-#include <set>
-
 #include <fmt/format.h>
+
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "core/sha256.h"
 
@@ -12,6 +12,10 @@ namespace otaroll::spec {
 
 bool IsListParam(const std::string& name) {
   return std::any_of(std::begin(kListParams), std::end(kListParams), [&](const char* l) { return name == l; });
+}
+
+bool IsSpecParam(const std::string& name) {
+  return std::any_of(std::begin(kSpecParams), std::end(kSpecParams), [&](const char* p) { return name == p; });
 }
 
 std::map<std::string, std::string> Flatten(const ParamSet& params) {
@@ -35,7 +39,7 @@ ParamSet Unflatten(const std::vector<std::map<std::string, std::string>>& parts)
       auto dot = key.rfind('.');
       if (dot != std::string::npos && IsListParam(key.substr(0, dot))) {
         lists[key.substr(0, dot)][std::atoi(key.c_str() + dot + 1)] = value;
-      } else {
+      } else if (IsSpecParam(key)) {
         one[key] = {value};
       }
     }
@@ -63,7 +67,9 @@ std::string Canonical(const ParamSet& params) {
   return nlohmann::json{{"otaroll.stage-spec", 1}, {"params", p}}.dump();
 }
 
-std::string Hash(const ParamSet& params) { return core::Sha256Hex(Canonical(params)); }
+std::string Hash(const ParamSet& params) {
+  return core::Sha256Hex(Canonical(params));
+}
 
 StageSpec Resolve(const manifest::Rollout& rollout, const manifest::Stage& stage) {
   using manifest::Target;

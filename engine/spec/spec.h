@@ -21,10 +21,20 @@ using ParamSet = std::map<std::string, std::vector<std::string>>;
 inline constexpr const char* kListParams[] = {"SrcVersion", "TargetDeviceName"};
 bool IsListParam(const std::string& name);
 
+// The parameters a stage's specification is made of (SPEC §1). A request
+// sent to the platform may carry more (alibaba's GroupType and Tag.N.*
+// intent tag): those are how a spec travels, not part of it.
+inline constexpr const char* kSpecParams[] = {
+    "ProductKey",    "FirmwareId", "TargetSelection",  "GrayPercent", "GroupId",     "TargetDeviceName", "SrcVersion",
+    "RetryInterval", "RetryCount", "TimeoutInMinutes", "NeedPush",    "NeedConfirm", "DownloadProtocol"};
+bool IsSpecParam(const std::string& name);
+
 // Flattens lists 1-based: SrcVersion.1, SrcVersion.2, ... (API.md §2).
 std::map<std::string, std::string> Flatten(const ParamSet& params);
 // The inverse of Flatten; given several parts of one stage, merges them into
 // the stage-level set (their TargetDeviceName lists concatenated in order).
+// Keeps only spec parameters (IsSpecParam): a stored request's transport
+// additions never show as changes.
 ParamSet Unflatten(const std::vector<std::map<std::string, std::string>>& parts);
 
 struct StageSpec {

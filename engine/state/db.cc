@@ -1,8 +1,7 @@
 #include "state/db.h"
 
-#include <sqlite3.h>
-
 #include <fmt/format.h>
+#include <sqlite3.h>
 
 namespace otaroll::state {
 
@@ -26,7 +25,9 @@ Stmt::Stmt(Stmt&& other) noexcept
   other.stmt_ = nullptr;
 }
 
-Stmt::~Stmt() { sqlite3_finalize(stmt_); }
+Stmt::~Stmt() {
+  sqlite3_finalize(stmt_);
+}
 
 Stmt& Stmt::Bind(int index, std::string_view value) {
   int rc = sqlite3_bind_text(stmt_, index, value.data(), static_cast<int>(value.size()), SQLITE_TRANSIENT);
@@ -70,9 +71,13 @@ core::Status Stmt::Run() {
   }
 }
 
-bool Stmt::IsNull(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+bool Stmt::IsNull(int col) const {
+  return sqlite3_column_type(stmt_, col) == SQLITE_NULL;
+}
 
-int64_t Stmt::Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+int64_t Stmt::Int(int col) const {
+  return sqlite3_column_int64(stmt_, col);
+}
 
 std::string Stmt::Text(int col) const {
   const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(stmt_, col));
@@ -90,7 +95,9 @@ core::Result<std::unique_ptr<Db>> Db::Open(const std::string& target, int flags,
   return db;
 }
 
-Db::~Db() { sqlite3_close_v2(db_); }
+Db::~Db() {
+  sqlite3_close_v2(db_);
+}
 
 core::Result<Stmt> Db::Prepare(std::string_view sql, std::string doing) const {
   sqlite3_stmt* stmt = nullptr;
@@ -115,9 +122,13 @@ core::Result<int64_t> Db::QueryInt(const char* sql, std::string_view doing) cons
   return *row ? stmt->Int(0) : int64_t{0};
 }
 
-int64_t Db::LastInsertId() const { return sqlite3_last_insert_rowid(db_); }
+int64_t Db::LastInsertId() const {
+  return sqlite3_last_insert_rowid(db_);
+}
 
-int Db::Changes() const { return sqlite3_changes(db_); }
+int Db::Changes() const {
+  return sqlite3_changes(db_);
+}
 
 core::Status Db::Error(int rc, std::string_view doing) const {
   std::string detail = db_ ? sqlite3_errmsg(db_) : sqlite3_errstr(rc);
@@ -134,26 +145,25 @@ core::Status Db::Error(int rc, std::string_view doing) const {
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
       return core::Status::Conflict(fmt::format(
-          "state file {} stayed locked by another process while {}; retry when that process has finished", p,
-          doing));
+          "state file {} stayed locked by another process while {}; retry when that process has finished", p, doing));
     case SQLITE_FULL:
       return core::Status::IOError(
           fmt::format("cannot write state file {}: the disk is full; free some space and retry", p));
     case SQLITE_READONLY:
-      return core::Status::IOError(fmt::format(
-          "cannot write state file {} ({} while {}); check the permissions of the file and its directory", p,
-          detail, doing));
+      return core::Status::IOError(
+          fmt::format("cannot write state file {} ({} while {}); check the permissions of the file and its directory",
+                      p, detail, doing));
     case SQLITE_CANTOPEN:
     case SQLITE_PERM:
     case SQLITE_AUTH:
-      return core::Status::IOError(fmt::format(
-          "cannot open state file {} ({} while {}); check that the file and its directory exist and are "
-          "accessible",
-          p, detail, doing));
+      return core::Status::IOError(
+          fmt::format("cannot open state file {} ({} while {}); check that the file and its directory exist and are "
+                      "accessible",
+                      p, detail, doing));
     case SQLITE_CONSTRAINT:
       return core::Status::Invalid(
-          fmt::format("state file {} refused a change while {} ({}); this is a bug in otaroll, please report it",
-                      p, doing, detail));
+          fmt::format("state file {} refused a change while {} ({}); this is a bug in otaroll, please report it", p,
+                      doing, detail));
     default:
       return core::Status::IOError(
           fmt::format("state file {} failed while {} ({}); check the disk and retry", p, doing, detail));

@@ -46,8 +46,7 @@ class Stmt {
 
  private:
   friend class Db;
-  Stmt(const Db* db, sqlite3_stmt* stmt, std::string doing)
-      : db_(db), stmt_(stmt), doing_(std::move(doing)) {}
+  Stmt(const Db* db, sqlite3_stmt* stmt, std::string doing) : db_(db), stmt_(stmt), doing_(std::move(doing)) {}
   const Db* db_;
   sqlite3_stmt* stmt_;
   std::string doing_;  // for error messages: "reading attempts"

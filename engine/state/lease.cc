@@ -13,6 +13,7 @@
 #include <limits>
 #include <sstream>
 
+#include "core/random.h"
 #include "state/db.h"
 #include "state/lease_row.h"
 #include "state/sqlite_store.h"
@@ -110,26 +111,7 @@ std::string LocalHostName() {
 }
 
 std::string NewLeaseToken() {
-  std::array<unsigned char, 16> bytes{};
-  size_t got = 0;
-  while (got < bytes.size()) {
-    ssize_t n = ::getrandom(bytes.data() + got, bytes.size() - got, 0);
-    if (n <= 0) {
-      if (n < 0 && errno == EINTR) continue;
-      break;
-    }
-    got += static_cast<size_t>(n);
-  }
-  if (got < bytes.size()) {
-    // No OS randomness: still unique per process and instant, which is all a token needs.
-    static std::atomic<uint64_t> counter{0};
-    uint64_t mix[2] = {static_cast<uint64_t>(std::chrono::steady_clock::now().time_since_epoch().count()),
-                       (static_cast<uint64_t>(::getpid()) << 32) ^ counter.fetch_add(1)};
-    std::memcpy(bytes.data(), mix, bytes.size());
-  }
-  std::string hex;
-  for (unsigned char b : bytes) hex += fmt::format("{:02x}", b);
-  return hex;
+  return core::RandomHex(16);
 }
 
 Lease ThisProcessLease(int64_t ttl_seconds) {

@@ -6,7 +6,9 @@ namespace {
 constexpr const char* kNames[] = {"pending", "created", "failed", "unknown", "superseded", "cancelled"};
 }
 
-const char* StatusName(AttemptStatus s) { return kNames[static_cast<int>(s)]; }
+const char* StatusName(AttemptStatus s) {
+  return kNames[static_cast<int>(s)];
+}
 
 std::optional<AttemptStatus> ParseStatus(const std::string& s) {
   for (int i = 0; i < 6; ++i) {

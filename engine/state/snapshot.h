@@ -35,7 +35,7 @@ struct Attempt {
   std::string spec_hash;
   std::map<std::string, std::string> request;  // flattened wire parameters of this part
   AttemptStatus status = AttemptStatus::kPending;
-  std::string job_id;                      // set once created
+  std::string job_id;  // set once created
   std::optional<core::Time> job_created_at;
   std::string request_id;
   std::string error_code;
@@ -57,9 +57,9 @@ struct Observation {
 };
 
 struct Snapshot {
-  bool exists = false;     // false: no state file, nothing created yet
-  std::string source;      // path of the state file, or "baseline DIR"
-  int64_t serial = 0;      // changes on every write to the state file
+  bool exists = false;                              // false: no state file, nothing created yet
+  std::string source;                               // path of the state file, or "baseline DIR"
+  int64_t serial = 0;                               // changes on every write to the state file
   std::vector<Attempt> attempts;                    // ordered by id
   std::map<std::string, Observation> observations;  // latest per job id
 };

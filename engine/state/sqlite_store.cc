@@ -25,6 +25,7 @@
 #include <string_view>
 #include <thread>
 
+#include "core/names.h"
 #include "state/db.h"
 #include "state/lease_row.h"
 #include "state/schema.h"
@@ -508,16 +509,6 @@ core::Result<StateExport> ExportState(const std::string& path) {
         fmt::format("state file {} does not exist; pass the path of an existing state file with --state", path));
   }
   return std::move(**exported);
-}
-
-bool IsRolloutName(const std::string& name) {
-  if (name.empty() || name.size() > 63) return false;
-  for (size_t i = 0; i < name.size(); ++i) {
-    const char c = name[i];
-    const bool edge = i == 0 || i + 1 == name.size();
-    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (!edge && (c == '-' || c == '.')))) return false;
-  }
-  return true;
 }
 
 // ---------------------------------------------------------------------------
@@ -1051,7 +1042,7 @@ core::Result<StateCounts> SqliteStore::Import(const std::string& json_text, cons
     r.firmware_id = f.Text("firmware_id");
     auto first = f.Time("first_seen");
     auto last = f.Time("last_seen");
-    if (error.ok() && !IsRolloutName(r.name)) f.Fail("name", fmt::format("\"{}\" is not a rollout name", r.name));
+    if (error.ok() && !core::IsName(r.name)) f.Fail("name", fmt::format("\"{}\" is not a rollout name", r.name));
     if (error.ok() && !rollout_names.insert(r.name).second) {
       f.Fail("name", fmt::format("\"{}\" appears twice", r.name));
     }
@@ -1286,7 +1277,7 @@ core::Result<StateCounts> SqliteStore::Import(const std::string& json_text, cons
 }
 
 core::Result<int64_t> SqliteStore::RenameRollout(const std::string& from, const std::string& to, core::Time now) {
-  if (!IsRolloutName(to)) {
+  if (!core::IsName(to)) {
     return core::Status::Invalid(fmt::format(
         "cannot rename rollout {} to \"{}\" in state file {}: that is not a rollout name; use 1 to 63 lowercase "
         "letters, digits, '-' and '.', starting and ending with a letter or digit",

@@ -61,9 +61,6 @@ struct StateExport {
 };
 core::Result<StateExport> ExportState(const std::string& path);
 
-// A valid rollout name: [a-z0-9]([-a-z0-9.]*[a-z0-9])?, at most 63 characters.
-bool IsRolloutName(const std::string& name);
-
 struct RolloutRecord {
   std::string name;
   std::string product_key;

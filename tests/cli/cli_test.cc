@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-
 #include <nlohmann/json.hpp>
 
 #include "core/sha256.h"
@@ -40,7 +39,9 @@ std::string CopyExamples(const TempDir& dir, const std::string& name = "tree") {
   return to;
 }
 
-std::string ReadFile(const std::string& path) { return test_util::detail::Slurp(path); }
+std::string ReadFile(const std::string& path) {
+  return test_util::detail::Slurp(path);
+}
 
 // Records every stage of the tree as created, as apply would have: the
 // baseline snapshot of the tree is exactly that set of attempts.
@@ -85,7 +86,8 @@ TEST(Cli, ValidateReportsEveryBrokenFileWithItsPlace) {
   const std::string d = dir.path();
   EXPECT_EQ(r.err,
             "otaroll: error: " + d + "/a/syntax.yaml:3:1: invalid YAML: end of sequence flow not found\n" +
-                "otaroll: error: " + d + "/b/types.yml:8:25: spec.stages[0].gray: 150 is out of range; allowed: 1..100\n" +
+                "otaroll: error: " + d +
+                "/b/types.yml:8:25: spec.stages[0].gray: 150 is out of range; allowed: 1..100\n" +
                 "otaroll: error: " + d +
                 "/b/types.yml:9:43: spec.stages[1].gate.soak: \"soon\" is not a duration; expected "
                 "<integer><unit>... with units s, m, h, d (e.g. 24h, 1h30m)\n" +
@@ -223,7 +225,8 @@ TEST(Cli, JsonPlanValidatesAgainstItsSchema) {
   const std::string checker = kSource + "/tools/schema-check/check-json.mjs";
   ASSERT_TRUE(fs::exists(kSource + "/tools/schema-check/node_modules"))
       << "the schema checker is not installed; run scripts/install-deps.sh";
-  RunResult r = test_util::Run({"/usr/bin/env", "node", checker, kSource + "/schemas/plan.schema.json", fresh, synced, baseline});
+  RunResult r =
+      test_util::Run({"/usr/bin/env", "node", checker, kSource + "/schemas/plan.schema.json", fresh, synced, baseline});
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_EQ(r.out, "valid " + fresh + "\nvalid " + synced + "\nvalid " + baseline + "\n");
 }
@@ -231,7 +234,8 @@ TEST(Cli, JsonPlanValidatesAgainstItsSchema) {
 TEST(Cli, BadNowAndUnknownOptionsAreClearErrors) {
   RunResult now = Otaroll({"plan", kExamples, "--now", "tomorrow"});
   EXPECT_EQ(now.exit_code, 1);
-  EXPECT_EQ(now.err, "otaroll: error: --now: \"tomorrow\" is not an RFC 3339 time; expected e.g. 2026-11-25T10:00:00Z\n");
+  EXPECT_EQ(now.err,
+            "otaroll: error: --now: \"tomorrow\" is not an RFC 3339 time; expected e.g. 2026-11-25T10:00:00Z\n");
   RunResult format = Otaroll({"plan", kExamples, "--format", "yaml"});
   EXPECT_EQ(format.exit_code, 1);
   EXPECT_EQ(format.err.rfind("otaroll: error: --format: yaml not in {", 0), 0u) << format.err;

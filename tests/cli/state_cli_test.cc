@@ -1,12 +1,11 @@
 // Integration tests of `otaroll status`, `otaroll history` and `otaroll state
 // export|import|mv|force-unlock` on the real binary: exact output, exit
 // codes, read-only reads, and the lease around every state write.
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
-
-#include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
 #include "core/clock.h"
@@ -31,9 +30,13 @@ RunResult Otaroll(std::vector<std::string> args, RunOptions options = {}) {
   return test_util::Run(std::move(args), options);
 }
 
-core::Time T(const char* text) { return *core::ParseRfc3339(text); }
+core::Time T(const char* text) {
+  return *core::ParseRfc3339(text);
+}
 
-std::string ReadFile(const std::string& path) { return test_util::detail::Slurp(path); }
+std::string ReadFile(const std::string& path) {
+  return test_util::detail::Slurp(path);
+}
 
 std::unique_ptr<state::SqliteStore> Open(const std::string& path) {
   auto store = state::SqliteStore::Open(path);
@@ -406,9 +409,9 @@ TEST_F(StateCli, ImportRefusesAFileThatHoldsStateAndABadExport) {
 
 TEST_F(StateCli, ExportOfAMissingStateFileIsAnErrorAndCreatesNothing) {
   const std::string missing = dir_.Join("none/state.db");
-  for (std::vector<std::string> args : {std::vector<std::string>{"state", "export"},
-                                        std::vector<std::string>{"state", "mv", "a", "b"},
-                                        std::vector<std::string>{"state", "force-unlock"}}) {
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"state", "export"}, std::vector<std::string>{"state", "mv", "a", "b"},
+        std::vector<std::string>{"state", "force-unlock"}}) {
     args.push_back("--state");
     args.push_back(missing);
     RunResult r = Otaroll(args);

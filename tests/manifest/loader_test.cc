@@ -91,8 +91,8 @@ TEST(Loader, GrayNotWhole) {
 TEST(Loader, UnknownKeySuggestsTheNearestOne) {
   EXPECT_EQ(Errors(Replace(kValid, "gray: 10", "grey: 10")),
             (Lines{"m.yaml:9:7: spec.stages[0]: no target; a stage takes exactly one of gray, group, devices, all",
-                  "m.yaml:10:7: spec.stages[0].grey: unknown key (did you mean \"gray\"?); allowed here: name, gray, "
-                  "group, devices, all, gate, upgrade"}));
+                   "m.yaml:10:7: spec.stages[0].grey: unknown key (did you mean \"gray\"?); allowed here: name, gray, "
+                   "group, devices, all, gate, upgrade"}));
 }
 
 TEST(Loader, UnknownTopLevelKey) {
@@ -234,13 +234,13 @@ TEST(Loader, RetryCountAndIntervalGoTogether) {
 
 TEST(Loader, RetryIntervalBelowTimeoutAcrossBlocks) {
   // Within spec.upgrade: reported once, at the timeout.
-  EXPECT_EQ(
-      Errors(Replace(kValid, "  stages:\n",
-                     "  upgrade: {retryIntervalMinutes: 60, retryCount: 1, timeoutMinutes: 60}\n  stages:\n")),
-      Lines{"m.yaml:8:70: spec.upgrade.timeoutMinutes: 60 is not above retryIntervalMinutes 60 "
-            "(spec.upgrade.retryIntervalMinutes); the retry interval must be below the timeout"});
+  EXPECT_EQ(Errors(Replace(kValid, "  stages:\n",
+                           "  upgrade: {retryIntervalMinutes: 60, retryCount: 1, timeoutMinutes: 60}\n  stages:\n")),
+            Lines{"m.yaml:8:70: spec.upgrade.timeoutMinutes: 60 is not above retryIntervalMinutes 60 "
+                  "(spec.upgrade.retryIntervalMinutes); the retry interval must be below the timeout"});
   // The stage override conflicts with the inherited interval.
-  std::string inherited = Replace(kValid, "  stages:\n", "  upgrade: {retryIntervalMinutes: 60, retryCount: 1}\n  stages:\n");
+  std::string inherited =
+      Replace(kValid, "  stages:\n", "  upgrade: {retryIntervalMinutes: 60, retryCount: 1}\n  stages:\n");
   EXPECT_EQ(Errors(Replace(inherited, "gray: 10\n", "gray: 10\n      upgrade: {timeoutMinutes: 30}\n")),
             Lines{"m.yaml:12:33: spec.stages[0].upgrade.timeoutMinutes: 30 is not above retryIntervalMinutes 60 "
                   "(spec.upgrade.retryIntervalMinutes); the retry interval must be below the timeout"});
@@ -288,9 +288,9 @@ TEST(Loader, DuplicateRolloutNamesAcrossFilesNameBothPlaces) {
   auto loaded = LoadTree(dir.path());
   ASSERT_TRUE(loaded.ok());
   ASSERT_EQ(loaded->errors.size(), 1u);
-  EXPECT_EQ(loaded->errors[0].Format(),
-            dir.path() + "/sub/b.yml:4:9: metadata.name: \"thermo\" is already defined at " + dir.path() +
-                "/a.yaml:4:9; rollout names must be unique across the tree");
+  EXPECT_EQ(loaded->errors[0].Format(), dir.path() +
+                                            "/sub/b.yml:4:9: metadata.name: \"thermo\" is already defined at " +
+                                            dir.path() + "/a.yaml:4:9; rollout names must be unique across the tree");
   EXPECT_EQ(loaded->set.files, 2u);
 }
 

@@ -1,10 +1,10 @@
 // The planner over state fixtures: every state of SPEC §2, with its reason.
-#include "plan/plan.h"
-
 #include <gtest/gtest.h>
 
 #include <functional>
 
+#include "plan/plan.h"
+#include "platform/wire.h"
 #include "test_util/manifests.h"
 
 namespace otaroll::plan {
@@ -219,7 +219,8 @@ INSTANTIATE_TEST_SUITE_P(
              {{Action::kWaiting, "notBefore: opens 2026-12-01T02:00:00Z"},
               {Action::kBlocked, "stage canary is not created yet (waiting)"},
               {Action::kBlocked, "stage pilot is not created yet (blocked)"}},
-             ReplaceAll(kRollout, "      gray: 10\n", "      gray: 10\n      gate: {notBefore: 2026-12-01T02:00:00Z}\n")},
+             ReplaceAll(kRollout, "      gray: 10\n",
+                        "      gray: 10\n      gate: {notBefore: 2026-12-01T02:00:00Z}\n")},
         Case{"EverythingCreatedIsInSync",
              [](Fixture& f) {
                f.Add("canary", AttemptStatus::kCreated, kNow - 72h);
@@ -233,6 +234,38 @@ INSTANTIATE_TEST_SUITE_P(
               {Action::kBlocked, "stage canary is not created yet (create)"},
               {Action::kBlocked, "stage pilot is not created yet (blocked)"}}}),
     [](const ::testing::TestParamInfo<Case>& info) { return std::string(info.param.name); });
+
+// On --platform alibaba the stored request also carries GroupType and the
+// intent tag (Tag.1.Key/Value): they are not part of the spec and must not
+// show as removed fields.
+TEST(Planner, AlibabaRequestAdditionsAreNotShownAsChanges) {
+  const std::string old_text =
+      ReplaceAll(ReplaceAll(kRollout, "gray: 10", "gray: 5"), "group: CtjzCkNuOx", "group: OldGroup01");
+  Fixture old_tree(old_text);
+  const manifest::ManifestSet old_set = Parse(old_text);
+  const manifest::Rollout& old_rollout = old_set.rollouts[0];
+  for (const char* stage : {"canary", "pilot"}) {
+    Attempt& a = old_tree.Add(stage, AttemptStatus::kCreated, kNow - 72h);
+    for (const auto& s : old_rollout.stages) {
+      if (s.name == stage) {
+        a.request =
+            platform::CreateJobParams(spec::Resolve(old_rollout, s).parts[0], platform::Style::kAlibaba, a.intent_id);
+      }
+    }
+    ASSERT_EQ(a.request.count("Tag.1.Key"), 1u);
+  }
+  state::Snapshot snap = old_tree.snapshot();
+  snap.exists = true;
+  Plan p = plan::Build(Parse(kRollout), snap, kNow);
+  const StagePlan& canary = p.rollouts[0].stages[0];
+  ASSERT_EQ(canary.changes.size(), 1u);
+  EXPECT_EQ(canary.changes[0].field, "GrayPercent");
+  const StagePlan& pilot = p.rollouts[0].stages[1];
+  ASSERT_EQ(pilot.changes.size(), 1u);
+  EXPECT_EQ(pilot.changes[0].field, "GroupId");
+  EXPECT_EQ(pilot.changes[0].before, "OldGroup01");
+  EXPECT_EQ(pilot.changes[0].after, "CtjzCkNuOx");
+}
 
 TEST(Planner, ChangedSpecIsReplacedFieldByField) {
   Fixture old_tree(ReplaceAll(kRollout, "gray: 10", "gray: 5"));
@@ -321,8 +354,8 @@ TEST(Planner, IsDeterministicAndDigestIgnoresCosmetics) {
   Plan b = f.Build();
   EXPECT_EQ(a.manifest_digest, b.manifest_digest);
   state::Snapshot empty;
-  Plan commented = plan::Build(Parse(ReplaceAll(kRollout, "  stages:\n", "  # stages\n  stages:\n"), "x.yaml"), empty,
-                               kNow);
+  Plan commented =
+      plan::Build(Parse(ReplaceAll(kRollout, "  stages:\n", "  # stages\n  stages:\n"), "x.yaml"), empty, kNow);
   Plan plain = plan::Build(Parse(kRollout), empty, kNow);
   EXPECT_EQ(commented.manifest_digest, plain.manifest_digest);
   Plan regated = plan::Build(Parse(ReplaceAll(kRollout, "soak: 24h", "soak: 48h")), empty, kNow);

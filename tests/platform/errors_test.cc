@@ -171,7 +171,8 @@ TEST(DescribeTest, DropsTheServerStringToSignOfSignatureDoesNotMatch) {
   e.http_status = 400;
   e.code = "SignatureDoesNotMatch";
   e.request_id = "R1";
-  e.message = "Specified signature is not matched with our calculation. server string to sign is:POST&%2F&AccessKeyId%3Did1";
+  e.message =
+      "Specified signature is not matched with our calculation. server string to sign is:POST&%2F&AccessKeyId%3Did1";
   EXPECT_EQ(e.Describe(),
             "SignatureDoesNotMatch: Specified signature is not matched with our calculation (HTTP 400, request R1)");
 }

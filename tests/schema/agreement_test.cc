@@ -9,6 +9,7 @@
 // silently skipped agreement test is how the schema and the validator drift.
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,8 +22,6 @@
 #include <map>
 #include <string>
 #include <vector>
-
-#include <gtest/gtest.h>
 
 extern char** environ;
 
@@ -112,7 +111,9 @@ ProcResult Run(const std::vector<std::string>& args) {
   return r;
 }
 
-bool IsManifest(const fs::path& p) { return p.extension() == ".yaml" || p.extension() == ".yml"; }
+bool IsManifest(const fs::path& p) {
+  return p.extension() == ".yaml" || p.extension() == ".yml";
+}
 
 // *.yaml / *.yml below dir, recursively, hidden entries skipped, sorted.
 std::vector<fs::path> ManifestFiles(const fs::path& dir) {
@@ -179,8 +180,7 @@ std::map<fs::path, SchemaVerdict> SchemaVerdicts(const std::vector<Case>& cases)
   for (const auto& c : cases) args.push_back(c.file.string());
   ProcResult r = Run(args);
   if (!r.started || r.exit_code != 0) {
-    ADD_FAILURE() << "check-manifests.mjs failed (exit " << r.exit_code << ") " << r.spawn_error << "\n"
-                  << r.output;
+    ADD_FAILURE() << "check-manifests.mjs failed (exit " << r.exit_code << ") " << r.spawn_error << "\n" << r.output;
     return out;
   }
   std::vector<std::string> lines;
@@ -257,8 +257,8 @@ TEST(SchemaAgreement, SchemaCheckerGivesExpectedVerdicts) {
   if (verdicts.empty()) return;  // failure already reported
   for (const auto& c : cases) {
     const auto& v = verdicts[c.file];
-    EXPECT_EQ(v.verdict, c.expected) << c.file << ": expected " << Name(c.expected)
-                                     << ", the JSON Schema says " << Name(v.verdict) << " — " << v.reason;
+    EXPECT_EQ(v.verdict, c.expected) << c.file << ": expected " << Name(c.expected) << ", the JSON Schema says "
+                                     << Name(v.verdict) << " — " << v.reason;
   }
 }
 
@@ -269,8 +269,7 @@ TEST(SchemaAgreement, ValidatorAndSchemaAgreeWithExpectation) {
   auto schema = SchemaVerdicts(cases);
   for (const auto& c : cases) {
     CppVerdict cpp = ValidatorVerdict(c.file);
-    SchemaVerdict js = schema.empty() ? SchemaVerdict{Verdict::kError, "(schema checker unavailable)"}
-                                      : schema[c.file];
+    SchemaVerdict js = schema.empty() ? SchemaVerdict{Verdict::kError, "(schema checker unavailable)"} : schema[c.file];
     const bool ok = cpp.verdict == c.expected && (schema.empty() || js.verdict == c.expected);
     EXPECT_TRUE(ok) << c.file << " (" << c.group << "): expected " << Name(c.expected)
                     << "\n  JSON Schema: " << Name(js.verdict) << " — " << js.reason

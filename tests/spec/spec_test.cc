@@ -1,11 +1,9 @@
 #include "spec/spec.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include <fmt/format.h>
-
 #include "core/sha256.h"
-
 #include "test_util/manifests.h"
 
 namespace otaroll::spec {

@@ -1,12 +1,13 @@
 // `otaroll state export|import|mv` at the store level: the export document,
 // the export → import → export round trip, what import refuses, and renaming
 // a rollout.
-#include <functional>
-
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <functional>
 #include <nlohmann/json.hpp>
 
+#include "core/names.h"
 #include "state/sqlite_store.h"
 #include "state_test_util.h"
 
@@ -25,9 +26,9 @@ class ExportTest : public testing::StateTest {
     return store.ok() ? std::move(*store) : nullptr;
   }
 
-  static void AddEvent(SqliteStore& store, const std::string& at, const std::string& rollout,
-                       const std::string& stage, std::optional<int64_t> attempt, const std::string& kind,
-                       const std::string& message, const std::string& data) {
+  static void AddEvent(SqliteStore& store, const std::string& at, const std::string& rollout, const std::string& stage,
+                       std::optional<int64_t> attempt, const std::string& kind, const std::string& message,
+                       const std::string& data) {
     Event e;
     e.at = T(at.c_str());
     e.rollout = rollout;
@@ -101,8 +102,7 @@ class ExportTest : public testing::StateTest {
     AddEvent(store, "2026-11-25T10:00:00Z", "thermostat-2-4-0", "canary", *old_id, "intent", "wrote the intent",
              R"({"intent": "intent-1", "b": 1, "a": [1, 2.5, null]})");
     AddEvent(store, "2026-11-25T10:00:02Z", "", "", std::nullopt, "lease", "took the lease", "");
-    AddEvent(store, "2026-11-26T08:00:01Z", "thermostat-2-4-0", "canary", *new_id, "created", "created job 2",
-             "[1,2]");
+    AddEvent(store, "2026-11-26T08:00:01Z", "thermostat-2-4-0", "canary", *new_id, "created", "created job 2", "[1,2]");
 
     Lease me;
     me.host = "host-a";
@@ -258,8 +258,7 @@ TEST_F(ExportTest, ExportImportExportIsIdenticalExceptTheSerial) {
   RawDb raw(to), raw_from(from);
   EXPECT_EQ(raw.Int("SELECT observed_ms FROM observations WHERE id = 1"),
             raw_from.Int("SELECT observed_ms FROM observations WHERE id = 1"));
-  EXPECT_EQ(raw.Text("SELECT data_json FROM events WHERE seq = 1"),
-            R"({"intent":"intent-1","b":1,"a":[1,2.5,null]})");
+  EXPECT_EQ(raw.Text("SELECT data_json FROM events WHERE seq = 1"), R"({"intent":"intent-1","b":1,"a":[1,2.5,null]})");
 
   // New rows continue after the imported ones.
   AddEvent(*target, "2026-11-27T00:00:00Z", "", "", std::nullopt, "note", "after the import", "");
@@ -470,10 +469,10 @@ TEST_F(RenameTest, AnUnknownRolloutListsAtMostTenKnownOnes) {
 }
 
 TEST(RolloutName, FollowsTheManifestRule) {
-  for (const char* ok : {"a", "r1", "thermostat-2-4-0", "sensor.v2", "0"}) EXPECT_TRUE(IsRolloutName(ok)) << ok;
-  for (const char* bad : {"", "-a", "a-", ".a", "a.", "A", "a_b", "a b", "ü"}) EXPECT_FALSE(IsRolloutName(bad)) << bad;
-  EXPECT_TRUE(IsRolloutName(std::string(63, 'a')));
-  EXPECT_FALSE(IsRolloutName(std::string(64, 'a')));
+  for (const char* ok : {"a", "r1", "thermostat-2-4-0", "sensor.v2", "0"}) EXPECT_TRUE(core::IsName(ok)) << ok;
+  for (const char* bad : {"", "-a", "a-", ".a", "a.", "A", "a_b", "a b", "ü"}) EXPECT_FALSE(core::IsName(bad)) << bad;
+  EXPECT_TRUE(core::IsName(std::string(63, 'a')));
+  EXPECT_FALSE(core::IsName(std::string(64, 'a')));
 }
 
 }  // namespace

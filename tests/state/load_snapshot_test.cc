@@ -1,11 +1,10 @@
 // LoadSnapshot is what `otaroll plan` uses: read-only, lock-free, no side effects.
+#include <gtest/gtest.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdio>
-
-#include <gtest/gtest.h>
 
 #include "state/sqlite_store.h"
 #include "state_test_util.h"
@@ -212,8 +211,9 @@ TEST_F(LoadSnapshotTest, ReadsWhatACrashedWriterCommitted) {
   EXPECT_EQ(LoadAsReader(crashed, 3),
             "state file " + crashed + " holds changes in " + crashed +
                 "-wal from a writer that stopped without closing it, and reading them needs write access to " +
-                dir_.string() + "; run this as a user who may write there, or run otaroll apply or otaroll daemon "
-                                "once to recover the file");
+                dir_.string() +
+                "; run this as a user who may write there, or run otaroll apply or otaroll daemon "
+                "once to recover the file");
   ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);
 
   const std::string hash = HashFile(crashed);

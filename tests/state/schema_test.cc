@@ -28,9 +28,8 @@ TEST_F(SchemaTest, OpenCreatesDirectoriesAndMigratesFromEmpty) {
   EXPECT_EQ(raw.Int("PRAGMA application_id"), kApplicationId);
   EXPECT_EQ(raw.Text("PRAGMA journal_mode"), "wal");
   for (const char* table : {"rollouts", "attempts", "observations", "events", "lease", "serial"}) {
-    EXPECT_EQ(raw.Int(std::string("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '") + table +
-                      "'"),
-              1)
+    EXPECT_EQ(
+        raw.Int(std::string("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '") + table + "'"), 1)
         << table;
   }
   EXPECT_EQ(raw.Int("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'"), 12);

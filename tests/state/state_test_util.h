@@ -2,6 +2,7 @@
 // raw SQLite access for poking at files behind the store's back, and builders.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 
@@ -11,15 +12,15 @@
 #include <set>
 #include <string>
 
-#include <gtest/gtest.h>
-
 #include "core/sha256.h"
 #include "core/time.h"
 #include "state/snapshot.h"
 
 namespace otaroll::state::testing {
 
-inline core::Time T(const char* rfc3339) { return *core::ParseRfc3339(rfc3339); }
+inline core::Time T(const char* rfc3339) {
+  return *core::ParseRfc3339(rfc3339);
+}
 
 class StateTest : public ::testing::Test {
  protected:

@@ -23,7 +23,7 @@ struct FleetOptions {
   std::string prefix = "fleet";  // rollout names are "<prefix>-NNN"
   int first = 0;                 // index of the first rollout
   int count = 10;
-  int per_file = 10;             // rollouts per file (several YAML documents per file)
+  int per_file = 10;  // rollouts per file (several YAML documents per file)
   int gray_percent = 10;
 };
 
@@ -48,7 +48,9 @@ struct Fleet {
   std::vector<FleetStage> stages;         // every stage of every rollout, in order
 };
 
-inline std::string FleetName(const FleetOptions& o, int i) { return fmt::format("{}-{:03}", o.prefix, i); }
+inline std::string FleetName(const FleetOptions& o, int i) {
+  return fmt::format("{}-{:03}", o.prefix, i);
+}
 
 // The YAML document of rollout `i` (without the leading "---").
 inline std::string FleetRolloutYaml(const FleetOptions& o, int i, std::vector<FleetStage>* stages = nullptr) {

@@ -55,7 +55,9 @@ inline std::string Slurp(const std::string& path) {
   s << in.rdbuf();
   return s.str();
 }
-inline int ExitCode(int status) { return WIFEXITED(status) ? WEXITSTATUS(status) : -1; }
+inline int ExitCode(int status) {
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
 }  // namespace detail
 
 // Runs args[0] with args; stdout and stderr are captured separately; stdin is /dev/null.

@@ -1,0 +1,93 @@
+#include "apply/session.h"
+
+#include <fmt/format.h>
+
+namespace otaroll::apply {
+
+core::Result<std::unique_ptr<LeaseGuard>> LeaseGuard::Acquire(state::SqliteStore& store, core::Clock& clock,
+                                                              std::chrono::milliseconds heartbeat) {
+  state::Lease me = state::ThisProcessLease();
+  auto got = store.AcquireLease(me, clock.Now());
+  if (!got.ok()) return got.status();
+  return std::unique_ptr<LeaseGuard>(new LeaseGuard(store, me.token, got->taken_over_from, heartbeat));
+}
+
+LeaseGuard::LeaseGuard(state::SqliteStore& store, std::string token, std::optional<state::Lease> from,
+                       std::chrono::milliseconds heartbeat)
+    : store_(store), token_(std::move(token)), taken_over_from_(std::move(from)) {
+  // Every intent from here on checks, in its own transaction, that the lease is still ours.
+  store_.SetFence(token_);
+  keeper_ = std::make_unique<state::LeaseKeeper>(store_.path(), token_, heartbeat);
+}
+
+LeaseGuard::~LeaseGuard() {
+  keeper_.reset();  // no heartbeat after the release
+  // A release that fails leaves a lease whose pid is gone: the next otaroll
+  // on this host takes it over at once, others after its TTL.
+  (void)store_.ReleaseLease(token_);
+  store_.SetFence("");
+}
+
+namespace {
+
+// Whether a run has anything to do beyond reading.
+bool Worth(const plan::Plan& p, bool prune) {
+  if (p.HasChanges() || p.summary.Count(plan::Action::kUnknown) > 0) return true;
+  return prune && !p.orphans.empty();
+}
+
+// A saved plan is applied exactly, or not at all.
+core::Status CheckSaved(state::SqliteStore& store, const manifest::ManifestSet& manifests, core::Clock& clock,
+                        const SessionOptions& o) {
+  auto current = store.Load();
+  if (!current.ok()) return current.status();
+  plan::Plan now_plan = plan::Build(manifests, *current, clock.Now());
+  std::string why;
+  if (now_plan.manifest_digest != o.saved->manifest_digest) {
+    why = "the manifests changed since it was made";
+  } else if (current->serial != o.saved->state_serial) {
+    why = fmt::format("the state changed since it was made (serial {} then, {} now)", o.saved->state_serial,
+                      current->serial);
+  }
+  if (why.empty()) return core::Status::Ok();
+  return core::Status::Conflict(
+      fmt::format("--plan: {} is stale: {}; run 'otaroll plan --out' again", o.saved_source, why));
+}
+
+}  // namespace
+
+core::Result<SessionResult> ApplyOnce(state::SqliteStore& store, Platform& platform, core::Clock& clock,
+                                      const manifest::ManifestSet& manifests, const SessionOptions& o) {
+  auto lease = LeaseGuard::Acquire(store, clock, o.heartbeat);
+  if (!lease.ok()) return lease.status();
+  const LeaseGuard& guard = **lease;
+  if (guard.taken_over_from() && o.took_over) o.took_over(*guard.taken_over_from());
+  if (o.saved != nullptr) {
+    if (auto s = CheckSaved(store, manifests, clock, o); !s.ok()) return s;
+  }
+
+  Options options = o.apply;
+  options.only = o.saved;
+  options.lease_lost = [&guard] { return guard.lost(); };
+  Applier applier(store, platform, clock, options);
+  SessionResult result;
+  if (auto s = applier.Refresh(manifests, &result.report); !s.ok()) return s;
+  if (result.report.stopped) return result;
+  auto p = applier.Plan(manifests);
+  if (!p.ok()) return p.status();
+  result.plan = std::move(*p);
+  const Report& r = result.report;
+  const bool worth = Worth(result.plan, options.prune);
+  if (!worth && r.adopted + r.cancelled + r.superseded == 0 && r.problems.empty()) {
+    result.outcome = SessionResult::Outcome::kNothingToDo;
+    return result;
+  }
+  if (worth && o.confirm && !o.confirm(result.plan)) {
+    result.outcome = SessionResult::Outcome::kDeclined;
+    return result;
+  }
+  if (auto s = applier.Execute(manifests, &result.report); !s.ok()) return s;
+  return result;
+}
+
+}  // namespace otaroll::apply

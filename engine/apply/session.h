@@ -1,0 +1,86 @@
+// One apply, start to end: the path `otaroll apply` takes once and the daemon
+// takes every cycle (two callers of one engine path, never two copies):
+//   take the lease (a LeaseGuard: fenced intents, heartbeats, released on
+//   every way out) → check that a saved plan is not stale → refresh from the
+//   platform → plan → confirm → execute.
+// The caller loads and validates the manifests, connects to the platform and
+// opens the state first, and renders the result.
+#pragma once
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "apply/applier.h"
+#include "apply/platform.h"
+#include "core/clock.h"
+#include "core/status.h"
+#include "manifest/model.h"
+#include "plan/plan.h"
+#include "state/lease_keeper.h"
+#include "state/sqlite_store.h"
+
+namespace otaroll::apply {
+
+// Holds the state file's lease for as long as it lives: takes it (taking over
+// a dead or expired holder), fences every intent with its token, heartbeats
+// it from a background thread, and releases it on destruction.
+class LeaseGuard {
+ public:
+  // Conflict (naming the holder) when another live process holds it.
+  static core::Result<std::unique_ptr<LeaseGuard>> Acquire(state::SqliteStore& store, core::Clock& clock,
+                                                           std::chrono::milliseconds heartbeat);
+  ~LeaseGuard();
+  LeaseGuard(const LeaseGuard&) = delete;
+  LeaseGuard& operator=(const LeaseGuard&) = delete;
+
+  // True once a heartbeat found the lease taken away: stop creating.
+  bool lost() const { return keeper_->lost(); }
+  // The dead or expired holder this lease was taken over from, if any.
+  const std::optional<state::Lease>& taken_over_from() const { return taken_over_from_; }
+
+ private:
+  LeaseGuard(state::SqliteStore& store, std::string token, std::optional<state::Lease> from,
+             std::chrono::milliseconds heartbeat);
+  state::SqliteStore& store_;
+  std::string token_;
+  std::optional<state::Lease> taken_over_from_;
+  std::unique_ptr<state::LeaseKeeper> keeper_;
+};
+
+struct SessionOptions {
+  Options apply;  // passed to the Applier (lease_lost is set by the session)
+  // --plan: apply exactly this saved plan (named `saved_source` in messages),
+  // or nothing when the manifests or the state changed since it was made.
+  const plan::Plan* saved = nullptr;
+  std::string saved_source;
+  // Asked with the plan when there is something to do; false: nothing is
+  // created. Unset: go ahead (--yes, the daemon).
+  std::function<bool(const plan::Plan&)> confirm;
+  // Told once the lease is taken when it was taken over from a dead or
+  // expired holder.
+  std::function<void(const state::Lease& from)> took_over;
+  std::chrono::milliseconds heartbeat{std::chrono::seconds(5)};
+};
+
+struct SessionResult {
+  enum class Outcome {
+    kNothingToDo,  // nothing to create, replace, resolve or prune: nothing was called but reads
+    kDeclined,     // confirm said no: nothing was created
+    kApplied,      // executed (see report)
+  };
+  Outcome outcome = Outcome::kApplied;
+  plan::Plan plan;  // the plan after refresh (what was confirmed)
+  Report report;
+};
+
+// Errors (a Status) for what stops the session before or outside the
+// protocol: the lease held by another process, a stale saved plan, a state
+// file that cannot be read or written. Problems met while applying are in
+// the report.
+core::Result<SessionResult> ApplyOnce(state::SqliteStore& store, Platform& platform, core::Clock& clock,
+                                      const manifest::ManifestSet& manifests, const SessionOptions& options);
+
+}  // namespace otaroll::apply
