@@ -15,7 +15,7 @@
 
 #include "core/random.h"
 #include "state/db.h"
-#include "state/lease_row.h"
+#include "state/rows.h"
 #include "state/sqlite_store.h"
 
 namespace otaroll::state {
