@@ -146,10 +146,6 @@ class Fields {
   core::Status* error_;
 };
 
-std::string Rfc(const std::optional<core::Time>& t) {
-  return t ? core::FormatRfc3339(*t) : std::string();
-}
-
 // Byte offset → "line L, column C" of `text`.
 std::string Position(const std::string& text, size_t byte) {
   size_t line = 1, column = 1;
@@ -179,7 +175,167 @@ std::string DescribeCounts(const StateCounts& c) {
   return out.empty() ? std::string("nothing") : out;
 }
 
-core::Result<StateCounts> SqliteStore::Import(const std::string& json_text, const std::string& source) {
+namespace {
+
+// The rows of an export, parsed and checked before the file is touched.
+struct ImportRows {
+  std::vector<RolloutRecord> rollouts;
+  std::vector<Attempt> attempts;
+  std::vector<Observation> observations;
+  std::vector<int64_t> observation_ids;
+  std::vector<Event> events;
+};
+
+// Each Parse* reads one list of the export into `rows`; the first problem is
+// left in *error (naming the record and field) and ends the parse.
+void ParseRollouts(const ordered_json& list, const std::string& source, core::Status* error, ImportRows& rows,
+                   std::set<std::string>& names) {
+  for (size_t i = 0; i < list.size() && error->ok(); ++i) {
+    Fields f(list[i], fmt::format("rollouts[{}]", i), source, error);
+    RolloutRecord r;
+    r.name = f.Text("name");
+    r.product_key = f.Text("product_key");
+    r.firmware_id = f.Text("firmware_id");
+    auto first = f.Time("first_seen");
+    auto last = f.Time("last_seen");
+    if (error->ok() && !core::IsName(r.name)) f.Fail("name", fmt::format("\"{}\" is not a rollout name", r.name));
+    if (error->ok() && !names.insert(r.name).second) f.Fail("name", fmt::format("\"{}\" appears twice", r.name));
+    if (!error->ok()) return;
+    r.first_seen = *first;
+    r.last_seen = *last;
+    rows.rollouts.push_back(std::move(r));
+  }
+}
+
+void ReadRequest(Fields& f, const core::Status* error, Attempt& a) {
+  const ordered_json* request = f.Get("request", false);
+  if (request == nullptr) return;
+  if (!request->is_object()) f.Fail("request", "must be a JSON object of strings");
+  for (const auto& [key, value] : request->items()) {
+    if (!error->ok()) break;
+    if (!value.is_string()) {
+      f.Fail("request." + key, "must be a string");
+      break;
+    }
+    a.request[key] = value.get<std::string>();
+  }
+}
+
+void ParseAttempts(const ordered_json& list, const std::string& source, const std::string& path,
+                   const std::set<std::string>& rollouts, core::Status* error, ImportRows& rows,
+                   std::set<int64_t>& ids) {
+  for (size_t i = 0; i < list.size() && error->ok(); ++i) {
+    Fields f(list[i], fmt::format("attempts[{}]", i), source, error);
+    Attempt a;
+    auto id = f.Int("id", 1);
+    a.intent_id = f.Text("intent_id", false, true);
+    a.rollout = f.Text("rollout");
+    a.stage = f.Text("stage", false, true);
+    auto part = f.Int("part", 0);
+    auto parts = f.Int("parts", 1);
+    a.spec_hash = f.Text("spec_hash", false, true);
+    ReadRequest(f, error, a);
+    std::string status = f.Text("status");
+    auto parsed_status = ParseStatus(status);
+    if (error->ok() && !parsed_status) {
+      f.Fail("status",
+             fmt::format("\"{}\" is not one of pending, created, failed, unknown, superseded, cancelled", status));
+    }
+    a.job_id = f.Text("job_id", true);
+    a.job_created_at = f.Time("job_created_at", true);
+    a.job_status = f.Text("job_status", true);
+    a.request_id = f.Text("request_id", true);
+    a.error_code = f.Text("error_code", true);
+    a.error_message = f.Text("error_message", true);
+    auto attempt_count = f.Int("attempt_count", 0);
+    auto created_at = f.Time("created_at");
+    auto updated_at = f.Time("updated_at");
+    a.superseded_by = f.Int("superseded_by", 1, true);
+    if (error->ok() && !rollouts.count(a.rollout)) {
+      f.Fail("rollout", fmt::format("\"{}\" is not among the rollouts of the file", a.rollout));
+    }
+    if (error->ok() && *part >= *parts) f.Fail("part", fmt::format("must be less than parts ({})", *parts));
+    if (error->ok() && !ids.insert(*id).second) f.Fail("id", fmt::format("{} appears twice", *id));
+    if (!error->ok()) return;
+    a.id = *id;
+    a.part = static_cast<int>(*part);
+    a.parts = static_cast<int>(*parts);
+    a.status = *parsed_status;
+    a.attempt_count = static_cast<int>(*attempt_count);
+    a.created_at = *created_at;
+    a.updated_at = *updated_at;
+    if (auto request = RequestJson(a, path); !request.ok()) {
+      *error = request.status();
+      return;
+    }
+    rows.attempts.push_back(std::move(a));
+  }
+  for (size_t i = 0; i < rows.attempts.size() && error->ok(); ++i) {
+    const auto& by = rows.attempts[i].superseded_by;
+    if (by && !ids.count(*by)) {
+      Fields(ordered_json::object(), fmt::format("attempts[{}]", i), source, error)
+          .Fail("superseded_by", fmt::format("{} is not the id of an attempt in the file", *by));
+    }
+  }
+}
+
+void ParseObservations(const ordered_json& list, const std::string& source, core::Status* error, ImportRows& rows) {
+  const auto& statuses = TaskStatuses();
+  for (size_t i = 0; i < list.size() && error->ok(); ++i) {
+    Fields f(list[i], fmt::format("observations[{}]", i), source, error);
+    Observation o;
+    auto id = f.Int("id", 1);
+    o.job_id = f.Text("job_id", false, true);
+    auto at = f.Time("observed_at");
+    auto total = f.Int("total", 0);
+    if (const ordered_json* counts = f.Get("counts", false)) {
+      if (!counts->is_object()) f.Fail("counts", "must be a JSON object");
+      for (const auto& [key, value] : counts->items()) {
+        if (!error->ok()) break;
+        if (std::find(statuses.begin(), statuses.end(), key) == statuses.end()) {
+          f.Fail("counts", fmt::format("names the unknown task status {}", key));
+        } else if (!value.is_number_integer() || value.get<int64_t>() < 0) {
+          f.Fail("counts." + key, "must be an integer of at least 0");
+        } else {
+          o.by_status[key] = value.get<int64_t>();
+        }
+      }
+    }
+    if (!error->ok()) return;
+    o.observed_at = *at;
+    o.total = *total;
+    rows.observation_ids.push_back(*id);
+    rows.observations.push_back(std::move(o));
+  }
+}
+
+void ParseEvents(const ordered_json& list, const std::string& source, const std::set<int64_t>& attempt_ids,
+                 core::Status* error, ImportRows& rows) {
+  for (size_t i = 0; i < list.size() && error->ok(); ++i) {
+    Fields f(list[i], fmt::format("events[{}]", i), source, error);
+    Event e;
+    auto seq = f.Int("seq", 1);
+    auto at = f.Time("at");
+    e.rollout = f.Text("rollout");
+    e.stage = f.Text("stage");
+    e.attempt_id = f.Int("attempt_id", 1, true);
+    e.kind = f.Text("kind", false, true);
+    e.message = f.Text("message");
+    const ordered_json* data = f.Get("data", true);
+    if (error->ok() && e.attempt_id && !attempt_ids.count(*e.attempt_id)) {
+      f.Fail("attempt_id", fmt::format("{} is not the id of an attempt in the file", *e.attempt_id));
+    }
+    if (!error->ok()) return;
+    e.seq = *seq;
+    e.at = *at;
+    e.data_json =
+        data == nullptr ? std::string("{}") : data->dump(-1, ' ', false, ordered_json::error_handler_t::replace);
+    rows.events.push_back(std::move(e));
+  }
+}
+
+// Parses and checks a whole export; nothing is written.
+core::Result<ImportRows> ParseExport(const std::string& json_text, const std::string& source, const std::string& path) {
   ordered_json doc;
   try {
     doc = ordered_json::parse(json_text);
@@ -217,145 +373,51 @@ core::Result<StateCounts> SqliteStore::Import(const std::string& json_text, cons
   const ordered_json* observations = list("observations");
   const ordered_json* events = list("events");
   if (!error.ok()) return error;
-
-  // Parse and check everything before touching the file.
-  std::vector<RolloutRecord> rollout_rows;
+  ImportRows rows;
   std::set<std::string> rollout_names;
-  for (size_t i = 0; i < rollouts->size(); ++i) {
-    Fields f((*rollouts)[i], fmt::format("rollouts[{}]", i), source, &error);
-    RolloutRecord r;
-    r.name = f.Text("name");
-    r.product_key = f.Text("product_key");
-    r.firmware_id = f.Text("firmware_id");
-    auto first = f.Time("first_seen");
-    auto last = f.Time("last_seen");
-    if (error.ok() && !core::IsName(r.name)) f.Fail("name", fmt::format("\"{}\" is not a rollout name", r.name));
-    if (error.ok() && !rollout_names.insert(r.name).second) {
-      f.Fail("name", fmt::format("\"{}\" appears twice", r.name));
-    }
-    if (!error.ok()) return error;
-    r.first_seen = *first;
-    r.last_seen = *last;
-    rollout_rows.push_back(std::move(r));
-  }
-
-  std::vector<Attempt> attempt_rows;
   std::set<int64_t> attempt_ids;
-  for (size_t i = 0; i < attempts->size(); ++i) {
-    Fields f((*attempts)[i], fmt::format("attempts[{}]", i), source, &error);
-    Attempt a;
-    auto id = f.Int("id", 1);
-    a.intent_id = f.Text("intent_id", false, true);
-    a.rollout = f.Text("rollout");
-    a.stage = f.Text("stage", false, true);
-    auto part = f.Int("part", 0);
-    auto parts = f.Int("parts", 1);
-    a.spec_hash = f.Text("spec_hash", false, true);
-    if (const ordered_json* request = f.Get("request", false)) {
-      if (!request->is_object()) f.Fail("request", "must be a JSON object of strings");
-      for (const auto& [key, value] : request->items()) {
-        if (!error.ok()) break;
-        if (!value.is_string()) {
-          f.Fail("request." + key, "must be a string");
-          break;
-        }
-        a.request[key] = value.get<std::string>();
-      }
-    }
-    std::string status = f.Text("status");
-    auto parsed_status = ParseStatus(status);
-    if (error.ok() && !parsed_status) {
-      f.Fail("status",
-             fmt::format("\"{}\" is not one of pending, created, failed, unknown, superseded, cancelled", status));
-    }
-    a.job_id = f.Text("job_id", true);
-    a.job_created_at = f.Time("job_created_at", true);
-    a.job_status = f.Text("job_status", true);
-    a.request_id = f.Text("request_id", true);
-    a.error_code = f.Text("error_code", true);
-    a.error_message = f.Text("error_message", true);
-    auto attempt_count = f.Int("attempt_count", 0);
-    auto created_at = f.Time("created_at");
-    auto updated_at = f.Time("updated_at");
-    a.superseded_by = f.Int("superseded_by", 1, true);
-    if (error.ok() && !rollout_names.count(a.rollout)) {
-      f.Fail("rollout", fmt::format("\"{}\" is not among the rollouts of the file", a.rollout));
-    }
-    if (error.ok() && *part >= *parts) f.Fail("part", fmt::format("must be less than parts ({})", *parts));
-    if (error.ok() && !attempt_ids.insert(*id).second) f.Fail("id", fmt::format("{} appears twice", *id));
-    if (!error.ok()) return error;
-    a.id = *id;
-    a.part = static_cast<int>(*part);
-    a.parts = static_cast<int>(*parts);
-    a.status = *parsed_status;
-    a.attempt_count = static_cast<int>(*attempt_count);
-    a.created_at = *created_at;
-    a.updated_at = *updated_at;
-    if (auto request = RequestJson(a, path_); !request.ok()) return request.status();
-    attempt_rows.push_back(std::move(a));
-  }
-  for (size_t i = 0; i < attempt_rows.size(); ++i) {
-    const auto& by = attempt_rows[i].superseded_by;
-    if (by && !attempt_ids.count(*by)) {
-      Fields(ordered_json::object(), fmt::format("attempts[{}]", i), source, &error)
-          .Fail("superseded_by", fmt::format("{} is not the id of an attempt in the file", *by));
-      return error;
-    }
-  }
+  ParseRollouts(*rollouts, source, &error, rows, rollout_names);
+  if (error.ok()) ParseAttempts(*attempts, source, path, rollout_names, &error, rows, attempt_ids);
+  if (error.ok()) ParseObservations(*observations, source, &error, rows);
+  if (error.ok()) ParseEvents(*events, source, attempt_ids, &error, rows);
+  if (!error.ok()) return error;
+  return rows;
+}
 
-  const auto& statuses = TaskStatuses();
-  std::vector<Observation> observation_rows;
-  std::vector<int64_t> observation_ids;
-  for (size_t i = 0; i < observations->size(); ++i) {
-    Fields f((*observations)[i], fmt::format("observations[{}]", i), source, &error);
-    Observation o;
-    auto id = f.Int("id", 1);
-    o.job_id = f.Text("job_id", false, true);
-    auto at = f.Time("observed_at");
-    auto total = f.Int("total", 0);
-    if (const ordered_json* counts = f.Get("counts", false)) {
-      if (!counts->is_object()) f.Fail("counts", "must be a JSON object");
-      for (const auto& [key, value] : counts->items()) {
-        if (!error.ok()) break;
-        if (std::find(statuses.begin(), statuses.end(), key) == statuses.end()) {
-          f.Fail("counts", fmt::format("names the unknown task status {}", key));
-        } else if (!value.is_number_integer() || value.get<int64_t>() < 0) {
-          f.Fail("counts." + key, "must be an integer of at least 0");
-        } else {
-          o.by_status[key] = value.get<int64_t>();
-        }
-      }
+// Writes the parsed rows inside the caller's transaction; `refused` names the
+// record a row the schema refuses came from.
+core::Status WriteImport(const Db& db, const ImportRows& rows, const std::string& path, const std::string& doing,
+                         const std::function<core::Status(const core::Status&, const std::string&)>& refused) {
+  for (size_t i = 0; i < rows.rollouts.size(); ++i) {
+    if (auto run = InsertRolloutRow(db, rows.rollouts[i], doing); !run.ok()) {
+      return refused(run, fmt::format("rollouts[{}]", i));
     }
-    if (!error.ok()) return error;
-    o.observed_at = *at;
-    o.total = *total;
-    observation_ids.push_back(*id);
-    observation_rows.push_back(std::move(o));
   }
-
-  std::vector<Event> event_rows;
-  for (size_t i = 0; i < events->size(); ++i) {
-    Fields f((*events)[i], fmt::format("events[{}]", i), source, &error);
-    Event e;
-    auto seq = f.Int("seq", 1);
-    auto at = f.Time("at");
-    e.rollout = f.Text("rollout");
-    e.stage = f.Text("stage");
-    e.attempt_id = f.Int("attempt_id", 1, true);
-    e.kind = f.Text("kind", false, true);
-    e.message = f.Text("message");
-    const ordered_json* data = f.Get("data", true);
-    if (error.ok() && e.attempt_id && !attempt_ids.count(*e.attempt_id)) {
-      f.Fail("attempt_id", fmt::format("{} is not the id of an attempt in the file", *e.attempt_id));
+  for (size_t i = 0; i < rows.attempts.size(); ++i) {
+    auto request = RequestJson(rows.attempts[i], path);
+    if (!request.ok()) return request.status();
+    if (auto run = InsertAttemptRow(db, rows.attempts[i], *request, /*with_id=*/true, doing); !run.ok()) {
+      return refused(run, fmt::format("attempts[{}]", i));
     }
-    if (!error.ok()) return error;
-    e.seq = *seq;
-    e.at = *at;
-    e.data_json =
-        data == nullptr ? std::string("{}") : data->dump(-1, ' ', false, ordered_json::error_handler_t::replace);
-    event_rows.push_back(std::move(e));
   }
+  for (size_t i = 0; i < rows.observations.size(); ++i) {
+    if (auto run = InsertObservationRow(db, rows.observations[i], rows.observation_ids[i], doing); !run.ok()) {
+      return refused(run, fmt::format("observations[{}]", i));
+    }
+  }
+  for (size_t i = 0; i < rows.events.size(); ++i) {
+    if (auto run = InsertEvent(db, rows.events[i], doing, /*with_seq=*/true); !run.ok()) {
+      return refused(run, fmt::format("events[{}]", i));
+    }
+  }
+  return core::Status::Ok();
+}
 
+}  // namespace
+
+core::Result<StateCounts> SqliteStore::Import(const std::string& json_text, const std::string& source) {
+  auto rows = ParseExport(json_text, source, path_);
+  if (!rows.ok()) return rows.status();
   const std::string doing = "importing " + source;
   // A row the schema refuses (a duplicate id or job id, a status without a
   // job id, ...) names the record rather than blaming otaroll.
@@ -376,91 +438,11 @@ core::Result<StateCounts> SqliteStore::Import(const std::string& json_text, cons
     }
     // superseded_by points at later attempts: check references at COMMIT.
     if (auto d = db_->Exec("PRAGMA defer_foreign_keys = ON", doing); !d.ok()) return d;
-    for (size_t i = 0; i < rollout_rows.size(); ++i) {
-      const auto& r = rollout_rows[i];
-      auto stmt = db_->Prepare(
-          "INSERT INTO rollouts (name, product_key, firmware_id, first_seen, last_seen) VALUES (?1, ?2, ?3, ?4, ?5)",
-          doing);
-      if (!stmt.ok()) return stmt.status();
-      auto run = stmt->Bind(1, r.name)
-                     .Bind(2, r.product_key)
-                     .Bind(3, r.firmware_id)
-                     .Bind(4, core::FormatRfc3339(r.first_seen))
-                     .Bind(5, core::FormatRfc3339(r.last_seen))
-                     .Run();
-      if (!run.ok()) return refused(run, fmt::format("rollouts[{}]", i));
-    }
-    for (size_t i = 0; i < attempt_rows.size(); ++i) {
-      const auto& a = attempt_rows[i];
-      auto request = RequestJson(a, path_);
-      if (!request.ok()) return request.status();
-      auto stmt = db_->Prepare(
-          "INSERT INTO attempts (id, intent_id, rollout, stage, part, parts, spec_hash, request_json, status, "
-          "job_id, job_created_at, job_status, request_id, error_code, error_message, attempt_count, created_at, "
-          "updated_at, superseded_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
-          "?16, ?17, ?18, ?19)",
-          doing);
-      if (!stmt.ok()) return stmt.status();
-      auto run = stmt->Bind(1, a.id)
-                     .Bind(2, a.intent_id)
-                     .Bind(3, a.rollout)
-                     .Bind(4, a.stage)
-                     .Bind(5, int64_t{a.part})
-                     .Bind(6, int64_t{a.parts})
-                     .Bind(7, a.spec_hash)
-                     .Bind(8, *request)
-                     .Bind(9, StatusName(a.status))
-                     .BindNullIfEmpty(10, a.job_id)
-                     .BindNullIfEmpty(11, Rfc(a.job_created_at))
-                     .BindNullIfEmpty(12, a.job_status)
-                     .BindNullIfEmpty(13, a.request_id)
-                     .BindNullIfEmpty(14, a.error_code)
-                     .BindNullIfEmpty(15, a.error_message)
-                     .Bind(16, int64_t{a.attempt_count})
-                     .Bind(17, core::FormatRfc3339(a.created_at))
-                     .Bind(18, core::FormatRfc3339(a.updated_at))
-                     .BindOptional(19, a.superseded_by)
-                     .Run();
-      if (!run.ok()) return refused(run, fmt::format("attempts[{}]", i));
-    }
-    for (size_t i = 0; i < observation_rows.size(); ++i) {
-      const auto& o = observation_rows[i];
-      auto stmt = db_->Prepare(
-          "INSERT INTO observations (id, job_id, observed_at, observed_ms, total, confirm, queued, notified, "
-          "in_progress, succeeded, failed, canceled) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-          doing);
-      if (!stmt.ok()) return stmt.status();
-      stmt->Bind(1, observation_ids[i])
-          .Bind(2, o.job_id)
-          .Bind(3, core::FormatRfc3339(o.observed_at))
-          .Bind(4, static_cast<int64_t>(o.observed_at.time_since_epoch().count()))
-          .Bind(5, o.total);
-      for (size_t k = 0; k < statuses.size(); ++k) stmt->Bind(static_cast<int>(6 + k), o.Count(statuses[k]));
-      if (auto run = stmt->Run(); !run.ok()) return refused(run, fmt::format("observations[{}]", i));
-    }
-    for (size_t i = 0; i < event_rows.size(); ++i) {
-      const auto& e = event_rows[i];
-      auto stmt = db_->Prepare(
-          "INSERT INTO events (seq, at, rollout, stage, attempt_id, kind, message, data_json) "
-          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-          doing);
-      if (!stmt.ok()) return stmt.status();
-      auto run = stmt->Bind(1, e.seq)
-                     .Bind(2, core::FormatRfc3339(e.at))
-                     .Bind(3, e.rollout)
-                     .Bind(4, e.stage)
-                     .BindOptional(5, e.attempt_id)
-                     .Bind(6, e.kind)
-                     .Bind(7, e.message)
-                     .Bind(8, e.data_json)
-                     .Run();
-      if (!run.ok()) return refused(run, fmt::format("events[{}]", i));
-    }
-    return core::Status::Ok();
+    return WriteImport(*db_, *rows, path_, doing, refused);
   });
   if (!s.ok()) return s;
-  return StateCounts{static_cast<int64_t>(rollout_rows.size()), static_cast<int64_t>(attempt_rows.size()),
-                     static_cast<int64_t>(observation_rows.size()), static_cast<int64_t>(event_rows.size())};
+  return StateCounts{static_cast<int64_t>(rows->rollouts.size()), static_cast<int64_t>(rows->attempts.size()),
+                     static_cast<int64_t>(rows->observations.size()), static_cast<int64_t>(rows->events.size())};
 }
 
 core::Result<int64_t> SqliteStore::RenameRollout(const std::string& from, const std::string& to, core::Time now) {

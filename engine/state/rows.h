@@ -2,6 +2,7 @@
 // writers), read.cc (the loaders), import.cc (import, rename), lease.cc.
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -22,8 +23,15 @@ inline constexpr int kLoadTries = 5;
 // request_json of an attempt: a JSON object of strings, keys sorted; refuses
 // call parameters (AccessKeyId, Signature, …) that never belong in state.
 core::Result<std::string> RequestJson(const Attempt& a, const std::string& path);
-// Appends `e` (data_json already checked) inside the caller's transaction.
-core::Status InsertEvent(const Db& db, const Event& e, const std::string& doing);
+// One writer per table, inside the caller's transaction. `with_id` /
+// `with_seq` / `id`: keep the given key (import); otherwise SQLite assigns it.
+core::Status InsertRolloutRow(const Db& db, const RolloutRecord& r, const std::string& doing);
+core::Status InsertAttemptRow(const Db& db, const Attempt& a, const std::string& request_json, bool with_id,
+                              const std::string& doing);
+core::Status InsertObservationRow(const Db& db, const Observation& o, std::optional<int64_t> id,
+                                  const std::string& doing);
+// Appends `e` (data_json already checked).
+core::Status InsertEvent(const Db& db, const Event& e, const std::string& doing, bool with_seq = false);
 
 // Readers that run inside the caller's read (or write) transaction.
 core::Result<Snapshot> ReadState(const Db& db, const std::string& path);

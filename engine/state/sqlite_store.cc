@@ -32,54 +32,6 @@
 
 namespace otaroll::state {
 
-namespace {
-
-// Transport parameters of one call, never part of a job's specification; two
-// are derived from the secret.
-constexpr std::string_view kForbiddenRequestKeys[] = {"AccessKeyId", "AccessKeySecret", "Signature", "SignatureNonce"};
-
-}  // namespace
-
-// request_json: a JSON object of strings, keys sorted (std::map order).
-core::Result<std::string> RequestJson(const Attempt& a, const std::string& path) {
-  for (const auto& [key, value] : a.request) {
-    if (std::find(std::begin(kForbiddenRequestKeys), std::end(kForbiddenRequestKeys), key) !=
-        std::end(kForbiddenRequestKeys)) {
-      return core::Status::Invalid(fmt::format(
-          "attempt {} for state file {} carries the call parameter {}; record only the job's own parameters",
-          a.intent_id, path, key));
-    }
-  }
-  try {
-    return nlohmann::json(a.request).dump();
-  } catch (const nlohmann::json::exception&) {
-    return core::Status::Invalid(fmt::format(
-        "attempt {} for state file {} has a request parameter that is not valid UTF-8; fix the manifest value",
-        a.intent_id, path));
-  }
-}
-
-namespace {}  // namespace
-
-// Appends `e` (data_json already checked) inside the caller's transaction.
-core::Status InsertEvent(const Db& db, const Event& e, const std::string& doing) {
-  auto stmt = db.Prepare(
-      "INSERT INTO events (at, rollout, stage, attempt_id, kind, message, data_json) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-      doing);
-  if (!stmt.ok()) return stmt.status();
-  return stmt->Bind(1, core::FormatRfc3339(e.at))
-      .Bind(2, e.rollout)
-      .Bind(3, e.stage)
-      .BindOptional(4, e.attempt_id)
-      .Bind(5, e.kind)
-      .Bind(6, e.message)
-      .Bind(7, e.data_json)
-      .Run();
-}
-
-namespace {}  // namespace
-
 core::Status Damaged(const std::string& path, const std::string& detail) {
   return core::Status::Corruption(fmt::format("state file {} is damaged ({}); restore it from a backup", path, detail));
 }
@@ -226,32 +178,7 @@ core::Result<int64_t> SqliteStore::InsertAttempt(const Attempt& a) {
     if (a.status == AttemptStatus::kPending) {
       if (auto fenced = CheckIntent(a); !fenced.ok()) return fenced;
     }
-    auto stmt = db_->Prepare(
-        "INSERT INTO attempts (intent_id, rollout, stage, part, parts, spec_hash, request_json, status, job_id, "
-        "job_created_at, job_status, request_id, error_code, error_message, attempt_count, created_at, "
-        "updated_at, superseded_by) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
-        "?16, ?17, ?18)",
-        doing);
-    if (!stmt.ok()) return stmt.status();
-    stmt->Bind(1, a.intent_id)
-        .Bind(2, a.rollout)
-        .Bind(3, a.stage)
-        .Bind(4, int64_t{a.part})
-        .Bind(5, int64_t{a.parts})
-        .Bind(6, a.spec_hash)
-        .Bind(7, *request)
-        .Bind(8, StatusName(a.status))
-        .BindNullIfEmpty(9, a.job_id)
-        .BindNullIfEmpty(10, a.job_created_at ? core::FormatRfc3339(*a.job_created_at) : "")
-        .BindNullIfEmpty(11, a.job_status)
-        .BindNullIfEmpty(12, a.request_id)
-        .BindNullIfEmpty(13, a.error_code)
-        .BindNullIfEmpty(14, a.error_message)
-        .Bind(15, int64_t{a.attempt_count})
-        .Bind(16, core::FormatRfc3339(a.created_at))
-        .Bind(17, core::FormatRfc3339(a.updated_at))
-        .BindOptional(18, a.superseded_by);
-    if (auto r = stmt->Run(); !r.ok()) return r;
+    if (auto r = InsertAttemptRow(*db_, a, *request, /*with_id=*/false, doing); !r.ok()) return r;
     id = db_->LastInsertId();
     return core::Status::Ok();
   });
@@ -379,31 +306,16 @@ core::Status SqliteStore::MarkSuperseded(int64_t old_id, int64_t new_id) {
 
 core::Status SqliteStore::AddObservation(const Observation& o) {
   const auto& statuses = TaskStatuses();
-  std::vector<int64_t> counts(statuses.size(), 0);
   for (const auto& [status, n] : o.by_status) {
-    auto it = std::find(statuses.begin(), statuses.end(), status);
-    if (it == statuses.end()) {
+    if (std::find(statuses.begin(), statuses.end(), status) == statuses.end()) {
       return core::Status::Invalid(fmt::format(
           "observation of job {} counts task status {}, which state file {} cannot record; known statuses are "
           "CONFIRM, QUEUED, NOTIFIED, IN_PROGRESS, SUCCEEDED, FAILED and CANCELED",
           o.job_id, status, path_));
     }
-    counts[static_cast<size_t>(it - statuses.begin())] = n;
   }
   std::string doing = fmt::format("recording an observation of job {}", o.job_id);
-  return Write(doing, [&]() -> core::Status {
-    auto stmt = db_->Prepare(
-        "INSERT INTO observations (job_id, observed_at, observed_ms, total, confirm, queued, notified, "
-        "in_progress, succeeded, failed, canceled) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        doing);
-    if (!stmt.ok()) return stmt.status();
-    stmt->Bind(1, o.job_id)
-        .Bind(2, core::FormatRfc3339(o.observed_at))
-        .Bind(3, static_cast<int64_t>(o.observed_at.time_since_epoch().count()))
-        .Bind(4, o.total);
-    for (size_t i = 0; i < counts.size(); ++i) stmt->Bind(static_cast<int>(5 + i), counts[i]);
-    return stmt->Run();
-  });
+  return Write(doing, [&]() -> core::Status { return InsertObservationRow(*db_, o, std::nullopt, doing); });
 }
 
 core::Status SqliteStore::AppendEvent(const Event& e) {
