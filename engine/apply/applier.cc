@@ -63,8 +63,52 @@ std::map<int, const Attempt*> CreatedParts(const state::Snapshot& s, const std::
 Applier::Applier(state::SqliteStore& store, Platform& platform, core::Clock& clock, Options options)
     : store_(store), platform_(platform), clock_(clock), options_(std::move(options)) {}
 
-void Applier::Say(const std::string& line) {
-  if (options_.progress) options_.progress(line, done_, due_);
+const char* EventKindName(EventKind kind) {
+  switch (kind) {
+    case EventKind::kCreated: return "created";
+    case EventKind::kAdopted: return "adopted";
+    case EventKind::kNotCreated: return "not-created";
+    case EventKind::kFailed: return "failed";
+    case EventKind::kUnknown: return "unknown";
+    case EventKind::kDuplicate: return "duplicate";
+    case EventKind::kSuperseded: return "superseded";
+    case EventKind::kCancelled: return "cancelled";
+    case EventKind::kPruned: return "pruned";
+    case EventKind::kObserveFailed: return "observe-failed";
+    case EventKind::kCancelFailed: return "cancel-failed";
+    case EventKind::kSkipped: return "skipped";
+    case EventKind::kLeaseLost: return "lease-lost";
+    case EventKind::kStopped: return "stopped";
+  }
+  return "unknown";
+}
+
+void Applier::Emit(ApplyEvent e, Report* report) {
+  e.done = done_;
+  e.due = due_;
+  if (e.problem && report != nullptr) report->problems.push_back(e.message);
+  if (options_.on_event) options_.on_event(e);
+}
+
+void Applier::Say(EventKind kind, const Attempt& a, std::string message) {
+  Emit(ApplyEvent{kind, a.rollout, a.stage, a.intent_id, a.job_id, a.error_code, std::move(message)}, nullptr);
+}
+
+void Applier::Problem(EventKind kind, const Attempt& a, std::string message, Report* report) {
+  ApplyEvent e{kind, a.rollout, a.stage, a.intent_id, a.job_id, a.error_code, std::move(message)};
+  e.problem = true;
+  Emit(std::move(e), report);
+}
+
+void Applier::Problem(EventKind kind, const std::string& rollout, const std::string& stage, std::string message,
+                      Report* report) {
+  ApplyEvent e;
+  e.kind = kind;
+  e.rollout = rollout;
+  e.stage = stage;
+  e.message = std::move(message);
+  e.problem = true;
+  Emit(std::move(e), report);
 }
 
 core::Status Applier::Event(const Attempt* attempt, const std::string& rollout, const std::string& stage,
@@ -81,8 +125,12 @@ core::Status Applier::Event(const Attempt* attempt, const std::string& rollout, 
 
 void Applier::Stop(const platform::CallError& error, const std::string& what, Report* report) {
   report->stopped = true;
-  report->problems.push_back(
-      fmt::format("the platform refused the credentials while {}: {}; the run stopped", what, error.Describe()));
+  ApplyEvent e;
+  e.kind = EventKind::kStopped;
+  e.code = error.code;
+  e.message = fmt::format("the platform refused the credentials while {}: {}; the run stopped", what, error.Describe());
+  e.problem = true;
+  Emit(std::move(e), report);
 }
 
 core::Result<plan::Plan> Applier::Plan(const manifest::ManifestSet& manifests) {
@@ -134,10 +182,12 @@ core::Status Applier::Resolve(const state::Snapshot& snapshot, Report* report) {
     if (!Unresolved(a)) continue;
     if (now - a.updated_at < options_.settle) {
       ++report->unknown;
-      report->problems.push_back(fmt::format(
-          "{}: attempt {} was sent at {} and may still be in flight; it is looked up once it has settled (after {})",
-          StageName(a.rollout, a.stage), a.intent_id, core::FormatRfc3339(a.updated_at),
-          core::FormatRfc3339(a.updated_at + options_.settle)));
+      Problem(EventKind::kUnknown, a,
+              fmt::format("{}: attempt {} was sent at {} and may still be in flight; it is looked up once it has "
+                          "settled (after {})",
+                          StageName(a.rollout, a.stage), a.intent_id, core::FormatRfc3339(a.updated_at),
+                          core::FormatRfc3339(a.updated_at + options_.settle)),
+              report);
       continue;
     }
     by_firmware[RequestValue(a.request, "FirmwareId")].push_back(&a);
@@ -163,9 +213,10 @@ core::Status Applier::Resolve(const state::Snapshot& snapshot, Report* report) {
           return s;
         }
         ++report->unknown;
-        report->problems.push_back(
-            fmt::format("{}: the outcome of attempt {} is still unknown: looking it up failed: {}",
-                        StageName(a->rollout, a->stage), a->intent_id, jobs.error().Describe()));
+        Problem(EventKind::kUnknown, u,
+                fmt::format("{}: the outcome of attempt {} is still unknown: looking it up failed: {}",
+                            StageName(a->rollout, a->stage), a->intent_id, jobs.error().Describe()),
+                report);
       }
       continue;
     }
@@ -205,8 +256,9 @@ core::Status Applier::ResolveOne(Attempt a, const std::vector<platform::JobInfo>
       a.error_message = fmt::format("checking candidate job {} failed: {}", listed->job_id, full.error().Describe());
       if (auto s = store_.UpdateAttempt(a); !s.ok()) return s;
       ++report->unknown;
-      report->problems.push_back(
-          fmt::format("{}: the outcome of attempt {} is still unknown: {}", where, a.intent_id, a.error_message));
+      Problem(EventKind::kUnknown, a,
+              fmt::format("{}: the outcome of attempt {} is still unknown: {}", where, a.intent_id, a.error_message),
+              report);
       return Event(&a, a.rollout, a.stage, "lookup-failed", a.error_message);
     }
     bool same =
@@ -227,8 +279,9 @@ core::Status Applier::ResolveOne(Attempt a, const std::vector<platform::JobInfo>
             fmt::format("listing the devices of candidate job {} failed: {}", listed->job_id, tasks.error().Describe());
         if (auto s = store_.UpdateAttempt(a); !s.ok()) return s;
         ++report->unknown;
-        report->problems.push_back(
-            fmt::format("{}: the outcome of attempt {} is still unknown: {}", where, a.intent_id, a.error_message));
+        Problem(EventKind::kUnknown, a,
+                fmt::format("{}: the outcome of attempt {} is still unknown: {}", where, a.intent_id, a.error_message),
+                report);
         return Event(&a, a.rollout, a.stage, "lookup-failed", a.error_message);
       }
       same = DevicesFit(*tasks, a.request);
@@ -243,7 +296,8 @@ core::Status Applier::ResolveOne(Attempt a, const std::vector<platform::JobInfo>
     a.updated_at = clock_.Now();
     if (auto s = store_.UpdateAttempt(a); !s.ok()) return s;
     ++report->absent;
-    Say(fmt::format("{}: attempt {} created nothing (the platform shows no such job); it will be created again", where,
+    Say(EventKind::kNotCreated, a,
+        fmt::format("{}: attempt {} created nothing (the platform shows no such job); it will be created again", where,
                     a.intent_id));
     return Event(&a, a.rollout, a.stage, "not-created",
                  fmt::format("attempt {}: the platform shows no such job; nothing was created", a.intent_id));
@@ -260,7 +314,9 @@ core::Status Applier::ResolveOne(Attempt a, const std::vector<platform::JobInfo>
         "platform",
         matches.size(), a.intent_id, job.job_id, others, matches.size() == 2 ? "is a" : "are",
         matches.size() == 2 ? "" : "s", matches.size() == 2 ? "its" : "their");
-    report->problems.push_back(fmt::format("{}: {}", where, message));
+    Attempt with_job = a;
+    with_job.job_id = job.job_id;
+    Problem(EventKind::kDuplicate, with_job, fmt::format("{}: {}", where, message), report);
     if (auto s = Event(&a, a.rollout, a.stage, "duplicate", message); !s.ok()) return s;
   }
   a.status = AttemptStatus::kCreated;
@@ -274,19 +330,12 @@ core::Status Applier::ResolveOne(Attempt a, const std::vector<platform::JobInfo>
   if (auto s = store_.UpdateAttempt(a); !s.ok()) return s;
   known.insert(job.job_id);
   ++report->adopted;
-  Say(fmt::format("{}: attempt {} had created job {}; adopted", where, a.intent_id, job.job_id));
+  Say(EventKind::kAdopted, a,
+      fmt::format("{}: attempt {} had created job {}; adopted", where, a.intent_id, job.job_id));
   if (auto s = Event(&a, a.rollout, a.stage, "adopted",
                      fmt::format("attempt {}: found job {} on the platform and adopted it", a.intent_id, job.job_id));
       !s.ok()) {
     return s;
-  }
-  if (matches.size() > 1) {
-    std::string others;
-    for (size_t i = 1; i < matches.size(); ++i) others += (i > 1 ? ", " : "") + matches[i].job_id;
-    report->problems.push_back(fmt::format(
-        "{}: besides job {}, jobs {} also match attempt {}: they may be duplicates made outside otaroll; check them "
-        "with 'otaroll platform job'",
-        where, job.job_id, others, a.intent_id));
   }
   return core::Status::Ok();
 }
@@ -331,7 +380,8 @@ core::Status Applier::Supersede(const manifest::Rollout& rollout, const std::str
         if (auto s = store_.UpdateAttempt(u); !s.ok()) return s;
         ++report->cancelled;
         ++report->superseded;
-        Say(fmt::format("{}: job {} superseded; its unfinished tasks were cancelled", where, old.job_id));
+        Say(EventKind::kSuperseded, old,
+            fmt::format("{}: job {} superseded; its unfinished tasks were cancelled", where, old.job_id));
         if (auto s = Event(&old, rollout.name, stage, "superseded",
                            fmt::format("job {} superseded by attempt {}; its unfinished tasks were cancelled",
                                        old.job_id, replacement));
@@ -344,12 +394,14 @@ core::Status Applier::Supersede(const manifest::Rollout& rollout, const std::str
         Stop(r.error(), fmt::format("cancelling the tasks of job {}", old.job_id), report);
         return core::Status::Ok();
       }
-      report->problems.push_back(fmt::format("{}: cancelling the tasks of superseded job {} failed: {}", where,
-                                             old.job_id, r.error().Describe()));
+      Problem(EventKind::kCancelFailed, old,
+              fmt::format("{}: cancelling the tasks of superseded job {} failed: {}", where, old.job_id,
+                          r.error().Describe()),
+              report);
     }
     if (auto s = store_.MarkSuperseded(old.id, replacement); !s.ok()) return s;
     ++report->superseded;
-    Say(fmt::format("{}: job {} superseded", where, old.job_id));
+    Say(EventKind::kSuperseded, old, fmt::format("{}: job {} superseded", where, old.job_id));
     if (auto s = Event(&old, rollout.name, stage, "superseded",
                        fmt::format("job {} superseded by attempt {}{}", old.job_id, replacement,
                                    cancel ? "; cancelling its tasks failed" : ""));
@@ -385,9 +437,10 @@ core::Status Applier::Observe(const manifest::ManifestSet& manifests, const plan
               return core::Status::Ok();
             }
             complete = false;
-            report->problems.push_back(fmt::format("{}: counting the {} tasks of job {} failed: {}",
-                                                   StageName(r.name, before.name), status, job.job_id,
-                                                   n.error().Describe()));
+            Problem(EventKind::kObserveFailed, r.name, before.name,
+                    fmt::format("{}: counting the {} tasks of job {} failed: {}", StageName(r.name, before.name),
+                                status, job.job_id, n.error().Describe()),
+                    report);
             break;
           }
           if (*n > 0) o.by_status[status] = *n;
@@ -423,8 +476,10 @@ core::Status Applier::CancelHalted(const manifest::ManifestSet& manifests, const
             Stop(c.error(), fmt::format("cancelling the tasks of job {}", a.job_id), report);
             return core::Status::Ok();
           }
-          report->problems.push_back(fmt::format("{}: cancelling the tasks of halted job {} failed: {}",
-                                                 StageName(r.name, before.name), a.job_id, c.error().Describe()));
+          Problem(EventKind::kCancelFailed, a,
+                  fmt::format("{}: cancelling the tasks of halted job {} failed: {}", StageName(r.name, before.name),
+                              a.job_id, c.error().Describe()),
+                  report);
           continue;
         }
         Attempt u = a;
@@ -432,7 +487,7 @@ core::Status Applier::CancelHalted(const manifest::ManifestSet& manifests, const
         u.updated_at = clock_.Now();
         if (auto s = store_.UpdateAttempt(u); !s.ok()) return s;
         ++report->cancelled;
-        Say(
+        Say(EventKind::kCancelled, a,
             fmt::format("{}: the health gate of stage {} was breached (onHalt: cancel); the unfinished tasks of job {} "
                         "were cancelled",
                         StageName(r.name, before.name), r.stages[i].name, a.job_id));
@@ -470,8 +525,10 @@ core::Status Applier::Execute(const manifest::ManifestSet& manifests, Report* re
           }
         }
         if (options_.max_creates >= 0 && report->create_calls >= options_.max_creates) {
-          report->problems.push_back(fmt::format("{}: not started: --max-creates {} reached", StageName(r.name, s.name),
-                                                 options_.max_creates));
+          Problem(
+              EventKind::kSkipped, r.name, s.name,
+              fmt::format("{}: not started: --max-creates {} reached", StageName(r.name, s.name), options_.max_creates),
+              report);
           continue;
         }
         acted = true;
@@ -508,12 +565,14 @@ core::Status Applier::CreateStage(const manifest::Rollout& rollout, const plan::
     if (created.count(static_cast<int>(part))) continue;
     if (options_.lease_lost && options_.lease_lost()) {
       report->stopped = true;
-      report->problems.push_back("the lease on the state file was lost (another process took it); the run stopped");
+      Problem(EventKind::kLeaseLost, rollout.name, stage.name,
+              "the lease on the state file was lost (another process took it); the run stopped", report);
       return core::Status::Ok();
     }
     if (options_.max_creates >= 0 && report->create_calls >= options_.max_creates) {
-      report->problems.push_back(
-          fmt::format("{}: part {} not started: --max-creates {} reached", where, part + 1, options_.max_creates));
+      Problem(EventKind::kSkipped, rollout.name, stage.name,
+              fmt::format("{}: part {} not started: --max-creates {} reached", where, part + 1, options_.max_creates),
+              report);
       return core::Status::Ok();
     }
     // 1. The intent, durable before the call.
@@ -573,7 +632,8 @@ core::Status Applier::CreateStage(const manifest::Rollout& rollout, const plan::
       }
       ++report->created;
       last_id = a.id;
-      Say(fmt::format("{}: created job {} ({}{})", where, a.job_id, stage.target,
+      Say(EventKind::kCreated, a,
+          fmt::format("{}: created job {} ({}{})", where, a.job_id, stage.target,
                       spec.parts.size() > 1 ? fmt::format(", part {} of {}", part + 1, spec.parts.size()) : ""));
       continue;
     }
@@ -587,18 +647,21 @@ core::Status Applier::CreateStage(const manifest::Rollout& rollout, const plan::
       a.status = AttemptStatus::kUnknown;
       kind = "unknown";
       ++report->unknown;
-      report->problems.push_back(fmt::format(
-          "{}: the outcome of the create is unknown ({}); the next apply looks the job up before anything else", where,
-          e.Describe()));
+      Problem(EventKind::kUnknown, a,
+              fmt::format("{}: the outcome of the create is unknown ({}); the next apply looks the job up before "
+                          "anything else",
+                          where, e.Describe()),
+              report);
     } else if (e.cls == platform::ErrorClass::kRejected) {
       // 4. A definite rejection.
       a.status = AttemptStatus::kFailed;
       kind = "failed";
       ++report->failed;
-      report->problems.push_back(
-          fmt::format("{}: the platform rejected the job: {}; change the stage or run "
-                      "'otaroll apply --retry-failed'",
-                      where, e.Describe()));
+      Problem(EventKind::kFailed, a,
+              fmt::format("{}: the platform rejected the job: {}; change the stage or run "
+                          "'otaroll apply --retry-failed'",
+                          where, e.Describe()),
+              report);
     } else {
       // 5. Nothing was created (throttled, never sent, refused credentials).
       a.status = AttemptStatus::kFailed;
@@ -609,8 +672,8 @@ core::Status Applier::CreateStage(const manifest::Rollout& rollout, const plan::
         Stop(e, fmt::format("creating a job for {}", where), report);
       } else {
         ++report->not_created;
-        report->problems.push_back(
-            fmt::format("{}: no job was created ({}); the next apply tries again", where, e.Describe()));
+        Problem(EventKind::kNotCreated, a,
+                fmt::format("{}: no job was created ({}); the next apply tries again", where, e.Describe()), report);
       }
     }
     auto tx = store_.Begin();
@@ -621,7 +684,10 @@ core::Status Applier::CreateStage(const manifest::Rollout& rollout, const plan::
       return s;
     }
     if (auto s = tx->Commit(); !s.ok()) return s;
-    Say(fmt::format("{}: {}: {}", where, kind, a.error_message));
+    Say(a.status == AttemptStatus::kUnknown ? EventKind::kUnknown
+        : kind == "failed"                  ? EventKind::kFailed
+                                            : EventKind::kNotCreated,
+        a, fmt::format("{}: {}: {}", where, kind, a.error_message));
     return core::Status::Ok();  // the other parts wait for this one
   }
   if (stage.action == plan::Action::kReplace && last_id > 0) {
@@ -641,17 +707,22 @@ core::Status Applier::Prune(const plan::Plan& p, const state::Snapshot& snapshot
   }
   if (jobs.empty()) return core::Status::Ok();
   if (p.rollouts.empty() && !options_.prune_empty_tree) {
-    report->problems.push_back(fmt::format(
-        "the manifests hold no rollout at all; --prune refuses to cancel all {} job{} from an empty tree (a wrong "
-        "path or an empty checkout looks the same); nothing was pruned; to prune them all on purpose, add "
-        "--prune-empty-tree",
-        jobs.size(), jobs.size() == 1 ? "" : "s"));
+    Problem(
+        EventKind::kSkipped, "", "",
+        fmt::format(
+            "the manifests hold no rollout at all; --prune refuses to cancel all {} job{} from an empty tree (a wrong "
+            "path or an empty checkout looks the same); nothing was pruned; to prune them all on purpose, add "
+            "--prune-empty-tree",
+            jobs.size(), jobs.size() == 1 ? "" : "s"),
+        report);
     return core::Status::Ok();
   }
   if (static_cast<int>(jobs.size()) > options_.prune_limit) {
-    report->problems.push_back(
+    Problem(
+        EventKind::kSkipped, "", "",
         fmt::format("{} orphaned jobs exceed --prune-limit {}; nothing was pruned; raise the limit to prune them all",
-                    jobs.size(), options_.prune_limit));
+                    jobs.size(), options_.prune_limit),
+        report);
     return core::Status::Ok();
   }
   for (const Attempt* a : jobs) {
@@ -661,8 +732,10 @@ core::Status Applier::Prune(const plan::Plan& p, const state::Snapshot& snapshot
         Stop(c.error(), fmt::format("cancelling the tasks of job {}", a->job_id), report);
         return core::Status::Ok();
       }
-      report->problems.push_back(fmt::format("{}: pruning job {} failed: {}", StageName(a->rollout, a->stage),
-                                             a->job_id, c.error().Describe()));
+      Problem(EventKind::kCancelFailed, *a,
+              fmt::format("{}: pruning job {} failed: {}", StageName(a->rollout, a->stage), a->job_id,
+                          c.error().Describe()),
+              report);
       continue;
     }
     Attempt u = *a;
@@ -671,7 +744,8 @@ core::Status Applier::Prune(const plan::Plan& p, const state::Snapshot& snapshot
     u.updated_at = clock_.Now();
     if (auto s = store_.UpdateAttempt(u); !s.ok()) return s;
     ++report->cancelled;
-    Say(fmt::format("{}: orphaned job {} pruned (its unfinished tasks were cancelled)", StageName(a->rollout, a->stage),
+    Say(EventKind::kPruned, *a,
+        fmt::format("{}: orphaned job {} pruned (its unfinished tasks were cancelled)", StageName(a->rollout, a->stage),
                     a->job_id));
     if (auto s = Event(a, a->rollout, a->stage, "pruned",
                        fmt::format("the stage is no longer in the manifests; cancelled the unfinished tasks of job {}",

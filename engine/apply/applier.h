@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "apply/events.h"
 #include "apply/platform.h"
 #include "core/clock.h"
 #include "core/status.h"
@@ -53,10 +54,8 @@ struct Options {
   const plan::Plan* only = nullptr;
   // Checked before every create: true stops the run (the lease was lost).
   std::function<bool()> lease_lost;
-  // One line per thing done ("thermostat/canary: created job 123 (GRAY 10%)"),
-  // with the creates done so far and the creates known to be due (it grows
-  // when a created stage opens the next one).
-  std::function<void(const std::string& line, int done, int due)> progress;
+  // Every thing done and every problem, as it happens (apply/events.h).
+  std::function<void(const ApplyEvent&)> on_event;
 };
 
 struct Report {
@@ -71,7 +70,7 @@ struct Report {
   int observed = 0;   // observations recorded
   int create_calls = 0;
   bool stopped = false;               // an authentication failure or a lost lease stopped the run
-  std::vector<std::string> problems;  // one sentence each
+  std::vector<std::string> problems;  // the problem events' sentences, in order
 
   bool ok() const { return failed == 0 && unknown == 0 && not_created == 0 && !stopped && problems.empty(); }
 };
@@ -104,7 +103,13 @@ class Applier {
 
   core::Status Event(const state::Attempt* attempt, const std::string& rollout, const std::string& stage,
                      const std::string& kind, const std::string& message);
-  void Say(const std::string& line);
+  // The one way apply reports: Emit fills in the progress counts, collects
+  // problems into the report and hands the event to Options::on_event.
+  void Emit(ApplyEvent event, Report* report);
+  void Say(EventKind kind, const state::Attempt& attempt, std::string message);
+  void Problem(EventKind kind, const state::Attempt& attempt, std::string message, Report* report);
+  void Problem(EventKind kind, const std::string& rollout, const std::string& stage, std::string message,
+               Report* report);
   void Stop(const platform::CallError& error, const std::string& what, Report* report);
 
   state::SqliteStore& store_;

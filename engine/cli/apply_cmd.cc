@@ -141,8 +141,11 @@ int Run(const Settings& s) {
   o.apply.intent_tags = s.platform.platform == "alibaba";
   o.apply.settle =
       std::chrono::milliseconds(static_cast<int64_t>(s.platform.timeout_s * 1000)) + std::chrono::seconds(1);
-  o.apply.progress = [&](const std::string& line, int done, int due) {
-    std::cout << (terminal && due > 0 ? fmt::format("[{}/{}] ", done, due) : "") << core::Printable(line) << "\n"
+  // Things done are shown as they happen; problems at the end, as errors.
+  o.apply.on_event = [&](const apply::ApplyEvent& e) {
+    if (e.problem) return;
+    std::cout << (terminal && e.due > 0 ? fmt::format("[{}/{}] ", e.done, e.due) : "") << core::Printable(e.message)
+              << "\n"
               << std::flush;
   };
   o.saved = saved ? &*saved : nullptr;

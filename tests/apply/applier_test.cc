@@ -292,6 +292,41 @@ TEST_F(ApplierTest, WhenThePlatformShowsTwoJobsForOneIntentTheOldestIsAdoptedAnd
   EXPECT_TRUE(std::any_of(events->begin(), events->end(), [](const state::Event& e) { return e.kind == "duplicate"; }));
 }
 
+// Apply speaks in typed events (apply/events.h): what the CLI prints, and
+// what logs, metrics and notifications will read.
+TEST_F(ApplierTest, EveryThingDoneAndEveryProblemIsATypedEvent) {
+  auto m = test_util::Parse(kThreeStages);
+  std::vector<ApplyEvent> events;
+  Options options;
+  options.on_event = [&](const ApplyEvent& e) { events.push_back(e); };
+  platform_.faults = {CreateFault::kCreatedAnswerLost};
+  Report first = Apply(m, options);
+  ASSERT_EQ(events.size(), 2u);
+  EXPECT_EQ(events[0].kind, EventKind::kUnknown);
+  EXPECT_TRUE(events[0].problem);
+  EXPECT_EQ(events[0].rollout, "thermostat");
+  EXPECT_EQ(events[0].stage, "canary");
+  EXPECT_EQ(events[0].attempt, Attempts()[0].intent_id);
+  EXPECT_EQ(first.problems, std::vector<std::string>{events[0].message});
+  EXPECT_EQ(events[1].kind, EventKind::kUnknown);  // the progress line of the same outcome
+  EXPECT_FALSE(events[1].problem);
+  EXPECT_EQ(events[1].done, 1);
+
+  events.clear();
+  clock_.Sleep(minutes(2));
+  Report later = Apply(m, options);
+  ASSERT_EQ(events.size(), 3u);
+  EXPECT_EQ(events[0].kind, EventKind::kAdopted);
+  EXPECT_EQ(events[0].job, platform_.jobs[0].job_id);
+  EXPECT_EQ(events[1].kind, EventKind::kCreated);
+  EXPECT_EQ(events[1].stage, "pilot");
+  EXPECT_EQ(events[1].job, platform_.jobs[1].job_id);
+  EXPECT_EQ(events[2].kind, EventKind::kCreated);
+  EXPECT_EQ(events[2].stage, "everyone");
+  EXPECT_EQ(std::string(EventKindName(events[2].kind)), "created");
+  EXPECT_TRUE(later.problems.empty());
+}
+
 TEST_F(ApplierTest, UnknownWithNoJobOnThePlatformIsCreatedAgain) {
   auto m = test_util::Parse(kThreeStages);
   platform_.faults = {CreateFault::kLostBeforeCreating};
