@@ -18,5 +18,9 @@ inline constexpr size_t kMaxSrcVersions = 100;            // spec.srcVersions
 inline constexpr size_t kMaxLabels = 64;                  // metadata.labels entries
 inline constexpr size_t kMaxLabelKey = 63;                // characters of a label key
 inline constexpr size_t kMaxLabelValue = 256;             // characters of a label value
+// Items of any one list or mapping, checked on the parser's events before any
+// node is built: twice the longest list a manifest may hold (devices), so a
+// list near its own limit still gets the error that names its field.
+inline constexpr size_t kMaxCollectionItems = 2 * kMaxDevices;
 
 }  // namespace otaroll::manifest

@@ -58,12 +58,12 @@ class StructureCheck : public YAML::EventHandler {
   }
   void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
                        YAML::EmitterStyle::value) override {
-    Open(mark, anchor);
+    Open(mark, anchor, false);
   }
   void OnSequenceEnd() override { Close(); }
   void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
                   YAML::EmitterStyle::value) override {
-    Open(mark, anchor);
+    Open(mark, anchor, true);
   }
   void OnMapEnd() override { Close(); }
 
@@ -71,6 +71,9 @@ class StructureCheck : public YAML::EventHandler {
   struct Frame {
     YAML::anchor_t anchor;
     uint64_t size;
+    bool map;
+    YAML::Mark mark;
+    uint64_t children = 0;  // direct children (a mapping counts keys and values)
   };
   void Fail(const YAML::Mark& mark, std::string message) {
     problem = StructureProblem{mark, std::move(message)};
@@ -83,16 +86,27 @@ class StructureCheck : public YAML::EventHandler {
   void Add(const YAML::Mark& mark, uint64_t size) {
     ++events_;
     total_ += size;
-    if (!open_.empty()) open_.back().size += size;
+    if (!open_.empty()) {
+      Frame& f = open_.back();
+      f.size += size;
+      // No list or mapping of a manifest may be longer than the longest one
+      // allowed (devices); found here, before any node is built.
+      const uint64_t items = f.map ? (++f.children + 1) / 2 : ++f.children;
+      if (items > kMaxCollectionItems) {
+        Fail(f.mark, fmt::format("a {} of more than {} items; no list or mapping of a manifest may be that long "
+                                 "(devices: {}, stages: {}, labels: {})",
+                                 f.map ? "mapping" : "list", kMaxCollectionItems, kMaxDevices, kMaxStages, kMaxLabels));
+      }
+    }
     if (total_ > kMaxExpandedValues) {
       Fail(mark, fmt::format("with its aliases (*name) expanded, the file holds more than {} values; write the values "
                              "out instead of nesting aliases",
                              kMaxExpandedValues));
     }
   }
-  void Open(const YAML::Mark& mark, YAML::anchor_t anchor) {
+  void Open(const YAML::Mark& mark, YAML::anchor_t anchor, bool map) {
     Add(mark, 1);
-    open_.push_back(Frame{anchor, 1});
+    open_.push_back(Frame{anchor, 1, map, mark});
   }
   void Close() {
     if (open_.empty()) return;

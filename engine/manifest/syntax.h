@@ -22,7 +22,8 @@ std::optional<core::Diagnostic> CheckText(std::string_view text, const std::stri
 // A problem of the text's YAML structure found by one pass over its events,
 // before any node is built (yaml-cpp's LoadAll would never return on some
 // of them): more values than kMaxExpandedValues once aliases are expanded,
-// more than kMaxDocuments documents, nesting past the parser's guard, or a
+// a list or mapping of more than kMaxCollectionItems items, more than
+// kMaxDocuments documents, nesting past the parser's guard, or a
 // stray ',' on which the parser makes no progress. nullopt otherwise (a
 // plain syntax error is left to the real parse, which reports it).
 struct StructureProblem {

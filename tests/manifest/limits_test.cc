@@ -108,6 +108,14 @@ TEST(Limits, StagesDevicesLabelsAndDocumentsAreBounded) {
 
 // yaml-cpp 0.7's LoadAll never returns on these (it yields empty documents
 // at the same place until memory runs out); found by the fuzz target.
+TEST(Limits, AnAbsurdlyLongListIsRefusedBeforeAnyNodeIsBuilt) {
+  // 120,000 stages in 3.6 MB: under the file limit, far over any list's.
+  std::string text = std::string(kHead);
+  for (size_t i = 0; i < 120000; ++i) text += "    - {name: s" + std::to_string(i) + ", gray: 1}\n";
+  EXPECT_EQ(Errors(text), (Lines{"m.yaml:9:5: a list of more than 20000 items; no list or mapping of a manifest may be "
+                                 "that long (devices: 10000, stages: 100, labels: 64)"}));
+}
+
 TEST(Limits, AStrayCommaIsASyntaxErrorNotAnEndlessParse) {
   const std::string error = "invalid YAML: unexpected ',' (commas separate items only inside [...] or {...})";
   EXPECT_EQ(Errors(","), (Lines{"m.yaml:1:1: " + error}));
