@@ -6,6 +6,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 
+#include "apply/helpers.h"
 #include "apply/match.h"
 #include "core/random.h"
 #include "platform/wire.h"
@@ -18,21 +19,8 @@ namespace {
 using state::Attempt;
 using state::AttemptStatus;
 
-std::string StageName(const std::string& rollout, const std::string& stage) {
-  return rollout + "/" + stage;
-}
-
 std::string NewIntentId() {
   return core::RandomHex(16);
-}
-
-bool Unresolved(const Attempt& a) {
-  return a.status == AttemptStatus::kPending || a.status == AttemptStatus::kUnknown;
-}
-
-// The short form of a failed call for state and messages.
-std::string CodeOf(const platform::CallError& e) {
-  return e.code.empty() ? platform::ErrorClassName(e.cls) : e.code;
 }
 
 // The plan's stage entry for (rollout, stage), or nullptr.
@@ -168,176 +156,6 @@ core::Status Applier::Refresh(const manifest::ManifestSet& manifests, Report* re
   snapshot = store_.Load();
   if (!snapshot.ok()) return snapshot.status();
   return CancelHalted(manifests, PlanFor(manifests, *snapshot), *snapshot, report);
-}
-
-core::Status Applier::Resolve(const state::Snapshot& snapshot, Report* report) {
-  std::set<std::string> known;
-  for (const auto& a : snapshot.attempts) {
-    if (!a.job_id.empty()) known.insert(a.job_id);
-  }
-  // One listing per firmware serves every unresolved attempt of it.
-  std::map<std::string, std::vector<const Attempt*>> by_firmware;
-  core::Time now = clock_.Now();
-  for (const auto& a : snapshot.attempts) {
-    if (!Unresolved(a)) continue;
-    if (now - a.updated_at < options_.settle) {
-      ++report->unknown;
-      Problem(EventKind::kUnknown, a,
-              fmt::format("{}: attempt {} was sent at {} and may still be in flight; it is looked up once it has "
-                          "settled (after {})",
-                          StageName(a.rollout, a.stage), a.intent_id, core::FormatRfc3339(a.updated_at),
-                          core::FormatRfc3339(a.updated_at + options_.settle)),
-              report);
-      continue;
-    }
-    by_firmware[RequestValue(a.request, "FirmwareId")].push_back(&a);
-  }
-  for (const auto& [firmware, attempts] : by_firmware) {
-    auto jobs = platform_.ListJobsByFirmware(firmware);
-    if (!jobs.ok()) {
-      if (jobs.error().cls == platform::ErrorClass::kAuth) {
-        Stop(jobs.error(), fmt::format("listing the jobs of firmware {}", firmware), report);
-        return core::Status::Ok();
-      }
-      for (const Attempt* a : attempts) {
-        Attempt u = *a;
-        u.status = AttemptStatus::kUnknown;
-        u.error_code = CodeOf(jobs.error());
-        u.error_message = "looking the job up failed: " + jobs.error().Describe();
-        u.updated_at = a->updated_at;  // the settle clock keeps running from the request
-        if (auto s = store_.UpdateAttempt(u); !s.ok()) return s;
-        if (auto s = Event(a, a->rollout, a->stage, "lookup-failed",
-                           fmt::format("could not look up attempt {}: {}; it stays unknown", a->intent_id,
-                                       jobs.error().Describe()));
-            !s.ok()) {
-          return s;
-        }
-        ++report->unknown;
-        Problem(EventKind::kUnknown, u,
-                fmt::format("{}: the outcome of attempt {} is still unknown: looking it up failed: {}",
-                            StageName(a->rollout, a->stage), a->intent_id, jobs.error().Describe()),
-                report);
-      }
-      continue;
-    }
-    for (const Attempt* a : attempts) {
-      if (auto s = ResolveOne(*a, *jobs, known, report); !s.ok()) return s;
-      if (report->stopped) return core::Status::Ok();
-    }
-  }
-  return core::Status::Ok();
-}
-
-core::Status Applier::ResolveOne(Attempt a, const std::vector<platform::JobInfo>& jobs, std::set<std::string>& known,
-                                 Report* report) {
-  const std::string where = StageName(a.rollout, a.stage);
-  std::vector<const platform::JobInfo*> candidates;
-  for (const auto& job : jobs) {
-    if (IsCandidate(job, a.request, a.created_at, options_.skew, known)) candidates.push_back(&job);
-  }
-  std::vector<platform::JobInfo> matches;
-  for (const platform::JobInfo* listed : candidates) {
-    if (options_.intent_tags) {
-      auto tag = IntentTag(*listed);
-      if (tag) {
-        if (*tag == a.intent_id) matches.push_back(*listed);
-        continue;
-      }
-    }
-    auto full = platform_.QueryJob(listed->job_id);
-    if (!full.ok()) {
-      if (full.error().cls == platform::ErrorClass::kAuth) {
-        Stop(full.error(), fmt::format("querying job {}", listed->job_id), report);
-        return core::Status::Ok();
-      }
-      // One candidate could not be checked: nothing can be concluded.
-      a.status = AttemptStatus::kUnknown;
-      a.error_code = CodeOf(full.error());
-      a.error_message = fmt::format("checking candidate job {} failed: {}", listed->job_id, full.error().Describe());
-      if (auto s = store_.UpdateAttempt(a); !s.ok()) return s;
-      ++report->unknown;
-      Problem(EventKind::kUnknown, a,
-              fmt::format("{}: the outcome of attempt {} is still unknown: {}", where, a.intent_id, a.error_message),
-              report);
-      return Event(&a, a.rollout, a.stage, "lookup-failed", a.error_message);
-    }
-    bool same =
-        options_.intent_tags && IntentTag(*full) ? *IntentTag(*full) == a.intent_id : SameSpec(*full, a.request);
-    if (same && RequestValue(a.request, "TargetSelection") == "SPECIFIC" && full->target_device_names.empty()) {
-      // The platform does not name a SPECIFIC job's devices; its tasks do.
-      // Without this, two stages of one firmware that differ only in their
-      // devices could take each other's jobs.
-      auto tasks = platform_.ListTasks(listed->job_id);
-      if (!tasks.ok()) {
-        if (tasks.error().cls == platform::ErrorClass::kAuth) {
-          Stop(tasks.error(), fmt::format("listing the tasks of job {}", listed->job_id), report);
-          return core::Status::Ok();
-        }
-        a.status = AttemptStatus::kUnknown;
-        a.error_code = CodeOf(tasks.error());
-        a.error_message =
-            fmt::format("listing the devices of candidate job {} failed: {}", listed->job_id, tasks.error().Describe());
-        if (auto s = store_.UpdateAttempt(a); !s.ok()) return s;
-        ++report->unknown;
-        Problem(EventKind::kUnknown, a,
-                fmt::format("{}: the outcome of attempt {} is still unknown: {}", where, a.intent_id, a.error_message),
-                report);
-        return Event(&a, a.rollout, a.stage, "lookup-failed", a.error_message);
-      }
-      same = DevicesFit(*tasks, a.request);
-    }
-    if (same) matches.push_back(*full);
-  }
-
-  if (matches.empty()) {
-    a.status = AttemptStatus::kFailed;
-    a.error_code = state::kNotCreated;
-    a.error_message = "the platform shows no job for this attempt: nothing was created";
-    a.updated_at = clock_.Now();
-    if (auto s = store_.UpdateAttempt(a); !s.ok()) return s;
-    ++report->absent;
-    Say(EventKind::kNotCreated, a,
-        fmt::format("{}: attempt {} created nothing (the platform shows no such job); it will be created again", where,
-                    a.intent_id));
-    return Event(&a, a.rollout, a.stage, "not-created",
-                 fmt::format("attempt {}: the platform shows no such job; nothing was created", a.intent_id));
-  }
-  std::sort(matches.begin(), matches.end(),
-            [](const platform::JobInfo& x, const platform::JobInfo& y) { return x.utc_create < y.utc_create; });
-  const platform::JobInfo& job = matches.front();
-  if (matches.size() > 1) {
-    // More than one job fits this one intent: the platform holds duplicates.
-    std::string others;
-    for (size_t i = 1; i < matches.size(); ++i) others += (others.empty() ? "" : ", ") + matches[i].job_id;
-    std::string message = fmt::format(
-        "the platform shows {} jobs for attempt {}: adopted the oldest, {}; {} {} duplicate{}: cancel {} tasks on the "
-        "platform",
-        matches.size(), a.intent_id, job.job_id, others, matches.size() == 2 ? "is a" : "are",
-        matches.size() == 2 ? "" : "s", matches.size() == 2 ? "its" : "their");
-    Attempt with_job = a;
-    with_job.job_id = job.job_id;
-    Problem(EventKind::kDuplicate, with_job, fmt::format("{}: {}", where, message), report);
-    if (auto s = Event(&a, a.rollout, a.stage, "duplicate", message); !s.ok()) return s;
-  }
-  a.status = AttemptStatus::kCreated;
-  a.job_id = job.job_id;
-  a.job_created_at = core::ParseRfc3339(job.utc_create);
-  if (!a.job_created_at) a.job_created_at = a.updated_at;
-  a.job_status = job.job_status;
-  a.error_code.clear();
-  a.error_message.clear();
-  a.updated_at = clock_.Now();
-  if (auto s = store_.UpdateAttempt(a); !s.ok()) return s;
-  known.insert(job.job_id);
-  ++report->adopted;
-  Say(EventKind::kAdopted, a,
-      fmt::format("{}: attempt {} had created job {}; adopted", where, a.intent_id, job.job_id));
-  if (auto s = Event(&a, a.rollout, a.stage, "adopted",
-                     fmt::format("attempt {}: found job {} on the platform and adopted it", a.intent_id, job.job_id));
-      !s.ok()) {
-    return s;
-  }
-  return core::Status::Ok();
 }
 
 core::Status Applier::FinishReplacements(const manifest::ManifestSet& manifests, const plan::Plan& p,
