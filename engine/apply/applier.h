@@ -88,6 +88,9 @@ class Applier {
  private:
   plan::Plan PlanFor(const manifest::ManifestSet& manifests, state::Snapshot snapshot) const;
   core::Status Resolve(const state::Snapshot& snapshot, Report* report);
+  // Records that a lookup could not conclude (`why`): the attempt stays
+  // unknown, with the failed call's code, and the run says so.
+  core::Status StillUnknown(state::Attempt attempt, const platform::CallError& error, std::string why, Report* report);
   core::Status ResolveOne(state::Attempt attempt, const std::vector<platform::JobInfo>& jobs,
                           std::set<std::string>& known, Report* report);
   core::Status FinishReplacements(const manifest::ManifestSet& manifests, const plan::Plan& p,

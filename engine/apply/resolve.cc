@@ -76,6 +76,19 @@ core::Status Applier::Resolve(const state::Snapshot& snapshot, Report* report) {
   return core::Status::Ok();
 }
 
+core::Status Applier::StillUnknown(Attempt a, const platform::CallError& error, std::string why, Report* report) {
+  a.status = AttemptStatus::kUnknown;
+  a.error_code = CodeOf(error);
+  a.error_message = std::move(why);
+  if (auto s = store_.UpdateAttempt(a); !s.ok()) return s;
+  ++report->unknown;
+  Problem(EventKind::kUnknown, a,
+          fmt::format("{}: the outcome of attempt {} is still unknown: {}", StageName(a.rollout, a.stage), a.intent_id,
+                      a.error_message),
+          report);
+  return Event(&a, a.rollout, a.stage, "lookup-failed", a.error_message);
+}
+
 core::Status Applier::ResolveOne(Attempt a, const std::vector<platform::JobInfo>& jobs, std::set<std::string>& known,
                                  Report* report) {
   const std::string where = StageName(a.rollout, a.stage);
@@ -99,15 +112,9 @@ core::Status Applier::ResolveOne(Attempt a, const std::vector<platform::JobInfo>
         return core::Status::Ok();
       }
       // One candidate could not be checked: nothing can be concluded.
-      a.status = AttemptStatus::kUnknown;
-      a.error_code = CodeOf(full.error());
-      a.error_message = fmt::format("checking candidate job {} failed: {}", listed->job_id, full.error().Describe());
-      if (auto s = store_.UpdateAttempt(a); !s.ok()) return s;
-      ++report->unknown;
-      Problem(EventKind::kUnknown, a,
-              fmt::format("{}: the outcome of attempt {} is still unknown: {}", where, a.intent_id, a.error_message),
-              report);
-      return Event(&a, a.rollout, a.stage, "lookup-failed", a.error_message);
+      return StillUnknown(a, full.error(),
+                          fmt::format("checking candidate job {} failed: {}", listed->job_id, full.error().Describe()),
+                          report);
     }
     bool same =
         options_.intent_tags && IntentTag(*full) ? *IntentTag(*full) == a.intent_id : SameSpec(*full, a.request);
@@ -121,16 +128,10 @@ core::Status Applier::ResolveOne(Attempt a, const std::vector<platform::JobInfo>
           Stop(tasks.error(), fmt::format("listing the tasks of job {}", listed->job_id), report);
           return core::Status::Ok();
         }
-        a.status = AttemptStatus::kUnknown;
-        a.error_code = CodeOf(tasks.error());
-        a.error_message =
-            fmt::format("listing the devices of candidate job {} failed: {}", listed->job_id, tasks.error().Describe());
-        if (auto s = store_.UpdateAttempt(a); !s.ok()) return s;
-        ++report->unknown;
-        Problem(EventKind::kUnknown, a,
-                fmt::format("{}: the outcome of attempt {} is still unknown: {}", where, a.intent_id, a.error_message),
-                report);
-        return Event(&a, a.rollout, a.stage, "lookup-failed", a.error_message);
+        return StillUnknown(
+            a, tasks.error(),
+            fmt::format("listing the devices of candidate job {} failed: {}", listed->job_id, tasks.error().Describe()),
+            report);
       }
       same = DevicesFit(*tasks, a.request);
     }

@@ -164,19 +164,21 @@ int RunPlan(const PlanOptions& o) {
 
 }  // namespace
 
-std::string Table(const std::vector<std::vector<std::string>>& rows, const std::string& indent) {
+std::string Table(std::vector<std::vector<std::string>> rows, const std::string& indent) {
   std::vector<size_t> width;
-  for (const auto& row : rows) {
+  for (auto& row : rows) {
     if (width.size() < row.size()) width.resize(row.size(), 0);
-    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], core::Printable(row[i]).size());
+    for (size_t i = 0; i < row.size(); ++i) {
+      // Cells hold job ids, messages and names read from the platform or a state file.
+      row[i] = core::Printable(row[i]);
+      width[i] = std::max(width[i], row[i].size());
+    }
   }
   std::string out;
   for (const auto& row : rows) {
     std::string line = indent;
     for (size_t i = 0; i < row.size(); ++i) {
-      // Cells hold job ids, messages and names read from the platform or a state file.
-      const std::string cell = core::Printable(row[i]);
-      line += i + 1 < row.size() ? fmt::format("{:<{}}  ", cell, width[i]) : cell;
+      line += i + 1 < row.size() ? fmt::format("{:<{}}  ", row[i], width[i]) : row[i];
     }
     out += line + "\n";
   }

@@ -35,7 +35,7 @@ std::string DefaultStatePath(const std::string& dir);
 bool UseColor();
 
 // Columns padded to their widest cell, each line indented; the last column is
-// not padded.
-std::string Table(const std::vector<std::vector<std::string>>& rows, const std::string& indent = "");
+// not padded. Every cell is escaped (core::Printable).
+std::string Table(std::vector<std::vector<std::string>> rows, const std::string& indent = "");
 
 }  // namespace otaroll::cli

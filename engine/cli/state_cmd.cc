@@ -134,15 +134,7 @@ std::vector<StageView> Stages(const std::vector<const state::Attempt*>& attempts
       if (a->spec_hash == newest->spec_hash) by_part[a->part] = a;  // later ids win
     }
     for (const auto& [part, a] : by_part) s.current.push_back(a);
-    std::map<int, std::vector<std::string>> created;
-    for (const state::Attempt* a : s.attempts) {
-      if (a->spec_hash == newest->spec_hash && a->status == state::AttemptStatus::kCreated) {
-        created[a->part].push_back(a->job_id);
-      }
-    }
-    for (const auto& [part, ids] : created) {
-      if (ids.size() > 1) s.duplicate_jobs.insert(s.duplicate_jobs.end(), ids.begin(), ids.end());
-    }
+    s.duplicate_jobs = state::DuplicateJobs(s.attempts, newest->spec_hash);
   }
   return stages;
 }
@@ -503,7 +495,7 @@ int RunForceUnlock(const Settings& s) {
   if (!removed.ok()) return Fail(removed.status());
   if (!*removed) return Print(fmt::format("otaroll: {} is not locked\n", path));
   const state::Lease& l = **removed;
-  if (s.force && l.host == state::LocalHostName() && !state::HolderGone(l)) {
+  if (s.force && state::HolderAliveHere(l)) {
     std::cerr << fmt::format(
         "otaroll: warning: pid {} is still running; it can no longer write an intent, so it creates nothing more, "
         "but a create it already sent still completes\n",

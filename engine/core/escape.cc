@@ -82,6 +82,10 @@ bool IsPrintable(std::string_view text) {
   return true;
 }
 
+std::string Shown(std::string_view text, size_t max_chars) {
+  return text.size() <= max_chars && IsPrintable(text) ? std::string(text) : Excerpt(text, max_chars);
+}
+
 std::string Excerpt(std::string_view text, size_t max_chars) {
   std::string out = "\"";
   size_t chars = 0, i = 0;

@@ -26,6 +26,10 @@ std::string Printable(std::string_view text);
 // length appended when cut: `"line one\nline t…" (213 characters)`. Quoted.
 std::string Excerpt(std::string_view text, size_t max_chars = 40);
 
+// `text` as written when it is printable and at most `max_chars` bytes long
+// (a number, a key, a short name), otherwise Excerpt(text, max_chars).
+std::string Shown(std::string_view text, size_t max_chars = 40);
+
 // Whether `text` is all printable: what Printable() would return unchanged.
 bool IsPrintable(std::string_view text);
 

@@ -13,6 +13,7 @@
 #include "core/names.h"
 #include "manifest/duration.h"
 #include "manifest/limits.h"
+#include "manifest/rules.h"
 #include "manifest/scalar.h"
 #include "manifest/syntax.h"
 
@@ -22,55 +23,6 @@ using core::Diagnostic;
 namespace {
 
 constexpr const char* kTargets = "a stage takes exactly one of gray, group, devices, all";
-
-using core::IsName;
-bool IsWordChar(char c, std::string_view extra) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         extra.find(c) != std::string_view::npos;
-}
-bool IsWord(const std::string& s, std::string_view extra) {
-  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [&](char c) { return IsWordChar(c, extra); });
-}
-// What goes on the wire as a firmware id, group id or source version: 1..64
-// printable ASCII characters without spaces ('!' to '~'). Escapes such as
-// "\e[2J" written in a quoted YAML string never reach the platform.
-bool IsToken(const std::string& s) {
-  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) { return c >= '!' && c <= '~'; });
-}
-constexpr const char* kTokenRule = "1-64 printable ASCII characters without spaces";
-
-size_t EditDistance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t prev = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      size_t cur = row[j];
-      row[j] =
-          std::min({row[j] + 1, row[j - 1] + 1, prev + (std::tolower(a[i - 1]) == std::tolower(b[j - 1]) ? 0 : 1)});
-      prev = cur;
-    }
-  }
-  return row[b.size()];
-}
-
-// A value quoted in a message: escaped, on one line, and cut after 64 characters.
-std::string Quote(const std::string& s) {
-  return core::Excerpt(s, 64);
-}
-
-// A number or other bare scalar as written, cut the same way when long or odd.
-std::string Raw(const std::string& s) {
-  return s.size() <= 64 && core::IsPrintable(s) ? s : core::Excerpt(s, 64);
-}
-
-// A mapping key as it appears in a field path.
-std::string Key(const YAML::Node& key) {
-  if (!key.IsScalar()) return "?";
-  const std::string& k = key.Scalar();
-  return k.size() <= 64 && core::IsPrintable(k) ? k : core::Excerpt(k, 64);
-}
 
 // One mapping's entries, keyed by name, after unknown and duplicate keys
 // have been reported.

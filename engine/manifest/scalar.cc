@@ -113,7 +113,7 @@ std::string Describe(const YAML::Node& node) {
   Scalar s = Classify(node);
   // Values are quoted short, escaped and on one line: a manifest may be a
   // link to a secret, and what it holds must not be printed back.
-  const std::string shown = s.text.size() <= 40 && core::IsPrintable(s.text) ? s.text : core::Excerpt(s.text);
+  const std::string shown = core::Shown(s.text);
   switch (s.kind) {
     case Kind::kNull: return "nothing (null)";
     case Kind::kBool: return fmt::format("a boolean ({})", shown);

@@ -128,7 +128,8 @@ class Walk {
   fs::path real_root_;
 };
 
-// Reads one file whole, at most kMaxFileBytes; an error diagnostic otherwise.
+// Reads one file, but never more than one byte past kMaxFileBytes (ParseText
+// reports a file that long); an error diagnostic when it cannot be read.
 std::optional<std::string> ReadFile(const std::string& display, const fs::path& path, std::vector<Diagnostic>& errors) {
   auto fail = [&](std::string message) {
     errors.push_back(Diagnostic{display, 0, 0, "", std::move(message)});
@@ -140,12 +141,8 @@ std::optional<std::string> ReadFile(const std::string& display, const fs::path& 
   char buf[65536];
   for (;;) {
     size_t n = std::fread(buf, 1, sizeof buf, f.get());
-    text.append(buf, n);
-    if (text.size() > kMaxFileBytes) {
-      return fail(fmt::format("larger than {} MiB, the limit for one manifest file; split it into several files",
-                              kMaxFileBytes / (1024 * 1024)));
-    }
-    if (n < sizeof buf) break;
+    text.append(buf, std::min(n, kMaxFileBytes + 1 - text.size()));
+    if (text.size() > kMaxFileBytes || n < sizeof buf) break;
   }
   if (std::ferror(f.get())) return fail(fmt::format("cannot read the file: {}", std::strerror(errno)));
   return text;

@@ -103,14 +103,7 @@ class Planner {
         replaced = a;
       }
     }
-    std::map<int, std::vector<const Attempt*>> created_per_part;
-    for (const Attempt* a : attempts) {
-      if (a->spec_hash == spec.hash && a->status == AttemptStatus::kCreated) created_per_part[a->part].push_back(a);
-    }
-    for (const auto& [part, jobs] : created_per_part) {
-      if (jobs.size() < 2) continue;
-      for (const Attempt* a : jobs) p.duplicate_jobs.push_back(a->job_id);
-    }
+    p.duplicate_jobs = state::DuplicateJobs(attempts, spec.hash);
     int created = 0;
     for (const auto& [part, a] : current) {
       if (a->status == AttemptStatus::kCreated && part < p.parts) {

@@ -21,8 +21,10 @@ constexpr int kMaxTaskPages = 100000 / kTaskPageSize;
 // error, not thousands of calls.
 constexpr int kMaxJobPages = 50;
 // A GET whose URL would be longer than this goes as POST instead (proxies and
-// servers refuse long URLs; a 200-device create does not fit).
+// servers refuse long URLs; a 200-device create does not fit). The common
+// parameters and the signature add at most kSignedOverhead bytes.
 constexpr size_t kMaxGetUrl = 4096;
+constexpr size_t kSignedOverhead = 512;
 
 // The endpoint with a path: "http://h:1" → "http://h:1/".
 std::string NormalizeEndpoint(const std::string& endpoint) {
@@ -41,6 +43,33 @@ std::string EncodeAll(const Params& params) {
     out += PercentEncode(value);
   }
   return out;
+}
+
+// A job listing page that cannot be believed (more pages than any firmware
+// has, one job id twice): a protocol error.
+std::optional<CallError> CheckJobPage(const Page<JobInfo>& page, const std::string& firmware_id) {
+  auto protocol = [&](std::string message) {
+    CallError e;
+    e.cls = ErrorClass::kMalformed;
+    e.message = std::move(message);
+    e.request_id = page.request_id;
+    return e;
+  };
+  const int64_t max_jobs = int64_t{kMaxJobPages} * kJobPageSize;
+  if (page.page_count > kMaxJobPages || page.total > max_jobs) {
+    return protocol(fmt::format(
+        "the platform lists {} jobs in {} pages for firmware {}, more than the {} otaroll reads; a listing that long "
+        "is not believed",
+        page.total, page.page_count, firmware_id, max_jobs));
+  }
+  std::set<std::string> ids;
+  for (const auto& job : page.items) {
+    if (!ids.insert(job.job_id).second) {
+      return protocol(
+          fmt::format("the platform listed job {} twice on one page of firmware {}'s jobs", job.job_id, firmware_id));
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -119,13 +148,10 @@ CallResult<T> Client::Call(CallClass cls, const std::string& action, const Param
   for (int attempt = 1;; ++attempt) {
     Throttle(cls);
     std::string method = config_.method;
-    Params signed_params = SignedParams(action, params, method);
-    std::string encoded = EncodeAll(signed_params);
-    if (method == "GET" && config_.endpoint.size() + 1 + encoded.size() > kMaxGetUrl) {
-      method = "POST";  // the signature covers the method: sign again
-      signed_params = SignedParams(action, params, method);
-      encoded = EncodeAll(signed_params);
+    if (method == "GET" && config_.endpoint.size() + 1 + EncodeAll(params).size() + kSignedOverhead > kMaxGetUrl) {
+      method = "POST";
     }
+    std::string encoded = EncodeAll(SignedParams(action, params, method));
     HttpRequest request;
     request.method = method;
     request.idempotent = cls != CallClass::kCreate;
@@ -207,31 +233,6 @@ CallResult<std::vector<JobInfo>> Client::ListJobsByFirmware(const std::string& f
     if (last) break;
   }
   return jobs;
-}
-
-std::optional<CallError> Client::CheckJobPage(const Page<JobInfo>& page, const std::string& firmware_id) {
-  auto protocol = [&](std::string message) {
-    CallError e;
-    e.cls = ErrorClass::kMalformed;
-    e.message = std::move(message);
-    e.request_id = page.request_id;
-    return e;
-  };
-  const int64_t max_jobs = int64_t{kMaxJobPages} * kJobPageSize;
-  if (page.page_count > kMaxJobPages || page.total > max_jobs) {
-    return protocol(fmt::format(
-        "the platform lists {} jobs in {} pages for firmware {}, more than the {} otaroll reads; a listing that long "
-        "is not believed",
-        page.total, page.page_count, firmware_id, max_jobs));
-  }
-  std::set<std::string> ids;
-  for (const auto& job : page.items) {
-    if (!ids.insert(job.job_id).second) {
-      return protocol(
-          fmt::format("the platform listed job {} twice on one page of firmware {}'s jobs", job.job_id, firmware_id));
-    }
-  }
-  return std::nullopt;
 }
 
 CallResult<std::vector<TaskInfo>> Client::ListTasks(const std::string& job_id, const std::string& status) {

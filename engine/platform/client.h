@@ -97,9 +97,6 @@ class Client {
   const ClientConfig& config() const { return config_; }
 
   // The common parameters plus Signature for one attempt (exposed for tests).
-  // A job listing page that cannot be believed (more pages than any firmware
-  // has, one job id twice): a protocol error.
-  static std::optional<CallError> CheckJobPage(const Page<JobInfo>& page, const std::string& firmware_id);
   Params SignedParams(const std::string& action, const Params& call_params, const std::string& method);
 
  private:

@@ -271,7 +271,8 @@ TransportError Classify(const Failure& f, const Target& t, const CurlTransportOp
 
 struct CurlTransport::Handle {
   CURL* curl = nullptr;
-  std::string ca_path;  // the system CA directory, kept when ca_bundle is set
+  std::string ca_path;   // the system CA directory, kept when ca_bundle is set
+  std::string no_proxy;  // NoProxy(), read once from the environment
   ~Handle() {
     if (curl != nullptr) curl_easy_cleanup(curl);
   }
@@ -281,6 +282,7 @@ CurlTransport::CurlTransport(Options options) : options_(std::move(options)), ha
   GlobalInit();
   handle_->curl = curl_easy_init();
   handle_->ca_path = SystemCaPath();
+  handle_->no_proxy = NoProxy();
 }
 
 CurlTransport::~CurlTransport() = default;
@@ -355,8 +357,7 @@ HttpResult CurlTransport::Send(const HttpRequest& request) {
   }
   // CURLOPT_PROXY is deliberately never set: libcurl then takes the proxy from
   // http_proxy / https_proxy / all_proxy. NOPROXY is no_proxy plus loopback.
-  const std::string no_proxy = NoProxy();
-  set(CURLOPT_NOPROXY, no_proxy.c_str());
+  set(CURLOPT_NOPROXY, handle_->no_proxy.c_str());
   set(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options_.max_response_bytes));
   set(CURLOPT_WRITEFUNCTION, &WriteBody);
   set(CURLOPT_WRITEDATA, static_cast<void*>(&sink));

@@ -81,6 +81,10 @@ std::optional<core::Time> ProcessStart(int64_t pid) {
 
 }  // namespace
 
+bool HolderAliveHere(const Lease& l) {
+  return l.host == LocalHostName() && !HolderGone(l);
+}
+
 bool HolderGone(const Lease& l) {
   if (l.pid <= 0 || l.pid > std::numeric_limits<pid_t>::max()) return true;  // never a live process's id
   if (::kill(static_cast<pid_t>(l.pid), 0) != 0 && errno == ESRCH) return true;
@@ -204,7 +208,7 @@ core::Result<std::optional<Lease>> SqliteStore::ForceUnlock(bool force) {
   core::Status s = Write(doing, [&]() -> core::Status {
     auto held = ReadLeaseRow(*db_, path_, doing);
     if (!held.ok()) return held.status();
-    if (*held && !force && (*held)->host == LocalHostName() && !HolderGone(**held)) {
+    if (*held && !force && HolderAliveHere(**held)) {
       return core::Status::Conflict(fmt::format(
           "{} is locked by a live otaroll (pid {} on this host, since {}); nothing was removed: wait for it to "
           "finish or stop it; 'otaroll state force-unlock --force' removes the lease anyway (that otaroll then "

@@ -22,4 +22,17 @@ int64_t Observation::Count(const std::string& status) const {
   return it == by_status.end() ? 0 : it->second;
 }
 
+std::vector<std::string> DuplicateJobs(const std::vector<const Attempt*>& stage_attempts,
+                                       const std::string& spec_hash) {
+  std::map<int, std::vector<std::string>> created;
+  for (const Attempt* a : stage_attempts) {
+    if (a->spec_hash == spec_hash && a->status == AttemptStatus::kCreated) created[a->part].push_back(a->job_id);
+  }
+  std::vector<std::string> out;
+  for (const auto& [part, ids] : created) {
+    if (ids.size() > 1) out.insert(out.end(), ids.begin(), ids.end());
+  }
+  return out;
+}
+
 }  // namespace otaroll::state

@@ -64,4 +64,10 @@ struct Snapshot {
   std::map<std::string, Observation> observations;  // latest per job id
 };
 
+// Duplicates on the platform: the job ids of the created attempts of spec
+// `spec_hash` in every part that holds more than one (two otaroll processes
+// created the same stage), in the order of `stage_attempts`; empty normally.
+// `status` and `plan` both say so.
+std::vector<std::string> DuplicateJobs(const std::vector<const Attempt*>& stage_attempts, const std::string& spec_hash);
+
 }  // namespace otaroll::state

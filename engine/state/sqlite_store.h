@@ -92,6 +92,8 @@ std::string LocalHostName();
 // process has its pid, or the process that has it started after the
 // holder's last heartbeat (the pid was reused, e.g. after a reboot).
 bool HolderGone(const Lease& l);
+// The holder of `l` is a live process on this host (force-unlock refuses it).
+bool HolderAliveHere(const Lease& l);
 // A fresh random lease token (128 bits from the OS, as 32 hex digits).
 std::string NewLeaseToken();
 // A lease for this process: LocalHostName(), getpid(), `ttl_seconds` and a
