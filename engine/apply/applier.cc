@@ -48,7 +48,7 @@ std::map<int, const Attempt*> CreatedParts(const state::Snapshot& s, const std::
 
 }  // namespace
 
-Applier::Applier(state::SqliteStore& store, Platform& platform, core::Clock& clock, Options options)
+Applier::Applier(state::Store& store, Platform& platform, core::Clock& clock, Options options)
     : store_(store), platform_(platform), clock_(clock), options_(std::move(options)) {}
 
 const char* EventKindName(EventKind kind) {

@@ -31,7 +31,7 @@
 #include "core/status.h"
 #include "manifest/model.h"
 #include "plan/plan.h"
-#include "state/sqlite_store.h"
+#include "state/store.h"
 
 namespace otaroll::apply {
 
@@ -77,7 +77,7 @@ struct Report {
 
 class Applier {
  public:
-  Applier(state::SqliteStore& store, Platform& platform, core::Clock& clock, Options options);
+  Applier(state::Store& store, Platform& platform, core::Clock& clock, Options options);
 
   core::Status Refresh(const manifest::ManifestSet& manifests, Report* report);
   core::Status Execute(const manifest::ManifestSet& manifests, Report* report);
@@ -115,7 +115,7 @@ class Applier {
                Report* report);
   void Stop(const platform::CallError& error, const std::string& what, Report* report);
 
-  state::SqliteStore& store_;
+  state::Store& store_;
   Platform& platform_;
   core::Clock& clock_;
   Options options_;

@@ -4,20 +4,27 @@
 
 namespace otaroll::apply {
 
-core::Result<std::unique_ptr<LeaseGuard>> LeaseGuard::Acquire(state::SqliteStore& store, core::Clock& clock,
+core::Result<std::unique_ptr<LeaseGuard>> LeaseGuard::Acquire(state::Store& store, core::Clock& clock,
                                                               std::chrono::milliseconds heartbeat) {
   state::Lease me = state::ThisProcessLease();
   auto got = store.AcquireLease(me, clock.Now());
   if (!got.ok()) return got.status();
-  return std::unique_ptr<LeaseGuard>(new LeaseGuard(store, me.token, got->taken_over_from, heartbeat));
+  // The heartbeat thread writes through a handle of its own.
+  auto beats = store.OpenAnother();
+  if (!beats.ok()) {
+    (void)store.ReleaseLease(me.token);
+    return beats.status();
+  }
+  return std::unique_ptr<LeaseGuard>(
+      new LeaseGuard(store, std::move(*beats), me.token, got->taken_over_from, heartbeat));
 }
 
-LeaseGuard::LeaseGuard(state::SqliteStore& store, std::string token, std::optional<state::Lease> from,
-                       std::chrono::milliseconds heartbeat)
+LeaseGuard::LeaseGuard(state::Store& store, std::unique_ptr<state::Store> beats, std::string token,
+                       std::optional<state::Lease> from, std::chrono::milliseconds heartbeat)
     : store_(store), token_(std::move(token)), taken_over_from_(std::move(from)) {
   // Every intent from here on checks, in its own transaction, that the lease is still ours.
   store_.SetFence(token_);
-  keeper_ = std::make_unique<state::LeaseKeeper>(store_.path(), token_, heartbeat);
+  keeper_ = std::make_unique<state::LeaseKeeper>(std::move(beats), token_, heartbeat);
 }
 
 LeaseGuard::~LeaseGuard() {
@@ -37,7 +44,7 @@ bool Worth(const plan::Plan& p, bool prune) {
 }
 
 // A saved plan is applied exactly, or not at all.
-core::Status CheckSaved(state::SqliteStore& store, const manifest::ManifestSet& manifests, core::Clock& clock,
+core::Status CheckSaved(state::Store& store, const manifest::ManifestSet& manifests, core::Clock& clock,
                         const SessionOptions& o) {
   auto current = store.Load();
   if (!current.ok()) return current.status();
@@ -56,7 +63,7 @@ core::Status CheckSaved(state::SqliteStore& store, const manifest::ManifestSet& 
 
 }  // namespace
 
-core::Result<SessionResult> ApplyOnce(state::SqliteStore& store, Platform& platform, core::Clock& clock,
+core::Result<SessionResult> ApplyOnce(state::Store& store, Platform& platform, core::Clock& clock,
                                       const manifest::ManifestSet& manifests, const SessionOptions& o) {
   auto lease = LeaseGuard::Acquire(store, clock, o.heartbeat);
   if (!lease.ok()) return lease.status();

@@ -20,17 +20,17 @@
 #include "manifest/model.h"
 #include "plan/plan.h"
 #include "state/lease_keeper.h"
-#include "state/sqlite_store.h"
+#include "state/store.h"
 
 namespace otaroll::apply {
 
-// Holds the state file's lease for as long as it lives: takes it (taking over
+// Holds the state's lease for as long as it lives: takes it (taking over
 // a dead or expired holder), fences every intent with its token, heartbeats
 // it from a background thread, and releases it on destruction.
 class LeaseGuard {
  public:
   // Conflict (naming the holder) when another live process holds it.
-  static core::Result<std::unique_ptr<LeaseGuard>> Acquire(state::SqliteStore& store, core::Clock& clock,
+  static core::Result<std::unique_ptr<LeaseGuard>> Acquire(state::Store& store, core::Clock& clock,
                                                            std::chrono::milliseconds heartbeat);
   ~LeaseGuard();
   LeaseGuard(const LeaseGuard&) = delete;
@@ -42,9 +42,9 @@ class LeaseGuard {
   const std::optional<state::Lease>& taken_over_from() const { return taken_over_from_; }
 
  private:
-  LeaseGuard(state::SqliteStore& store, std::string token, std::optional<state::Lease> from,
-             std::chrono::milliseconds heartbeat);
-  state::SqliteStore& store_;
+  LeaseGuard(state::Store& store, std::unique_ptr<state::Store> beats, std::string token,
+             std::optional<state::Lease> from, std::chrono::milliseconds heartbeat);
+  state::Store& store_;
   std::string token_;
   std::optional<state::Lease> taken_over_from_;
   std::unique_ptr<state::LeaseKeeper> keeper_;
@@ -80,7 +80,7 @@ struct SessionResult {
 // protocol: the lease held by another process, a stale saved plan, a state
 // file that cannot be read or written. Problems met while applying are in
 // the report.
-core::Result<SessionResult> ApplyOnce(state::SqliteStore& store, Platform& platform, core::Clock& clock,
+core::Result<SessionResult> ApplyOnce(state::Store& store, Platform& platform, core::Clock& clock,
                                       const manifest::ManifestSet& manifests, const SessionOptions& options);
 
 }  // namespace otaroll::apply

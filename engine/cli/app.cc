@@ -18,7 +18,7 @@
 #include "manifest/loader.h"
 #include "plan/plan.h"
 #include "render/render.h"
-#include "state/sqlite_store.h"
+#include "state/open.h"
 
 namespace otaroll::cli {
 namespace {
@@ -98,7 +98,8 @@ struct PlanOptions {
 
 }  // namespace
 
-std::string DefaultStatePath(const std::string& dir) {
+std::string StateValue(const std::string& option, const std::string& dir) {
+  if (!option.empty()) return option;
   if (const char* env = std::getenv("OTAROLL_STATE"); env && *env) return env;
   fs::path base(dir);
   if (fs::is_regular_file(base)) base = base.parent_path();
@@ -135,8 +136,7 @@ int RunPlan(const PlanOptions& o) {
     }
     snapshot = plan::SnapshotFromBaseline(*baseline, o.baseline);
   } else {
-    std::string path = o.state.empty() ? DefaultStatePath(o.dir) : o.state;
-    auto loaded = state::LoadSnapshot(path);
+    auto loaded = state::LoadSnapshotAt(StateValue(o.state, o.dir));
     if (!loaded.ok()) {
       PrintError(loaded.status().message());
       return kExitError;

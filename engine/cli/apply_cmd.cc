@@ -14,7 +14,7 @@
 #include "cli/platform_options.h"
 #include "core/escape.h"
 #include "render/render.h"
-#include "state/sqlite_store.h"
+#include "state/open.h"
 
 namespace otaroll::cli {
 namespace {
@@ -124,8 +124,7 @@ int Run(const Settings& s) {
     PrintError(connection.status().message());
     return kExitError;
   }
-  std::string path = s.state.empty() ? DefaultStatePath(s.dir) : s.state;
-  auto store = state::SqliteStore::Open(path);
+  auto store = state::OpenStore(StateValue(s.state, s.dir));
   if (!store.ok()) {
     PrintError(store.status().message());
     return kExitError;

@@ -28,8 +28,9 @@ void PrintError(const std::string& message);
 // summary line; nullopt when anything is invalid.
 std::optional<manifest::ManifestSet> LoadManifests(const std::string& dir);
 
-// $OTAROLL_STATE, else DIR/.otaroll/state.db.
-std::string DefaultStatePath(const std::string& dir);
+// The --state value: `option` when given, else $OTAROLL_STATE, else
+// DIR/.otaroll/state.db (state::OpenStore and state::ParseLocation read it).
+std::string StateValue(const std::string& option, const std::string& dir);
 
 // Colour only on a terminal and when NO_COLOR is unset or empty.
 bool UseColor();

@@ -24,6 +24,7 @@
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "core/clock.h"
+#include "state/open.h"
 #include "state/schema.h"
 #include "state/sqlite_store.h"
 
@@ -44,9 +45,12 @@ struct Settings {
   bool force = false;
 };
 
-// As for plan: --state, else $OTAROLL_STATE, else DIR/.otaroll/state.db.
-std::string StatePath(const Settings& s) {
-  return s.state.empty() ? DefaultStatePath(s.dir) : s.state;
+// As for plan: --state, else $OTAROLL_STATE, else DIR/.otaroll/state.db; the
+// state commands read and write a state file (a path or sqlite:PATH).
+core::Result<std::string> StatePath(const Settings& s) {
+  auto where = state::ParseLocation(StateValue(s.state, s.dir));
+  if (!where.ok()) return where.status();
+  return where->path;
 }
 
 void AddStateOptions(CLI::App* command, Settings* s) {
@@ -284,7 +288,9 @@ std::vector<std::string> StageRow(const StageView& s, const state::Snapshot& sna
 }
 
 int RunStatus(const Settings& s) {
-  const std::string path = StatePath(s);
+  const auto state_path = StatePath(s);
+  if (!state_path.ok()) return Fail(state_path.status());
+  const std::string& path = *state_path;
   auto loaded = state::LoadSnapshot(path);
   if (!loaded.ok()) return Fail(loaded.status());
   const state::Snapshot& snap = *loaded;
@@ -336,7 +342,9 @@ std::string Where(const state::Event& e) {
 }
 
 int RunHistory(const Settings& s) {
-  const std::string path = StatePath(s);
+  const auto state_path = StatePath(s);
+  if (!state_path.ok()) return Fail(state_path.status());
+  const std::string& path = *state_path;
   auto log = state::LoadEvents(path, s.rollout);
   if (!log.ok()) return Fail(log.status());
   if (!s.rollout.empty() && log->exists && log->events.empty()) {
@@ -377,7 +385,7 @@ core::Time Now() {
 // it goes out of scope.
 class CommandLease {
  public:
-  static core::Result<CommandLease> Take(state::SqliteStore& store) {
+  static core::Result<CommandLease> Take(state::Store& store) {
     state::Lease me = state::ThisProcessLease();
     auto got = store.AcquireLease(me, Now());
     if (!got.ok()) return got.status();
@@ -394,8 +402,8 @@ class CommandLease {
   }
 
  private:
-  CommandLease(state::SqliteStore& store, std::string token) : store_(&store), token_(std::move(token)) {}
-  state::SqliteStore* store_;
+  CommandLease(state::Store& store, std::string token) : store_(&store), token_(std::move(token)) {}
+  state::Store* store_;
   std::string token_;
 };
 
@@ -422,7 +430,9 @@ bool WriteFile(const std::string& path, const std::string& content, std::string*
 }
 
 int RunExport(const Settings& s) {
-  const std::string path = StatePath(s);
+  const auto state_path = StatePath(s);
+  if (!state_path.ok()) return Fail(state_path.status());
+  const std::string& path = *state_path;
   // Read-only in one read transaction, like plan: a consistent copy even
   // while apply or the daemon writes, and no lease needed.
   auto exported = state::ExportState(path);
@@ -435,7 +445,9 @@ int RunExport(const Settings& s) {
 }
 
 int RunImport(const Settings& s) {
-  const std::string path = StatePath(s);
+  const auto state_path = StatePath(s);
+  if (!state_path.ok()) return Fail(state_path.status());
+  const std::string& path = *state_path;
   std::string text;
   if (s.file == "-") {
     text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
@@ -476,7 +488,9 @@ int RunImport(const Settings& s) {
 }
 
 int RunMove(const Settings& s) {
-  const std::string path = StatePath(s);
+  const auto state_path = StatePath(s);
+  if (!state_path.ok()) return Fail(state_path.status());
+  const std::string& path = *state_path;
   auto store = OpenExisting(path);
   if (!store.ok()) return Fail(store.status());
   auto lease = CommandLease::Take(**store);
@@ -488,7 +502,9 @@ int RunMove(const Settings& s) {
 }
 
 int RunForceUnlock(const Settings& s) {
-  const std::string path = StatePath(s);
+  const auto state_path = StatePath(s);
+  if (!state_path.ok()) return Fail(state_path.status());
+  const std::string& path = *state_path;
   auto store = OpenExisting(path);
   if (!store.ok()) return Fail(store.status());
   auto removed = (*store)->ForceUnlock(s.force);

@@ -1,48 +1,23 @@
-// The single-writer lease of a SQLite state file (SPEC §4, docs/state.md).
+// The lease's rules and this host's processes (SPEC §4, docs/state.md),
+// shared by every store backend.
+#include "state/lease.h"
+
 #include <fmt/format.h>
 #include <signal.h>
-#include <sys/random.h>
 #include <unistd.h>
 
-#include <array>
-#include <atomic>
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <cstring>
+#include <cstdlib>
 #include <fstream>
 #include <limits>
 #include <sstream>
 
 #include "core/random.h"
-#include "state/db.h"
-#include "state/rows.h"
-#include "state/sqlite_store.h"
+#include "state/snapshot.h"
 
 namespace otaroll::state {
-
-// ---------------------------------------------------------------------------
-// The lease
-
-core::Result<std::optional<Lease>> ReadLeaseRow(const Db& db, const std::string& path, const std::string& doing) {
-  auto stmt = db.Prepare(
-      "SELECT holder_host, holder_pid, started_at, heartbeat_at, ttl_seconds, token FROM lease WHERE id = 1", doing);
-  if (!stmt.ok()) return stmt.status();
-  auto row = stmt->Step();
-  if (!row.ok()) return row.status();
-  if (!*row) return std::optional<Lease>();
-  Lease l;
-  l.host = stmt->Text(0);
-  l.pid = stmt->Int(1);
-  auto started = TimeColumn(*stmt, 2, path, "the lease's started_at");
-  if (!started.ok()) return started.status();
-  auto beat = TimeColumn(*stmt, 3, path, "the lease's heartbeat_at");
-  if (!beat.ok()) return beat.status();
-  l.started_at = *started;
-  l.heartbeat_at = *beat;
-  l.ttl_seconds = stmt->Int(4);
-  l.token = stmt->Text(5);
-  return std::optional<Lease>(std::move(l));
-}
 
 namespace {
 
@@ -127,99 +102,59 @@ Lease ThisProcessLease(int64_t ttl_seconds) {
   return l;
 }
 
-core::Result<LeaseAcquired> SqliteStore::AcquireLease(const Lease& me, core::Time now) {
+core::Result<LeaseAcquired> DecideAcquire(const std::optional<Lease>& held, const Lease& me, core::Time now,
+                                          const std::string& where) {
   if (me.ttl_seconds <= 0 || me.token.empty()) {
     return core::Status::Invalid(fmt::format(
-        "a lease on state file {} was requested without a token or with a TTL of {}s; this is a bug in otaroll", path_,
+        "a lease on state file {} was requested without a token or with a TTL of {}s; this is a bug in otaroll", where,
         me.ttl_seconds));
   }
-  const std::string doing = "taking the lease";
   LeaseAcquired got;
   got.lease = me;
   got.lease.started_at = now;
   got.lease.heartbeat_at = now;
-  core::Status s = Write(doing, [&]() -> core::Status {
-    auto held = ReadLeaseRow(*db_, path_, doing);
-    if (!held.ok()) return held.status();
-    if (*held) {
-      const Lease& h = **held;
-      if (h.token == me.token) {
-        got.lease.started_at = h.started_at;  // still the same holder
-      } else if (Expired(h, now) || (h.host == LocalHostName() && HolderGone(h))) {
-        got.taken_over_from = h;
-      } else {
-        return core::Status::Conflict(fmt::format(
-            "{} is locked by another otaroll (pid {} on host {} since {}, last heartbeat {}s ago); wait for it to "
-            "finish, or run 'otaroll state force-unlock' if it is gone",
-            path_, h.pid, h.host, core::FormatRfc3339(h.started_at), SecondsSince(h.heartbeat_at, now)));
-      }
-    }
-    auto stmt = db_->Prepare(
-        "INSERT OR REPLACE INTO lease (id, holder_host, holder_pid, started_at, heartbeat_at, ttl_seconds, token) "
-        "VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
-        doing);
-    if (!stmt.ok()) return stmt.status();
-    return stmt->Bind(1, got.lease.host)
-        .Bind(2, got.lease.pid)
-        .Bind(3, core::FormatRfc3339(got.lease.started_at))
-        .Bind(4, core::FormatRfc3339(now))
-        .Bind(5, got.lease.ttl_seconds)
-        .Bind(6, got.lease.token)
-        .Run();
-  });
-  if (!s.ok()) return s;
+  if (!held) return got;
+  const Lease& h = *held;
+  if (h.token == me.token) {
+    got.lease.started_at = h.started_at;  // still the same holder
+  } else if (Expired(h, now) || (h.host == LocalHostName() && HolderGone(h))) {
+    got.taken_over_from = h;
+  } else {
+    return core::Status::Conflict(fmt::format(
+        "{} is locked by another otaroll (pid {} on host {} since {}, last heartbeat {}s ago); wait for it to "
+        "finish, or run 'otaroll state force-unlock' if it is gone",
+        where, h.pid, h.host, core::FormatRfc3339(h.started_at), SecondsSince(h.heartbeat_at, now)));
+  }
   return got;
 }
 
-core::Status SqliteStore::Heartbeat(const std::string& token, core::Time now) {
-  const std::string doing = "renewing the lease";
-  return Write(doing, [&]() -> core::Status {
-    auto stmt = db_->Prepare("UPDATE lease SET heartbeat_at = ?2 WHERE id = 1 AND token = ?1", doing);
-    if (!stmt.ok()) return stmt.status();
-    if (auto r = stmt->Bind(1, token).Bind(2, core::FormatRfc3339(now)).Run(); !r.ok()) return r;
-    if (db_->Changes() == 1) return core::Status::Ok();
-    auto held = ReadLeaseRow(*db_, path_, doing);
-    if (!held.ok()) return held.status();
-    if (!*held) {
-      return core::Status::Conflict(
-          fmt::format("the lease on {} was removed (otaroll state force-unlock); stop", path_));
-    }
-    return core::Status::Conflict(fmt::format("the lease on {} was taken by another process (pid {} on host {}); stop",
-                                              path_, (*held)->pid, (*held)->host));
-  });
+core::Status LeaseLost(const std::optional<Lease>& held, const std::string& where) {
+  if (!held) {
+    return core::Status::Conflict(fmt::format("the lease on {} was removed (otaroll state force-unlock); stop", where));
+  }
+  return core::Status::Conflict(fmt::format("the lease on {} was taken by another process (pid {} on host {}); stop",
+                                            where, held->pid, held->host));
 }
 
-core::Status SqliteStore::ReleaseLease(const std::string& token) {
-  const std::string doing = "releasing the lease";
-  return Write(doing, [&]() -> core::Status {
-    auto stmt = db_->Prepare("DELETE FROM lease WHERE id = 1 AND token = ?1", doing);
-    if (!stmt.ok()) return stmt.status();
-    return stmt->Bind(1, token).Run();
-  });
+core::Status CheckForceUnlock(const std::optional<Lease>& held, bool force, const std::string& where) {
+  if (!held || force || !HolderAliveHere(*held)) return core::Status::Ok();
+  return core::Status::Conflict(
+      fmt::format("{} is locked by a live otaroll (pid {} on this host, since {}); nothing was removed: wait for it to "
+                  "finish or stop it; 'otaroll state force-unlock --force' removes the lease anyway (that otaroll then "
+                  "creates nothing more)",
+                  where, held->pid, core::FormatRfc3339(held->started_at)));
 }
 
-core::Result<std::optional<Lease>> SqliteStore::ReadLease() {
-  return ReadLeaseRow(*db_, path_, "reading the lease");
-}
-
-core::Result<std::optional<Lease>> SqliteStore::ForceUnlock(bool force) {
-  const std::string doing = "removing the lease";
-  std::optional<Lease> removed;
-  core::Status s = Write(doing, [&]() -> core::Status {
-    auto held = ReadLeaseRow(*db_, path_, doing);
-    if (!held.ok()) return held.status();
-    if (*held && !force && HolderAliveHere(**held)) {
-      return core::Status::Conflict(fmt::format(
-          "{} is locked by a live otaroll (pid {} on this host, since {}); nothing was removed: wait for it to "
-          "finish or stop it; 'otaroll state force-unlock --force' removes the lease anyway (that otaroll then "
-          "creates nothing more)",
-          path_, (*held)->pid, core::FormatRfc3339((*held)->started_at)));
-    }
-    removed = *held;
-    return db_->Exec("DELETE FROM lease", doing);
-  });
-  if (!s.ok()) return s;
-  return removed;
+core::Status CheckFence(const std::optional<Lease>& held, const std::string& fence, const Attempt& a,
+                        const std::string& where) {
+  if (fence.empty() || (held && held->token == fence)) return core::Status::Ok();
+  return core::Status::Conflict(fmt::format(
+      "the lease on {} is no longer held by this process ({}); no intent was written for {}/{} and nothing was "
+      "created; the run stopped",
+      where,
+      held ? fmt::format("pid {} on host {} holds it now", held->pid, held->host)
+           : std::string("it was removed by 'otaroll state force-unlock'"),
+      a.rollout, a.stage));
 }
 
 }  // namespace otaroll::state

@@ -2,7 +2,7 @@
 
 #include <chrono>
 
-#include "state/sqlite_store.h"
+#include "state/store.h"
 
 namespace otaroll::state {
 
@@ -12,13 +12,8 @@ core::Time Now() {
 }
 }  // namespace
 
-LeaseKeeper::LeaseKeeper(std::string path, std::string token, std::chrono::milliseconds interval)
-    : path_(std::move(path)), token_(std::move(token)), interval_(interval) {
-  if (auto store = SqliteStore::Open(path_); store.ok()) {
-    store_ = std::move(*store);
-  } else {
-    status_ = store.status();  // retried at each beat
-  }
+LeaseKeeper::LeaseKeeper(std::unique_ptr<Store> store, std::string token, std::chrono::milliseconds interval)
+    : store_(std::move(store)), token_(std::move(token)), interval_(interval) {
   thread_ = std::thread([this] { Run(); });
 }
 
@@ -48,15 +43,6 @@ void LeaseKeeper::Run() {
 }
 
 void LeaseKeeper::Beat() {
-  if (!store_) {
-    auto store = SqliteStore::Open(path_);
-    if (!store.ok()) {
-      std::lock_guard<std::mutex> lock(mu_);
-      status_ = store.status();
-      return;
-    }
-    store_ = std::move(*store);
-  }
   core::Status beat = store_->Heartbeat(token_, Now());
   if (beat.ok()) {
     heartbeats_.fetch_add(1);

@@ -16,14 +16,15 @@
 
 namespace otaroll::state {
 
-class SqliteStore;
+class Store;
 
 class LeaseKeeper {
  public:
-  // Opens its own connection to the state file at `path` and renews the lease
-  // held with `token` every `interval` (SqliteStore::Heartbeat), starting one
-  // interval from now. The lease must already be held (AcquireLease).
-  LeaseKeeper(std::string path, std::string token, std::chrono::milliseconds interval);
+  // Renews the lease held with `token` every `interval` (Store::Heartbeat)
+  // through `store`, a handle of its own (Store::OpenAnother) that only its
+  // thread uses, starting one interval from now. The lease must already be
+  // held (AcquireLease).
+  LeaseKeeper(std::unique_ptr<Store> store, std::string token, std::chrono::milliseconds interval);
   // Stops at once (it never waits out an interval) and joins the thread.
   ~LeaseKeeper();
   LeaseKeeper(const LeaseKeeper&) = delete;
@@ -43,10 +44,9 @@ class LeaseKeeper {
   void Run();
   void Beat();
 
-  const std::string path_;
+  const std::unique_ptr<Store> store_;  // used only by the thread after construction
   const std::string token_;
   const std::chrono::milliseconds interval_;
-  std::unique_ptr<SqliteStore> store_;  // used only by the thread after construction
 
   mutable std::mutex mu_;
   std::condition_variable wake_;

@@ -15,33 +15,11 @@ namespace otaroll::state {
 
 namespace {
 
-// Transport parameters of one call, never part of a job's specification; two
-// are derived from the secret.
-constexpr std::string_view kForbiddenRequestKeys[] = {"AccessKeyId", "AccessKeySecret", "Signature", "SignatureNonce"};
-
 std::string RfcOrEmpty(const std::optional<core::Time>& t) {
   return t ? core::FormatRfc3339(*t) : std::string();
 }
 
 }  // namespace
-
-core::Result<std::string> RequestJson(const Attempt& a, const std::string& path) {
-  for (const auto& [key, value] : a.request) {
-    if (std::find(std::begin(kForbiddenRequestKeys), std::end(kForbiddenRequestKeys), key) !=
-        std::end(kForbiddenRequestKeys)) {
-      return core::Status::Invalid(fmt::format(
-          "attempt {} for state file {} carries the call parameter {}; record only the job's own parameters",
-          a.intent_id, path, key));
-    }
-  }
-  try {
-    return nlohmann::json(a.request).dump();
-  } catch (const nlohmann::json::exception&) {
-    return core::Status::Invalid(fmt::format(
-        "attempt {} for state file {} has a request parameter that is not valid UTF-8; fix the manifest value",
-        a.intent_id, path));
-  }
-}
 
 core::Status InsertRolloutRow(const Db& db, const RolloutRecord& r, const std::string& doing) {
   auto stmt = db.Prepare(

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/status.h"
+#include "state/checks.h"
 #include "state/sqlite_store.h"
 
 namespace otaroll::state {
@@ -20,9 +21,6 @@ class Stmt;
 inline constexpr int kBusyTimeoutMs = 5000;
 inline constexpr int kLoadTries = 5;
 
-// request_json of an attempt: a JSON object of strings, keys sorted; refuses
-// call parameters (AccessKeyId, Signature, …) that never belong in state.
-core::Result<std::string> RequestJson(const Attempt& a, const std::string& path);
 // One writer per table, inside the caller's transaction. `with_id` /
 // `with_seq` / `id`: keep the given key (import); otherwise SQLite assigns it.
 core::Status InsertRolloutRow(const Db& db, const RolloutRecord& r, const std::string& doing);

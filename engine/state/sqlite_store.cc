@@ -1,31 +1,13 @@
 #include "state/sqlite_store.h"
 
 #include <fmt/format.h>
-#include <signal.h>
 #include <sqlite3.h>
-#include <sys/random.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
-#include <algorithm>
-#include <array>
-#include <atomic>
-#include <cerrno>
 #include <chrono>
-#include <cstdlib>
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <functional>
-#include <iterator>
-#include <limits>
-#include <nlohmann/json.hpp>
-#include <set>
-#include <sstream>
-#include <string_view>
 #include <thread>
 
-#include "core/names.h"
 #include "state/db.h"
 #include "state/rows.h"
 #include "state/schema.h"
@@ -44,32 +26,6 @@ core::Result<core::Time> TimeColumn(const Stmt& row, int col, const std::string&
 }
 
 // ---------------------------------------------------------------------------
-
-Transaction::Transaction(Transaction&& other) noexcept : store_(other.store_) {
-  other.store_ = nullptr;
-}
-
-Transaction::~Transaction() {
-  if (store_ == nullptr) return;
-  store_->db_->Exec("ROLLBACK", "rolling back a transaction");
-  store_->in_transaction_ = false;
-}
-
-core::Status Transaction::Commit() {
-  if (store_ == nullptr) {
-    return core::Status::Invalid("a state transaction was committed twice; this is a bug in otaroll");
-  }
-  // Some errors (disk full, I/O) make SQLite roll back the whole transaction.
-  if (sqlite3_get_autocommit(store_->db_->raw())) {
-    store_->in_transaction_ = false;
-    store_ = nullptr;
-    return core::Status::IOError("a state transaction was rolled back after an earlier error; retry");
-  }
-  if (auto s = store_->db_->Exec("COMMIT", "committing a transaction"); !s.ok()) return s;
-  store_->in_transaction_ = false;
-  store_ = nullptr;
-  return core::Status::Ok();
-}
 
 SqliteStore::SqliteStore(std::unique_ptr<Db> db, std::string path) : db_(std::move(db)), path_(std::move(path)) {}
 
@@ -134,14 +90,39 @@ core::Result<Snapshot> SqliteStore::Load() {
   return in_transaction_ ? ReadState(*db_, path_) : ReadInTransaction(*db_, path_);
 }
 
-core::Result<Transaction> SqliteStore::Begin() {
+core::Result<std::unique_ptr<Store>> SqliteStore::OpenAnother() {
+  auto other = Open(path_);
+  if (!other.ok()) return other.status();
+  return std::unique_ptr<Store>(std::move(*other));
+}
+
+core::Status SqliteStore::BeginTransaction() {
   if (in_transaction_) {
     return core::Status::Invalid(
         fmt::format("a transaction is already open on state file {}; commit it before beginning another", path_));
   }
   if (auto s = db_->Exec("BEGIN IMMEDIATE", "beginning a transaction"); !s.ok()) return s;
   in_transaction_ = true;
-  return Transaction(this);
+  return core::Status::Ok();
+}
+
+core::Status SqliteStore::CommitTransaction() {
+  // Some errors (disk full, I/O) make SQLite roll back the whole transaction.
+  if (sqlite3_get_autocommit(db_->raw())) {
+    in_transaction_ = false;
+    return core::Status::IOError("a state transaction was rolled back after an earlier error; retry");
+  }
+  if (auto s = db_->Exec("COMMIT", "committing a transaction"); !s.ok()) {
+    RollbackTransaction();
+    return s;
+  }
+  in_transaction_ = false;
+  return core::Status::Ok();
+}
+
+void SqliteStore::RollbackTransaction() {
+  db_->Exec("ROLLBACK", "rolling back a transaction");
+  in_transaction_ = false;
 }
 
 core::Status SqliteStore::Write(const std::string& doing, const std::function<core::Status()>& body) {
@@ -189,18 +170,10 @@ core::Result<int64_t> SqliteStore::InsertAttempt(const Attempt& a) {
 core::Status SqliteStore::CheckIntent(const Attempt& a) {
   const std::string doing =
       fmt::format("checking the lease before attempt {} of {}/{}", a.intent_id, a.rollout, a.stage);
-  if (!fence_.empty()) {
+  if (!fence().empty()) {
     auto held = ReadLeaseRow(*db_, path_, doing);
     if (!held.ok()) return held.status();
-    if (!*held || (*held)->token != fence_) {
-      return core::Status::Conflict(fmt::format(
-          "the lease on {} is no longer held by this process ({}); no intent was written for {}/{} and nothing was "
-          "created; the run stopped",
-          path_,
-          *held ? fmt::format("pid {} on host {} holds it now", (*held)->pid, (*held)->host)
-                : std::string("it was removed by 'otaroll state force-unlock'"),
-          a.rollout, a.stage));
-    }
+    if (auto s = CheckFence(*held, fence(), a, path_); !s.ok()) return s;
   }
   auto stmt = db_->Prepare(
       "SELECT intent_id, status FROM attempts WHERE rollout = ?1 AND stage = ?2 AND part = ?3 AND spec_hash = ?4 "
@@ -210,12 +183,7 @@ core::Status SqliteStore::CheckIntent(const Attempt& a) {
   stmt->Bind(1, a.rollout).Bind(2, a.stage).Bind(3, int64_t{a.part}).Bind(4, a.spec_hash);
   auto row = stmt->Step();
   if (!row.ok()) return row.status();
-  if (*row) {
-    return core::Status::Conflict(fmt::format(
-        "{}/{} already has attempt {} ({}) for this spec; no second intent was written and nothing was created "
-        "(another otaroll planned from the same state); the run stopped",
-        a.rollout, a.stage, stmt->Text(0), stmt->Text(1)));
-  }
+  if (*row) return LiveIntentConflict(a, stmt->Text(0), stmt->Text(1));
   return core::Status::Ok();
 }
 
@@ -256,45 +224,34 @@ core::Status SqliteStore::UpdateAttempt(const Attempt& a) {
     if (!exists.ok()) return exists.status();
     auto row = exists->Bind(1, a.id).Step();
     if (!row.ok()) return row.status();
-    if (!*row) {
-      return core::Status::NotFound(fmt::format("state file {} has no attempt {}", path_, a.id));
-    }
-    return core::Status::Invalid(fmt::format(
-        "attempt {} in state file {} was recorded with a different intent (intent id, rollout, stage, part, "
-        "spec hash, request or created_at); its intent never changes, record a new attempt instead",
-        a.id, path_));
+    if (!*row) return NoSuchAttempt(a.id, path_);
+    return IntentChanged(a.id, path_);
   });
 }
 
 core::Status SqliteStore::MarkSuperseded(int64_t old_id, int64_t new_id) {
   std::string doing = fmt::format("marking attempt {} superseded by attempt {}", old_id, new_id);
   return Write(doing, [&]() -> core::Status {
-    struct Row {
-      std::string rollout, stage, status;
-    };
-    auto fetch = [&](int64_t id) -> core::Result<Row> {
+    auto fetch = [&](int64_t id) -> core::Result<Attempt> {
       auto stmt = db_->Prepare("SELECT rollout, stage, status FROM attempts WHERE id = ?1", doing);
       if (!stmt.ok()) return stmt.status();
       auto row = stmt->Bind(1, id).Step();
       if (!row.ok()) return row.status();
-      if (!*row) return core::Status::NotFound(fmt::format("state file {} has no attempt {}", path_, id));
-      return Row{stmt->Text(0), stmt->Text(1), stmt->Text(2)};
+      if (!*row) return NoSuchAttempt(id, path_);
+      auto status = ParseStatus(stmt->Text(2));
+      if (!status) return Damaged(path_, fmt::format("attempt {} has status \"{}\"", id, stmt->Text(2)));
+      Attempt a;
+      a.id = id;
+      a.rollout = stmt->Text(0);
+      a.stage = stmt->Text(1);
+      a.status = *status;
+      return a;
     };
     auto old_row = fetch(old_id);
     if (!old_row.ok()) return old_row.status();
     auto new_row = fetch(new_id);
     if (!new_row.ok()) return new_row.status();
-    auto refuse = [&](const std::string& why) {
-      return core::Status::Invalid(fmt::format("cannot mark attempt {} superseded by attempt {} in state file {}: {}",
-                                               old_id, new_id, path_, why));
-    };
-    if (old_id == new_id) return refuse("an attempt cannot replace itself");
-    if (old_row->rollout != new_row->rollout || old_row->stage != new_row->stage) {
-      return refuse(fmt::format("they belong to different stages ({}/{} and {}/{})", old_row->rollout, old_row->stage,
-                                new_row->rollout, new_row->stage));
-    }
-    if (old_row->status != "created") return refuse(fmt::format("the old one is {}, not created", old_row->status));
-    if (new_row->status != "created") return refuse(fmt::format("the new one is {}, not created", new_row->status));
+    if (auto s = CheckSupersede(*old_row, *new_row, path_); !s.ok()) return s;
     auto stmt = db_->Prepare(
         "UPDATE attempts SET status = 'superseded', superseded_by = ?2, "
         "updated_at = (SELECT updated_at FROM attempts WHERE id = ?2) WHERE id = ?1",
@@ -305,28 +262,17 @@ core::Status SqliteStore::MarkSuperseded(int64_t old_id, int64_t new_id) {
 }
 
 core::Status SqliteStore::AddObservation(const Observation& o) {
-  const auto& statuses = TaskStatuses();
-  for (const auto& [status, n] : o.by_status) {
-    if (std::find(statuses.begin(), statuses.end(), status) == statuses.end()) {
-      return core::Status::Invalid(fmt::format(
-          "observation of job {} counts task status {}, which state file {} cannot record; known statuses are "
-          "CONFIRM, QUEUED, NOTIFIED, IN_PROGRESS, SUCCEEDED, FAILED and CANCELED",
-          o.job_id, status, path_));
-    }
-  }
+  if (auto s = CheckObservation(o, path_); !s.ok()) return s;
   std::string doing = fmt::format("recording an observation of job {}", o.job_id);
   return Write(doing, [&]() -> core::Status { return InsertObservationRow(*db_, o, std::nullopt, doing); });
 }
 
 core::Status SqliteStore::AppendEvent(const Event& e) {
-  std::string data = e.data_json.empty() ? "{}" : e.data_json;
-  if (!nlohmann::json::accept(data)) {
-    return core::Status::Invalid(fmt::format(
-        "event {} for state file {} has data that is not JSON; pass a JSON value or nothing", e.kind, path_));
-  }
+  auto data = EventData(e, path_);
+  if (!data.ok()) return data.status();
   std::string doing = fmt::format("recording event {}", e.kind);
   Event row = e;
-  row.data_json = data;
+  row.data_json = *data;
   return Write(doing, [&]() -> core::Status { return InsertEvent(*db_, row, doing); });
 }
 

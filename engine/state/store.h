@@ -1,27 +1,126 @@
-// The state store seam. The planner reads a Snapshot; apply (a later issue)
-// writes through the same interface. SqliteStore is the real one.
+// The state store seam (SPEC §4, docs/state.md). The planner reads a
+// Snapshot; apply and the daemon write attempts, events and observations and
+// hold the lease through this interface, and through nothing else.
+// SqliteStore (sqlite_store.h) is the real one, MemoryStore (memory_store.h)
+// the in-memory one; tests/state/store_conformance_test.cc holds both to the
+// same contract. OpenStore (open.h) picks one from the --state value.
 #pragma once
 
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "core/status.h"
+#include "core/time.h"
+#include "state/events.h"
+#include "state/lease.h"
 #include "state/snapshot.h"
 
 namespace otaroll::state {
 
+struct RolloutRecord {
+  std::string name;
+  std::string product_key;
+  std::string firmware_id;
+  core::Time first_seen{};
+  core::Time last_seen{};
+};
+
+class Store;
+
+// An explicit write transaction. Writer methods called on the same store
+// while it is open join it; it rolls back on destruction unless committed.
+// Must not outlive its store.
+class Transaction {
+ public:
+  Transaction(Transaction&& other) noexcept;
+  Transaction& operator=(Transaction&&) = delete;
+  ~Transaction();
+  core::Status Commit();
+
+ private:
+  friend class Store;
+  explicit Transaction(Store* store) : store_(store) {}
+  Store* store_;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
-  // A consistent read of the whole state (one read transaction).
-  virtual core::Result<Snapshot> Load() = 0;
-};
 
-// A Store over a Snapshot held in memory (tests, --baseline).
-class MemoryStore final : public Store {
- public:
-  explicit MemoryStore(Snapshot s) : snapshot_(std::move(s)) {}
-  core::Result<Snapshot> Load() override { return snapshot_; }
+  // What messages call this state: its path or URL.
+  virtual const std::string& where() const = 0;
+  // Another handle on the same state, for a thread of its own (the lease
+  // heartbeat): a connection of its own; its writes wait for, and its reads
+  // never see, a transaction open on this handle.
+  virtual core::Result<std::unique_ptr<Store>> OpenAnother() = 0;
+
+  // A consistent read of the whole state (one read transaction). Inside an
+  // open Transaction it sees that transaction's own writes.
+  virtual core::Result<Snapshot> Load() = 0;
+
+  // Fails (Invalid) when a transaction is already open on this handle.
+  core::Result<Transaction> Begin();
+
+  // Each writer is one committed transaction, unless a Transaction is open.
+  virtual core::Status UpsertRollout(const std::string& name, const std::string& product_key,
+                                     const std::string& firmware_id, core::Time now) = 0;
+  // Attempt.id is ignored; returns the new id. The rollout must be recorded.
+  // An intent (status pending) is refused with Conflict, in the same
+  // transaction that would write it, when a fence token is set and the lease
+  // is no longer held with that token, and when the same part of the same
+  // stage and spec already has a live attempt (pending, unknown or created):
+  // a process that lost the lease, or planned from an old read, can never
+  // write an intent, so it can never create. A request carrying a call
+  // parameter (AccessKeyId, Signature, …) is refused (Invalid).
+  virtual core::Result<int64_t> InsertAttempt(const Attempt& attempt) = 0;
+  // Updates the outcome fields (status, job_*, request_id, error_*,
+  // attempt_count, updated_at, superseded_by) of attempt.id. The intent fields
+  // (intent_id, rollout, stage, part, parts, spec_hash, request, created_at)
+  // never change: a mismatch is refused (Invalid); NotFound for no such id.
+  virtual core::Status UpdateAttempt(const Attempt& attempt) = 0;
+  // created → superseded by `new_id`, a created attempt of the same stage;
+  // updated_at becomes the replacement's updated_at.
+  virtual core::Status MarkSuperseded(int64_t old_id, int64_t new_id) = 0;
+  // Task statuses must be API.md's (Invalid otherwise).
+  virtual core::Status AddObservation(const Observation& observation) = 0;
+  // Event.seq is assigned; data_json must be JSON or "" ("{}").
+  virtual core::Status AppendEvent(const Event& event) = 0;
+
+  // Ordered by seq; "" = every rollout.
+  virtual core::Result<std::vector<Event>> Events(const std::string& rollout_filter) = 0;
+  // Ordered by name.
+  virtual core::Result<std::vector<RolloutRecord>> Rollouts() = 0;
+
+  // The lease (rules in lease.h). AcquireLease takes it for `me` (times set
+  // to now) or fails with Conflict naming the holder; it never changes the
+  // serial. Heartbeat refreshes ours, Conflict when it is no longer ours.
+  // ReleaseLease gives it up if it is still ours (no error if it is not).
+  // ForceUnlock removes it and returns it (`otaroll state force-unlock`),
+  // refusing a live holder on this host unless `force`.
+  virtual core::Result<LeaseAcquired> AcquireLease(const Lease& me, core::Time now) = 0;
+  virtual core::Status Heartbeat(const std::string& token, core::Time now) = 0;
+  virtual core::Status ReleaseLease(const std::string& token) = 0;
+  virtual core::Result<std::optional<Lease>> ReadLease() = 0;
+  virtual core::Result<std::optional<Lease>> ForceUnlock(bool force) = 0;
+
+  // From now on every intent written through this handle checks that the
+  // lease is still held with `token` (see InsertAttempt); "" stops checking.
+  // Set by apply right after it takes the lease.
+  void SetFence(std::string token) { fence_ = std::move(token); }
+
+ protected:
+  const std::string& fence() const { return fence_; }
+  // The transaction behind Begin(): Invalid when one is open on this handle.
+  virtual core::Status BeginTransaction() = 0;
+  virtual core::Status CommitTransaction() = 0;
+  virtual void RollbackTransaction() = 0;
 
  private:
-  Snapshot snapshot_;
+  friend class Transaction;
+  std::string fence_;  // the lease token intents are fenced by; "" = none
 };
 
 }  // namespace otaroll::state

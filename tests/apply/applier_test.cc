@@ -1,5 +1,7 @@
-// The apply path with a scripted platform and a real SQLite state file: the
-// intent protocol, resolution of unknown outcomes, replacement, failures.
+// The apply path with a scripted platform and the in-memory store (the same
+// contract as the SQLite file: tests/state/store_conformance_test.cc): the
+// intent protocol, resolution of unknown outcomes, replacement, failures. The
+// real SQLite file and real processes are in tests/cli.
 #include "apply/applier.h"
 
 #include <gtest/gtest.h>
@@ -7,9 +9,8 @@
 #include <deque>
 
 #include "core/clock.h"
-#include "state/sqlite_store.h"
+#include "state/memory_store.h"
 #include "test_util/manifests.h"
-#include "test_util/temp_dir.h"
 
 namespace otaroll::apply {
 namespace {
@@ -163,11 +164,7 @@ spec:
 
 class ApplierTest : public ::testing::Test {
  protected:
-  ApplierTest() : clock_(*core::ParseRfc3339("2026-11-25T10:00:00Z")), platform_(clock_) {
-    auto store = state::SqliteStore::Open(dir_.Join("state.db"));
-    EXPECT_TRUE(store.ok()) << store.status().message();
-    store_ = std::move(*store);
-  }
+  ApplierTest() : clock_(*core::ParseRfc3339("2026-11-25T10:00:00Z")), platform_(clock_) {}
 
   Report Apply(const manifest::ManifestSet& m, Options options = {}) {
     options.settle = seconds(61);
@@ -193,10 +190,9 @@ class ApplierTest : public ::testing::Test {
     return n;
   }
 
-  test_util::TempDir dir_;
   core::FixedClock clock_;
   FakePlatform platform_;
-  std::unique_ptr<state::SqliteStore> store_;
+  std::unique_ptr<state::Store> store_ = std::make_unique<state::MemoryStore>();
 };
 
 TEST_F(ApplierTest, CreatesEveryOpenStageInOrderInOneRunAndThenNothing) {
@@ -222,20 +218,23 @@ TEST_F(ApplierTest, CreatesEveryOpenStageInOrderInOneRunAndThenNothing) {
 
 TEST_F(ApplierTest, TheIntentIsDurableBeforeTheCall) {
   auto m = test_util::Parse(kThreeStages);
-  // The fake looks at the state file while the create is in flight.
+  // The fake reads what is committed, through a handle of its own, while the
+  // create is in flight.
   struct Spy : FakePlatform {
     using FakePlatform::FakePlatform;
     platform::CallResult<platform::CreatedJob> CreateJob(const spec::ParamSet& part,
                                                          const std::string& intent) override {
-      auto seen = state::LoadSnapshot(path);
+      auto seen = reader->Load();
       EXPECT_TRUE(seen.ok());
       pending_seen += seen.ok() && !seen->attempts.empty() && seen->attempts.back().status == AttemptStatus::kPending;
       return FakePlatform::CreateJob(part, intent);
     }
-    std::string path;
+    std::unique_ptr<state::Store> reader;
     int pending_seen = 0;
   } spy(clock_);
-  spy.path = dir_.Join("state.db");
+  auto reader = store_->OpenAnother();
+  ASSERT_TRUE(reader.ok());
+  spy.reader = std::move(*reader);
   Options o;
   Applier applier(*store_, spy, clock_, o);
   Report report;

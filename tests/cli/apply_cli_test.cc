@@ -81,6 +81,32 @@ TEST_F(ApplyCliTest, CreatesThePlanAndThenHasNothingToDo) {
   EXPECT_EQ(again.out, "otaroll: nothing to do now: 2 in-sync\n");
 }
 
+// Every command reads the --state value through one factory (state/open.h).
+TEST_F(ApplyCliTest, StateIsAPathOrASqliteUrlAndOtherSchemesAreNamed) {
+  RunResult r = Otaroll({"apply", tree_, "--state", "sqlite:" + state_, "--yes"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(Created(), 2u);
+  auto args = [&](const std::string& command, const std::string& state) -> std::vector<std::string> {
+    if (command == "status") return {command, "--state", state};
+    if (command == "apply") return {command, tree_, "--state", state, "--yes"};
+    return {command, tree_, "--state", state, "--now", "2026-12-01T00:00:00Z"};
+  };
+  for (const char* command : {"plan", "status"}) {
+    RunResult same = Otaroll(args(command, "sqlite:" + state_));
+    RunResult plain = Otaroll(args(command, state_));
+    EXPECT_EQ(same.exit_code, 0) << same.err;
+    EXPECT_EQ(same.out, plain.out) << command;
+  }
+  for (const char* command : {"plan", "apply", "status"}) {
+    RunResult pg = Otaroll(args(command, "postgres://otaroll:s3cret@127.0.0.1/otaroll"));
+    EXPECT_EQ(pg.exit_code, 1) << command;
+    EXPECT_EQ(pg.err,
+              "otaroll: error: --state postgres://…: this otaroll cannot keep its state in PostgreSQL yet; pass a "
+              "state file path\n")
+        << command;
+  }
+}
+
 TEST_F(ApplyCliTest, RefusesWithoutConfirmationOffATerminal) {
   RunResult r = Otaroll({"apply", tree_, "--state", state_});
   EXPECT_EQ(r.exit_code, 1);

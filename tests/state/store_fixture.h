@@ -1,0 +1,94 @@
+// The store conformance suite's fixture: every test written against it runs
+// once per backend (SQLite file, memory), holding both to store.h's contract.
+// Messages are compared with the backend's where() in place of the path.
+#pragma once
+
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <memory>
+#include <ostream>
+#include <string>
+
+#include "state/memory_store.h"
+#include "state/sqlite_store.h"
+#include "state/store.h"
+#include "state_test_util.h"
+
+namespace otaroll::state::testing {
+
+enum class Backend { kSqlite, kMemory };
+
+inline void PrintTo(Backend b, std::ostream* os) {
+  *os << (b == Backend::kSqlite ? "sqlite" : "memory");
+}
+
+inline std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
+  return info.param == Backend::kSqlite ? "Sqlite" : "Memory";
+}
+
+// A lease as another process would hold it.
+inline Lease Holder(const std::string& host, int64_t pid, const std::string& token, int64_t ttl = 30) {
+  Lease l;
+  l.host = host;
+  l.pid = pid;
+  l.token = token;
+  l.ttl_seconds = ttl;
+  return l;
+}
+
+class StoreFixture : public StateTest, public ::testing::WithParamInterface<Backend> {
+ protected:
+  void SetUp() override {
+    StateTest::SetUp();
+    if (GetParam() == Backend::kSqlite) {
+      auto store = SqliteStore::Open(Path("state.db"));
+      ASSERT_TRUE(store.ok()) << store.status().message();
+      store_ = std::move(*store);
+    } else {
+      store_ = std::make_unique<MemoryStore>();
+    }
+    where_ = store_->where();
+  }
+  void TearDown() override {
+    store_.reset();
+    StateTest::TearDown();
+  }
+
+  Snapshot Load() {
+    auto snap = store_->Load();
+    EXPECT_TRUE(snap.ok()) << snap.status().message();
+    return snap.ok() ? *snap : Snapshot{};
+  }
+  int64_t Serial() { return Load().serial; }
+
+  int64_t Insert(const Attempt& a) {
+    auto id = store_->InsertAttempt(a);
+    EXPECT_TRUE(id.ok()) << id.status().message();
+    return id.ok() ? *id : 0;
+  }
+
+  std::optional<Lease> Held() {
+    auto held = store_->ReadLease();
+    EXPECT_TRUE(held.ok()) << held.status().message();
+    return held.ok() ? *held : std::nullopt;
+  }
+
+  // The pid of a child that has exited and been reaped: no process has it.
+  static pid_t DeadPid() {
+    pid_t child = fork();
+    if (child == 0) _exit(0);
+    int status = 0;
+    waitpid(child, &status, 0);
+    return child;
+  }
+
+  static core::Time Now() { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); }
+
+  std::unique_ptr<Store> store_;
+  std::string where_;  // what the store's messages call it
+};
+
+}  // namespace otaroll::state::testing
