@@ -19,10 +19,6 @@ namespace {
 using state::Attempt;
 using state::AttemptStatus;
 
-std::string NewIntentId() {
-  return core::RandomHex(16);
-}
-
 // The plan's stage entry for (rollout, stage), or nullptr.
 const plan::StagePlan* FindStage(const plan::Plan& p, const std::string& rollout, const std::string& stage) {
   for (const auto& r : p.rollouts) {
@@ -34,19 +30,26 @@ const plan::StagePlan* FindStage(const plan::Plan& p, const std::string& rollout
   return nullptr;
 }
 
-// The created attempts of a stage's current spec, by part.
-std::map<int, const Attempt*> CreatedParts(const state::Snapshot& s, const std::string& rollout,
-                                           const std::string& stage, const std::string& hash) {
-  std::map<int, const Attempt*> out;
-  for (const auto& a : s.attempts) {
-    if (a.rollout == rollout && a.stage == stage && a.spec_hash == hash && a.status == AttemptStatus::kCreated) {
-      out[a.part] = &a;
-    }
-  }
-  return out;
+// `a` once the unfinished tasks of its job were cancelled; `retire`: it no
+// longer speaks for its stage (superseded or pruned), else it stays created.
+Attempt AfterCancel(Attempt a, bool retire, core::Time now) {
+  if (retire) a.status = AttemptStatus::kCancelled;
+  a.job_status = platform::kJobCanceled;
+  a.updated_at = now;
+  return a;
 }
 
 }  // namespace
+
+std::map<int, const Attempt*> CreatedParts(const state::Snapshot& s, const std::string& rollout,
+                                           const std::string& stage, const std::string& hash) {
+  std::vector<const Attempt*> stage_attempts;
+  for (const auto& a : s.attempts) {
+    if (a.rollout == rollout && a.stage == stage) stage_attempts.push_back(&a);
+  }
+  return state::CurrentParts(stage_attempts, hash,
+                             [](const Attempt& a) { return a.status == AttemptStatus::kCreated; });
+}
 
 Applier::Applier(state::Store& store, Platform& platform, core::Clock& clock, Options options)
     : store_(store), platform_(platform), clock_(clock), options_(std::move(options)) {}
@@ -111,7 +114,16 @@ core::Status Applier::Event(const Attempt* attempt, const std::string& rollout, 
   return store_.AppendEvent(e);
 }
 
-void Applier::Stop(const platform::CallError& error, const std::string& what, Report* report) {
+core::Status Applier::Record(const Attempt& a, const std::string& kind, const std::string& message) {
+  auto tx = store_.Begin();
+  if (!tx.ok()) return tx.status();
+  if (auto s = store_.UpdateAttempt(a); !s.ok()) return s;
+  if (auto s = Event(&a, a.rollout, a.stage, kind, message); !s.ok()) return s;
+  return tx->Commit();
+}
+
+bool Applier::Stopped(const platform::CallError& error, const std::string& what, Report* report) {
+  if (error.cls != platform::ErrorClass::kAuth) return false;
   report->stopped = true;
   ApplyEvent e;
   e.kind = EventKind::kStopped;
@@ -119,6 +131,7 @@ void Applier::Stop(const platform::CallError& error, const std::string& what, Re
   e.message = fmt::format("the platform refused the credentials while {}: {}; the run stopped", what, error.Describe());
   e.problem = true;
   Emit(std::move(e), report);
+  return true;
 }
 
 core::Result<plan::Plan> Applier::Plan(const manifest::ManifestSet& manifests) {
@@ -191,25 +204,19 @@ core::Status Applier::Supersede(const manifest::Rollout& rollout, const std::str
     if (cancel) {
       auto r = platform_.CancelTasks(old.job_id, platform::CancelWhich{});
       if (r.ok()) {
-        Attempt u = old;
-        u.status = AttemptStatus::kCancelled;
-        u.job_status = "CANCELED";
-        u.updated_at = clock_.Now();
-        if (auto s = store_.UpdateAttempt(u); !s.ok()) return s;
+        if (auto s = Record(AfterCancel(old, true, clock_.Now()), "superseded",
+                            fmt::format("job {} superseded by attempt {}; its unfinished tasks were cancelled",
+                                        old.job_id, replacement));
+            !s.ok()) {
+          return s;
+        }
         ++report->cancelled;
         ++report->superseded;
         Say(EventKind::kSuperseded, old,
             fmt::format("{}: job {} superseded; its unfinished tasks were cancelled", where, old.job_id));
-        if (auto s = Event(&old, rollout.name, stage, "superseded",
-                           fmt::format("job {} superseded by attempt {}; its unfinished tasks were cancelled",
-                                       old.job_id, replacement));
-            !s.ok()) {
-          return s;
-        }
         continue;
       }
-      if (r.error().cls == platform::ErrorClass::kAuth) {
-        Stop(r.error(), fmt::format("cancelling the tasks of job {}", old.job_id), report);
+      if (Stopped(r.error(), fmt::format("cancelling the tasks of job {}", old.job_id), report)) {
         return core::Status::Ok();
       }
       Problem(EventKind::kCancelFailed, old,
@@ -250,8 +257,7 @@ core::Status Applier::Observe(const manifest::ManifestSet& manifests, const plan
         for (const auto& status : state::TaskStatuses()) {
           auto n = platform_.CountTasks(job.job_id, status);
           if (!n.ok()) {
-            if (n.error().cls == platform::ErrorClass::kAuth) {
-              Stop(n.error(), fmt::format("counting the tasks of job {}", job.job_id), report);
+            if (Stopped(n.error(), fmt::format("counting the tasks of job {}", job.job_id), report)) {
               return core::Status::Ok();
             }
             complete = false;
@@ -285,13 +291,12 @@ core::Status Applier::CancelHalted(const manifest::ManifestSet& manifests, const
       const plan::StagePlan& before = r.stages[i - 1];
       for (const auto& a : snapshot.attempts) {
         if (a.rollout != r.name || a.stage != before.name || a.spec_hash != before.spec_hash ||
-            a.status != AttemptStatus::kCreated || a.job_status == "CANCELED") {
+            a.status != AttemptStatus::kCreated || a.job_status == platform::kJobCanceled) {
           continue;
         }
         auto c = platform_.CancelTasks(a.job_id, platform::CancelWhich{});
         if (!c.ok()) {
-          if (c.error().cls == platform::ErrorClass::kAuth) {
-            Stop(c.error(), fmt::format("cancelling the tasks of job {}", a.job_id), report);
+          if (Stopped(c.error(), fmt::format("cancelling the tasks of job {}", a.job_id), report)) {
             return core::Status::Ok();
           }
           Problem(EventKind::kCancelFailed, a,
@@ -300,21 +305,17 @@ core::Status Applier::CancelHalted(const manifest::ManifestSet& manifests, const
                   report);
           continue;
         }
-        Attempt u = a;
-        u.job_status = "CANCELED";
-        u.updated_at = clock_.Now();
-        if (auto s = store_.UpdateAttempt(u); !s.ok()) return s;
+        if (auto s = Record(AfterCancel(a, false, clock_.Now()), "halt-cancelled",
+                            fmt::format("health gate of stage {} breached; cancelled the unfinished tasks of job {}",
+                                        r.stages[i].name, a.job_id));
+            !s.ok()) {
+          return s;
+        }
         ++report->cancelled;
         Say(EventKind::kCancelled, a,
             fmt::format("{}: the health gate of stage {} was breached (onHalt: cancel); the unfinished tasks of job {} "
                         "were cancelled",
                         StageName(r.name, before.name), r.stages[i].name, a.job_id));
-        if (auto s = Event(&a, r.name, before.name, "halt-cancelled",
-                           fmt::format("health gate of stage {} breached; cancelled the unfinished tasks of job {}",
-                                       r.stages[i].name, a.job_id));
-            !s.ok()) {
-          return s;
-        }
       }
     }
   }
@@ -365,157 +366,6 @@ core::Status Applier::Execute(const manifest::ManifestSet& manifests, Report* re
   return core::Status::Ok();
 }
 
-core::Status Applier::CreateStage(const manifest::Rollout& rollout, const plan::StagePlan& stage,
-                                  const state::Snapshot& snapshot, Report* report) {
-  const manifest::Stage* ms = nullptr;
-  for (const auto& s : rollout.stages) {
-    if (s.name == stage.name) ms = &s;
-  }
-  if (ms == nullptr) return core::Status::Ok();
-  spec::StageSpec spec = spec::Resolve(rollout, *ms);
-  const std::string where = StageName(rollout.name, stage.name);
-  auto created = CreatedParts(snapshot, rollout.name, stage.name, spec.hash);
-  if (auto s = store_.UpsertRollout(rollout.name, rollout.product_key, rollout.firmware_id, clock_.Now()); !s.ok()) {
-    return s;
-  }
-  int64_t last_id = created.empty() ? 0 : created.rbegin()->second->id;
-  for (size_t part = 0; part < spec.parts.size(); ++part) {
-    if (created.count(static_cast<int>(part))) continue;
-    if (options_.lease_lost && options_.lease_lost()) {
-      report->stopped = true;
-      Problem(EventKind::kLeaseLost, rollout.name, stage.name,
-              "the lease on the state file was lost (another process took it); the run stopped", report);
-      return core::Status::Ok();
-    }
-    if (options_.max_creates >= 0 && report->create_calls >= options_.max_creates) {
-      Problem(EventKind::kSkipped, rollout.name, stage.name,
-              fmt::format("{}: part {} not started: --max-creates {} reached", where, part + 1, options_.max_creates),
-              report);
-      return core::Status::Ok();
-    }
-    // 1. The intent, durable before the call.
-    Attempt a;
-    a.intent_id = NewIntentId();
-    a.rollout = rollout.name;
-    a.stage = stage.name;
-    a.part = static_cast<int>(part);
-    a.parts = static_cast<int>(spec.parts.size());
-    a.spec_hash = spec.hash;
-    a.request = platform::CreateJobParams(spec.parts[part],
-                                          options_.intent_tags ? platform::Style::kAlibaba : platform::Style::kTuya,
-                                          options_.intent_tags ? a.intent_id : "");
-    a.status = AttemptStatus::kPending;
-    a.attempt_count = 1;
-    a.created_at = a.updated_at = clock_.Now();
-    {
-      auto tx = store_.Begin();
-      if (!tx.ok()) return tx.status();
-      auto id = store_.InsertAttempt(a);
-      if (!id.ok()) return id.status();
-      a.id = *id;
-      std::string what =
-          spec.parts.size() > 1
-              ? fmt::format("{} (part {} of {})", spec::DescribeTarget(spec.parts[part]), part + 1, spec.parts.size())
-              : spec::DescribeTarget(spec.parts[part]);
-      if (auto s = Event(
-              &a, rollout.name, stage.name, "intent",
-              fmt::format("attempt {}: creating a job for {} (spec {})", a.intent_id, what, spec.hash.substr(0, 12)));
-          !s.ok()) {
-        return s;
-      }
-      if (auto s = tx->Commit(); !s.ok()) return s;
-    }
-    // 2. The call.
-    ++report->create_calls;
-    ++done_;
-    auto r = platform_.CreateJob(spec.parts[part], options_.intent_tags ? a.intent_id : "");
-    a.updated_at = clock_.Now();
-    if (r.ok()) {
-      // 3. Created.
-      a.status = AttemptStatus::kCreated;
-      a.job_id = r->job_id;
-      a.job_created_at = core::ParseRfc3339(r->utc_create);
-      if (!a.job_created_at) a.job_created_at = a.updated_at;
-      a.request_id = r->request_id;
-      {
-        auto tx = store_.Begin();
-        if (!tx.ok()) return tx.status();
-        if (auto s = store_.UpdateAttempt(a); !s.ok()) return s;
-        if (auto s = Event(&a, rollout.name, stage.name, "created",
-                           fmt::format("attempt {}: created job {}", a.intent_id, a.job_id));
-            !s.ok()) {
-          return s;
-        }
-        if (auto s = tx->Commit(); !s.ok()) return s;
-      }
-      ++report->created;
-      last_id = a.id;
-      Say(EventKind::kCreated, a,
-          fmt::format("{}: created job {} ({}{})", where, a.job_id, stage.target,
-                      spec.parts.size() > 1 ? fmt::format(", part {} of {}", part + 1, spec.parts.size()) : ""));
-      continue;
-    }
-    const platform::CallError& e = r.error();
-    a.attempt_count = e.attempts;
-    a.error_code = CodeOf(e);
-    a.error_message = e.Describe();
-    std::string kind;
-    if (e.OutcomeUnknown()) {
-      // 6. Unknown: resolved by lookup on the next run, never re-sent blind.
-      a.status = AttemptStatus::kUnknown;
-      kind = "unknown";
-      ++report->unknown;
-      Problem(EventKind::kUnknown, a,
-              fmt::format("{}: the outcome of the create is unknown ({}); the next apply looks the job up before "
-                          "anything else",
-                          where, e.Describe()),
-              report);
-    } else if (e.cls == platform::ErrorClass::kRejected) {
-      // 4. A definite rejection.
-      a.status = AttemptStatus::kFailed;
-      kind = "failed";
-      ++report->failed;
-      Problem(EventKind::kFailed, a,
-              fmt::format("{}: the platform rejected the job: {}; change the stage or run "
-                          "'otaroll apply --retry-failed'",
-                          where, e.Describe()),
-              report);
-    } else {
-      // 5. Nothing was created (throttled, never sent, refused credentials).
-      a.status = AttemptStatus::kFailed;
-      a.error_code = state::kNotCreated;
-      a.error_message = "not created: " + e.Describe();
-      kind = "not-created";
-      if (e.cls == platform::ErrorClass::kAuth) {
-        Stop(e, fmt::format("creating a job for {}", where), report);
-      } else {
-        ++report->not_created;
-        Problem(EventKind::kNotCreated, a,
-                fmt::format("{}: no job was created ({}); the next apply tries again", where, e.Describe()), report);
-      }
-    }
-    auto tx = store_.Begin();
-    if (!tx.ok()) return tx.status();
-    if (auto s = store_.UpdateAttempt(a); !s.ok()) return s;
-    if (auto s = Event(&a, rollout.name, stage.name, kind, fmt::format("attempt {}: {}", a.intent_id, a.error_message));
-        !s.ok()) {
-      return s;
-    }
-    if (auto s = tx->Commit(); !s.ok()) return s;
-    Say(a.status == AttemptStatus::kUnknown ? EventKind::kUnknown
-        : kind == "failed"                  ? EventKind::kFailed
-                                            : EventKind::kNotCreated,
-        a, fmt::format("{}: {}: {}", where, kind, a.error_message));
-    return core::Status::Ok();  // the other parts wait for this one
-  }
-  if (stage.action == plan::Action::kReplace && last_id > 0) {
-    auto fresh = store_.Load();
-    if (!fresh.ok()) return fresh.status();
-    return Supersede(rollout, stage.name, spec.hash, last_id, *fresh, report);
-  }
-  return core::Status::Ok();
-}
-
 core::Status Applier::Prune(const plan::Plan& p, const state::Snapshot& snapshot, Report* report) {
   std::vector<const Attempt*> jobs;
   for (const auto& o : p.orphans) {
@@ -546,8 +396,7 @@ core::Status Applier::Prune(const plan::Plan& p, const state::Snapshot& snapshot
   for (const Attempt* a : jobs) {
     auto c = platform_.CancelTasks(a->job_id, platform::CancelWhich{});
     if (!c.ok()) {
-      if (c.error().cls == platform::ErrorClass::kAuth) {
-        Stop(c.error(), fmt::format("cancelling the tasks of job {}", a->job_id), report);
+      if (Stopped(c.error(), fmt::format("cancelling the tasks of job {}", a->job_id), report)) {
         return core::Status::Ok();
       }
       Problem(EventKind::kCancelFailed, *a,
@@ -556,21 +405,16 @@ core::Status Applier::Prune(const plan::Plan& p, const state::Snapshot& snapshot
               report);
       continue;
     }
-    Attempt u = *a;
-    u.status = AttemptStatus::kCancelled;
-    u.job_status = "CANCELED";
-    u.updated_at = clock_.Now();
-    if (auto s = store_.UpdateAttempt(u); !s.ok()) return s;
+    if (auto s = Record(AfterCancel(*a, true, clock_.Now()), "pruned",
+                        fmt::format("the stage is no longer in the manifests; cancelled the unfinished tasks of job {}",
+                                    a->job_id));
+        !s.ok()) {
+      return s;
+    }
     ++report->cancelled;
     Say(EventKind::kPruned, *a,
         fmt::format("{}: orphaned job {} pruned (its unfinished tasks were cancelled)", StageName(a->rollout, a->stage),
                     a->job_id));
-    if (auto s = Event(a, a->rollout, a->stage, "pruned",
-                       fmt::format("the stage is no longer in the manifests; cancelled the unfinished tasks of job {}",
-                                   a->job_id));
-        !s.ok()) {
-      return s;
-    }
   }
   return core::Status::Ok();
 }

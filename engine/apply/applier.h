@@ -21,6 +21,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -31,6 +32,7 @@
 #include "core/status.h"
 #include "manifest/model.h"
 #include "plan/plan.h"
+#include "spec/spec.h"
 #include "state/store.h"
 
 namespace otaroll::apply {
@@ -93,6 +95,16 @@ class Applier {
   core::Status StillUnknown(state::Attempt attempt, const platform::CallError& error, std::string why, Report* report);
   core::Status ResolveOne(state::Attempt attempt, const std::vector<platform::JobInfo>& jobs,
                           std::set<std::string>& known, Report* report);
+  // The platform's jobs that are this attempt's (none: nothing was created);
+  // nullopt when the run stopped or the lookup could not conclude (then
+  // recorded by StillUnknown).
+  core::Result<std::optional<std::vector<platform::JobInfo>>> FindJobs(const state::Attempt& attempt,
+                                                                       const std::vector<platform::JobInfo>& jobs,
+                                                                       const std::set<std::string>& known,
+                                                                       Report* report);
+  // Several jobs fit one intent: said as a problem and recorded.
+  core::Status SayDuplicates(const state::Attempt& attempt, const std::vector<platform::JobInfo>& matches,
+                             Report* report);
   core::Status FinishReplacements(const manifest::ManifestSet& manifests, const plan::Plan& p,
                                   const state::Snapshot& snapshot, Report* report);
   core::Status Observe(const manifest::ManifestSet& manifests, const plan::Plan& p, Report* report);
@@ -113,7 +125,18 @@ class Applier {
   void Problem(EventKind kind, const state::Attempt& attempt, std::string message, Report* report);
   void Problem(EventKind kind, const std::string& rollout, const std::string& stage, std::string message,
                Report* report);
-  void Stop(const platform::CallError& error, const std::string& what, Report* report);
+  // An authentication failure (`error`, met while `what`) stops the run: it
+  // is said once and true is returned; any other error returns false.
+  bool Stopped(const platform::CallError& error, const std::string& what, Report* report);
+  // The one place an attempt's outcome is recorded: its row and its history
+  // event (`kind`, `message`), in one transaction.
+  core::Status Record(const state::Attempt& attempt, const std::string& kind, const std::string& message);
+  // create.cc: the intent of one part, committed with its event before the call.
+  core::Result<state::Attempt> WriteIntent(const std::string& rollout, const std::string& stage,
+                                           const spec::StageSpec& spec, size_t part);
+  // create.cc: a create that failed (steps 4–6), recorded and said.
+  core::Status RecordFailedCreate(state::Attempt attempt, const platform::CallError& error, const std::string& where,
+                                  Report* report);
 
   state::Store& store_;
   Platform& platform_;

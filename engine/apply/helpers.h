@@ -1,6 +1,7 @@
-// Small helpers the apply files share (applier.cc, resolve.cc).
+// Small helpers the apply files share (applier.cc, create.cc, resolve.cc).
 #pragma once
 
+#include <map>
 #include <string>
 
 #include "platform/errors.h"
@@ -13,10 +14,9 @@ inline std::string StageName(const std::string& rollout, const std::string& stag
   return rollout + "/" + stage;
 }
 
-// An attempt whose outcome is not known yet: resolved by lookup before anything else.
-inline bool Unresolved(const state::Attempt& a) {
-  return a.status == state::AttemptStatus::kPending || a.status == state::AttemptStatus::kUnknown;
-}
+// The created attempts of a stage's current spec, by part (applier.cc).
+std::map<int, const state::Attempt*> CreatedParts(const state::Snapshot& s, const std::string& rollout,
+                                                  const std::string& stage, const std::string& hash);
 
 // The short form of a failed call for state and messages.
 inline std::string CodeOf(const platform::CallError& e) {

@@ -2,7 +2,7 @@
 // attempt is looked up on the platform (the firmware's job list, then each
 // candidate's full spec and, for SPECIFIC jobs, its devices) and adopted, or
 // proved not created, before anything else touches its stage. Creating is in
-// applier.cc.
+// create.cc.
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -12,6 +12,7 @@
 #include "apply/helpers.h"
 #include "apply/match.h"
 #include "platform/wire.h"
+#include "spec/request.h"
 
 namespace otaroll::apply {
 
@@ -27,7 +28,7 @@ core::Status Applier::Resolve(const state::Snapshot& snapshot, Report* report) {
   std::map<std::string, std::vector<const Attempt*>> by_firmware;
   core::Time now = clock_.Now();
   for (const auto& a : snapshot.attempts) {
-    if (!Unresolved(a)) continue;
+    if (!state::Unresolved(a)) continue;
     if (now - a.updated_at < options_.settle) {
       ++report->unknown;
       Problem(EventKind::kUnknown, a,
@@ -38,33 +39,20 @@ core::Status Applier::Resolve(const state::Snapshot& snapshot, Report* report) {
               report);
       continue;
     }
-    by_firmware[RequestValue(a.request, "FirmwareId")].push_back(&a);
+    by_firmware[spec::ReadRequest(a.request).firmware_id].push_back(&a);
   }
   for (const auto& [firmware, attempts] : by_firmware) {
     auto jobs = platform_.ListJobsByFirmware(firmware);
     if (!jobs.ok()) {
-      if (jobs.error().cls == platform::ErrorClass::kAuth) {
-        Stop(jobs.error(), fmt::format("listing the jobs of firmware {}", firmware), report);
+      if (Stopped(jobs.error(), fmt::format("listing the jobs of firmware {}", firmware), report)) {
         return core::Status::Ok();
       }
+      // The settle clock keeps running from the request: updated_at stays.
       for (const Attempt* a : attempts) {
-        Attempt u = *a;
-        u.status = AttemptStatus::kUnknown;
-        u.error_code = CodeOf(jobs.error());
-        u.error_message = "looking the job up failed: " + jobs.error().Describe();
-        u.updated_at = a->updated_at;  // the settle clock keeps running from the request
-        if (auto s = store_.UpdateAttempt(u); !s.ok()) return s;
-        if (auto s = Event(a, a->rollout, a->stage, "lookup-failed",
-                           fmt::format("could not look up attempt {}: {}; it stays unknown", a->intent_id,
-                                       jobs.error().Describe()));
+        if (auto s = StillUnknown(*a, jobs.error(), "looking the job up failed: " + jobs.error().Describe(), report);
             !s.ok()) {
           return s;
         }
-        ++report->unknown;
-        Problem(EventKind::kUnknown, u,
-                fmt::format("{}: the outcome of attempt {} is still unknown: looking it up failed: {}",
-                            StageName(a->rollout, a->stage), a->intent_id, jobs.error().Describe()),
-                report);
       }
       continue;
     }
@@ -80,93 +68,97 @@ core::Status Applier::StillUnknown(Attempt a, const platform::CallError& error, 
   a.status = AttemptStatus::kUnknown;
   a.error_code = CodeOf(error);
   a.error_message = std::move(why);
-  if (auto s = store_.UpdateAttempt(a); !s.ok()) return s;
+  if (auto s =
+          Record(a, "lookup-failed", fmt::format("attempt {}: {}; it stays unknown", a.intent_id, a.error_message));
+      !s.ok()) {
+    return s;
+  }
   ++report->unknown;
   Problem(EventKind::kUnknown, a,
           fmt::format("{}: the outcome of attempt {} is still unknown: {}", StageName(a.rollout, a.stage), a.intent_id,
                       a.error_message),
           report);
-  return Event(&a, a.rollout, a.stage, "lookup-failed", a.error_message);
+  return core::Status::Ok();
+}
+
+core::Result<std::optional<std::vector<platform::JobInfo>>> Applier::FindJobs(
+    const Attempt& a, const std::vector<platform::JobInfo>& jobs, const std::set<std::string>& known, Report* report) {
+  using Found = std::optional<std::vector<platform::JobInfo>>;
+  const spec::StoredRequest request = spec::ReadRequest(a.request);
+  std::vector<platform::JobInfo> matches;
+  for (const auto& listed : jobs) {
+    if (!IsCandidate(listed, request, a.created_at, options_.skew, known)) continue;
+    if (options_.intent_tags) {
+      if (auto tag = IntentTag(listed)) {
+        if (*tag == a.intent_id) matches.push_back(listed);
+        continue;
+      }
+    }
+    auto full = platform_.QueryJob(listed.job_id);
+    if (!full.ok()) {
+      if (Stopped(full.error(), fmt::format("querying job {}", listed.job_id), report)) return Found();
+      // One candidate could not be checked: nothing can be concluded.
+      if (auto s = StillUnknown(
+              a, full.error(),
+              fmt::format("checking candidate job {} failed: {}", listed.job_id, full.error().Describe()), report);
+          !s.ok()) {
+        return s;
+      }
+      return Found();
+    }
+    auto tag = options_.intent_tags ? IntentTag(*full) : std::nullopt;
+    bool same = tag ? *tag == a.intent_id : SameSpec(*full, request);
+    if (same && request.specific() && full->target_device_names.empty()) {
+      // The platform does not name a SPECIFIC job's devices; its tasks do.
+      // Without this, two stages of one firmware that differ only in their
+      // devices could take each other's jobs.
+      auto tasks = platform_.ListTasks(listed.job_id);
+      if (!tasks.ok()) {
+        if (Stopped(tasks.error(), fmt::format("listing the tasks of job {}", listed.job_id), report)) return Found();
+        if (auto s = StillUnknown(a, tasks.error(),
+                                  fmt::format("listing the devices of candidate job {} failed: {}", listed.job_id,
+                                              tasks.error().Describe()),
+                                  report);
+            !s.ok()) {
+          return s;
+        }
+        return Found();
+      }
+      same = DevicesFit(*tasks, request);
+    }
+    if (same) matches.push_back(*full);
+  }
+  return Found(std::move(matches));
 }
 
 core::Status Applier::ResolveOne(Attempt a, const std::vector<platform::JobInfo>& jobs, std::set<std::string>& known,
                                  Report* report) {
+  auto found = FindJobs(a, jobs, known, report);
+  if (!found.ok()) return found.status();
+  if (!*found) return core::Status::Ok();  // stopped, or still unknown (recorded)
+  std::vector<platform::JobInfo>& matches = **found;
   const std::string where = StageName(a.rollout, a.stage);
-  std::vector<const platform::JobInfo*> candidates;
-  for (const auto& job : jobs) {
-    if (IsCandidate(job, a.request, a.created_at, options_.skew, known)) candidates.push_back(&job);
-  }
-  std::vector<platform::JobInfo> matches;
-  for (const platform::JobInfo* listed : candidates) {
-    if (options_.intent_tags) {
-      auto tag = IntentTag(*listed);
-      if (tag) {
-        if (*tag == a.intent_id) matches.push_back(*listed);
-        continue;
-      }
-    }
-    auto full = platform_.QueryJob(listed->job_id);
-    if (!full.ok()) {
-      if (full.error().cls == platform::ErrorClass::kAuth) {
-        Stop(full.error(), fmt::format("querying job {}", listed->job_id), report);
-        return core::Status::Ok();
-      }
-      // One candidate could not be checked: nothing can be concluded.
-      return StillUnknown(a, full.error(),
-                          fmt::format("checking candidate job {} failed: {}", listed->job_id, full.error().Describe()),
-                          report);
-    }
-    bool same =
-        options_.intent_tags && IntentTag(*full) ? *IntentTag(*full) == a.intent_id : SameSpec(*full, a.request);
-    if (same && RequestValue(a.request, "TargetSelection") == "SPECIFIC" && full->target_device_names.empty()) {
-      // The platform does not name a SPECIFIC job's devices; its tasks do.
-      // Without this, two stages of one firmware that differ only in their
-      // devices could take each other's jobs.
-      auto tasks = platform_.ListTasks(listed->job_id);
-      if (!tasks.ok()) {
-        if (tasks.error().cls == platform::ErrorClass::kAuth) {
-          Stop(tasks.error(), fmt::format("listing the tasks of job {}", listed->job_id), report);
-          return core::Status::Ok();
-        }
-        return StillUnknown(
-            a, tasks.error(),
-            fmt::format("listing the devices of candidate job {} failed: {}", listed->job_id, tasks.error().Describe()),
-            report);
-      }
-      same = DevicesFit(*tasks, a.request);
-    }
-    if (same) matches.push_back(*full);
-  }
-
   if (matches.empty()) {
     a.status = AttemptStatus::kFailed;
     a.error_code = state::kNotCreated;
     a.error_message = "the platform shows no job for this attempt: nothing was created";
     a.updated_at = clock_.Now();
-    if (auto s = store_.UpdateAttempt(a); !s.ok()) return s;
+    if (auto s = Record(a, "not-created",
+                        fmt::format("attempt {}: the platform shows no such job; nothing was created", a.intent_id));
+        !s.ok()) {
+      return s;
+    }
     ++report->absent;
     Say(EventKind::kNotCreated, a,
         fmt::format("{}: attempt {} created nothing (the platform shows no such job); it will be created again", where,
                     a.intent_id));
-    return Event(&a, a.rollout, a.stage, "not-created",
-                 fmt::format("attempt {}: the platform shows no such job; nothing was created", a.intent_id));
+    return core::Status::Ok();
   }
   std::sort(matches.begin(), matches.end(),
             [](const platform::JobInfo& x, const platform::JobInfo& y) { return x.utc_create < y.utc_create; });
   const platform::JobInfo& job = matches.front();
   if (matches.size() > 1) {
-    // More than one job fits this one intent: the platform holds duplicates.
-    std::string others;
-    for (size_t i = 1; i < matches.size(); ++i) others += (others.empty() ? "" : ", ") + matches[i].job_id;
-    std::string message = fmt::format(
-        "the platform shows {} jobs for attempt {}: adopted the oldest, {}; {} {} duplicate{}: cancel {} tasks on the "
-        "platform",
-        matches.size(), a.intent_id, job.job_id, others, matches.size() == 2 ? "is a" : "are",
-        matches.size() == 2 ? "" : "s", matches.size() == 2 ? "its" : "their");
-    Attempt with_job = a;
-    with_job.job_id = job.job_id;
-    Problem(EventKind::kDuplicate, with_job, fmt::format("{}: {}", where, message), report);
-    if (auto s = Event(&a, a.rollout, a.stage, "duplicate", message); !s.ok()) return s;
+    if (auto s = SayDuplicates(a, matches, report); !s.ok()) return s;
   }
   a.status = AttemptStatus::kCreated;
   a.job_id = job.job_id;
@@ -176,17 +168,31 @@ core::Status Applier::ResolveOne(Attempt a, const std::vector<platform::JobInfo>
   a.error_code.clear();
   a.error_message.clear();
   a.updated_at = clock_.Now();
-  if (auto s = store_.UpdateAttempt(a); !s.ok()) return s;
+  if (auto s = Record(a, "adopted",
+                      fmt::format("attempt {}: found job {} on the platform and adopted it", a.intent_id, job.job_id));
+      !s.ok()) {
+    return s;
+  }
   known.insert(job.job_id);
   ++report->adopted;
   Say(EventKind::kAdopted, a,
       fmt::format("{}: attempt {} had created job {}; adopted", where, a.intent_id, job.job_id));
-  if (auto s = Event(&a, a.rollout, a.stage, "adopted",
-                     fmt::format("attempt {}: found job {} on the platform and adopted it", a.intent_id, job.job_id));
-      !s.ok()) {
-    return s;
-  }
   return core::Status::Ok();
+}
+
+core::Status Applier::SayDuplicates(const Attempt& a, const std::vector<platform::JobInfo>& matches, Report* report) {
+  // More than one job fits this one intent: the platform holds duplicates.
+  std::string others;
+  for (size_t i = 1; i < matches.size(); ++i) others += (others.empty() ? "" : ", ") + matches[i].job_id;
+  std::string message = fmt::format(
+      "the platform shows {} jobs for attempt {}: adopted the oldest, {}; {} {} duplicate{}: cancel {} tasks on the "
+      "platform",
+      matches.size(), a.intent_id, matches.front().job_id, others, matches.size() == 2 ? "is a" : "are",
+      matches.size() == 2 ? "" : "s", matches.size() == 2 ? "its" : "their");
+  Attempt with_job = a;
+  with_job.job_id = matches.front().job_id;
+  Problem(EventKind::kDuplicate, with_job, fmt::format("{}: {}", StageName(a.rollout, a.stage), message), report);
+  return Event(&a, a.rollout, a.stage, "duplicate", message);
 }
 
 }  // namespace otaroll::apply

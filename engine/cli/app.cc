@@ -15,6 +15,7 @@
 #include "cli/commands.h"
 #include "core/clock.h"
 #include "core/escape.h"
+#include "core/files.h"
 #include "manifest/loader.h"
 #include "plan/plan.h"
 #include "render/render.h"
@@ -47,22 +48,6 @@ std::optional<manifest::ManifestSet> LoadManifests(const std::string& dir) {
   }
   return std::move(loaded->set);
 }
-
-namespace {
-
-bool WriteFile(const std::string& path, const std::string& content) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << content;
-  out.close();
-  if (!out) {
-    PrintError(
-        fmt::format("{}: cannot write the plan: {}; check the path and its permissions", path, std::strerror(errno)));
-    return false;
-  }
-  return true;
-}
-
-}  // namespace
 
 bool UseColor() {
   const char* no_color = std::getenv("NO_COLOR");
@@ -155,7 +140,13 @@ int RunPlan(const PlanOptions& o) {
   } else {
     rendered = render::Text(p, render::TextOptions{UseColor()});
   }
-  if (!o.out.empty() && !WriteFile(o.out, o.format == "json" ? rendered : render::Json(p))) return kExitError;
+  if (!o.out.empty()) {
+    if (auto written = core::WriteFile(o.out, o.format == "json" ? rendered : render::Json(p)); !written.ok()) {
+      PrintError(
+          fmt::format("{}: cannot write the plan: {}; check the path and its permissions", o.out, written.message()));
+      return kExitError;
+    }
+  }
   std::cout << rendered;
   std::cout.flush();
   if (!std::cout) return kExitError;

@@ -24,6 +24,7 @@
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "core/clock.h"
+#include "core/files.h"
 #include "state/open.h"
 #include "state/schema.h"
 #include "state/sqlite_store.h"
@@ -133,11 +134,7 @@ std::vector<StageView> Stages(const std::vector<const state::Attempt*>& attempts
   for (StageView& s : stages) {
     const state::Attempt* newest = s.attempts.back();
     s.parts = newest->parts;
-    std::map<int, const state::Attempt*> by_part;
-    for (const state::Attempt* a : s.attempts) {
-      if (a->spec_hash == newest->spec_hash) by_part[a->part] = a;  // later ids win
-    }
-    for (const auto& [part, a] : by_part) s.current.push_back(a);
+    for (const auto& [part, a] : state::CurrentParts(s.attempts, newest->spec_hash)) s.current.push_back(a);
     s.duplicate_jobs = state::DuplicateJobs(s.attempts, newest->spec_hash);
   }
   return stages;
@@ -417,18 +414,6 @@ core::Result<std::unique_ptr<state::SqliteStore>> OpenExisting(const std::string
   return state::SqliteStore::Open(path);
 }
 
-bool WriteFile(const std::string& path, const std::string& content, std::string* error) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << content;
-  out.close();
-  if (!out) {
-    *error = fmt::format("cannot write the export to {} ({}); check the path and its permissions", path,
-                         std::strerror(errno));
-    return false;
-  }
-  return true;
-}
-
 int RunExport(const Settings& s) {
   const auto state_path = StatePath(s);
   if (!state_path.ok()) return Fail(state_path.status());
@@ -438,8 +423,10 @@ int RunExport(const Settings& s) {
   auto exported = state::ExportState(path);
   if (!exported.ok()) return Fail(exported.status());
   if (s.out.empty()) return Print(exported->json);
-  std::string error;
-  if (!WriteFile(s.out, exported->json, &error)) return Fail(core::Status::IOError(error));
+  if (auto written = core::WriteFile(s.out, exported->json); !written.ok()) {
+    return Fail(core::Status::IOError(fmt::format(
+        "cannot write the export to {} ({}); check the path and its permissions", s.out, written.message())));
+  }
   return Print(fmt::format("otaroll: exported {} (serial {}: {}) to {}\n", path, exported->serial,
                            state::DescribeCounts(exported->counts), s.out));
 }

@@ -41,12 +41,11 @@ class DocReader {
 
   void Report(const YAML::Mark& mark, const std::string& field, std::string message) {
     failed_ = true;
-    errors_.push_back(Diagnostic{file_, mark.is_null() ? 0 : mark.line + 1, mark.is_null() ? 0 : mark.column + 1, field,
-                                 std::move(message)});
+    errors_.push_back(DiagnosticAt(manifest::PositionOf(file_, mark), field, std::move(message)));
   }
   void Report(const Position& p, const std::string& field, std::string message) {
     failed_ = true;
-    errors_.push_back(Diagnostic{p.file, p.line, p.column, field, std::move(message)});
+    errors_.push_back(DiagnosticAt(p, field, std::move(message)));
   }
   void Report(const Entry& e, const std::string& field, std::string message) {
     Report(MarkOf(e), field, std::move(message));
@@ -56,9 +55,7 @@ class DocReader {
     YAML::Mark m = e.value.Mark();
     return m.is_null() || (e.value.IsNull() && m.line < e.key.Mark().line) ? e.key.Mark() : m;
   }
-  Position PositionOf(const YAML::Mark& m) const {
-    return Position{file_, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1};
-  }
+  Position PositionOf(const YAML::Mark& m) const { return manifest::PositionOf(file_, m); }
 
   // Checks that node is a mapping with only allowed keys, none repeated.
   bool ReadMap(const YAML::Node& node, const YAML::Mark& at, const std::string& path,
@@ -72,7 +69,7 @@ class DocReader {
       std::string field = path.empty() ? key : path + "." + key;
       if (out.count(key)) {
         Report(it->first.Mark(), field,
-               fmt::format("duplicate key; it is already given at line {}", out[key].key.Mark().line + 1));
+               fmt::format("duplicate key; it is already given at line {}", PositionOf(out[key].key.Mark()).line));
         continue;
       }
       if (std::find_if(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; }) == allowed.end()) {
@@ -602,15 +599,12 @@ void ParseText(std::string_view text, const std::string& display_name, std::vect
     return;
   }
   if (auto problem = CheckStructure(text)) {
-    const YAML::Mark& m = problem->mark;
-    errors.push_back(
-        Diagnostic{display_name, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1, "", problem->message});
+    errors.push_back(DiagnosticAt(PositionOf(display_name, problem->mark), "", problem->message));
     return;
   }
   std::vector<YAML::Node> docs;
   auto at = [&](const YAML::Mark& m, std::string message) {
-    errors.push_back(
-        Diagnostic{display_name, m.is_null() ? 0 : m.line + 1, m.is_null() ? 0 : m.column + 1, "", std::move(message)});
+    errors.push_back(DiagnosticAt(PositionOf(display_name, m), "", std::move(message)));
   };
   try {
     docs = YAML::LoadAll(std::string(text));

@@ -127,6 +127,15 @@ class StructureCheck : public YAML::EventHandler {
 
 }  // namespace
 
+Position PositionOf(const std::string& file, const YAML::Mark& mark) {
+  if (mark.is_null()) return Position{file, 0, 0};
+  return Position{file, mark.line + 1, mark.column + 1};
+}
+
+Diagnostic DiagnosticAt(const Position& p, std::string field, std::string message) {
+  return Diagnostic{p.file, p.line, p.column, std::move(field), std::move(message)};
+}
+
 // Manifests are UTF-8 text: no invalid byte sequences and no control
 // characters but tab, line feed and carriage return (comments included).
 // Returns the first offending place, if any.
@@ -182,8 +191,7 @@ bool CheckTags(const YAML::Node& node, const std::string& file, std::vector<Diag
   const std::string& tag = node.Tag();
   const std::string core = "tag:yaml.org,2002:";
   auto report = [&](const std::string& why) {
-    YAML::Mark m = node.Mark();
-    errors.push_back(Diagnostic{file, m.line + 1, m.column + 1, "", why});
+    errors.push_back(DiagnosticAt(PositionOf(file, node.Mark()), "", why));
     return false;
   };
   if (depth > kMaxDepth && (node.IsMap() || node.IsSequence())) {

@@ -12,8 +12,15 @@
 #include <vector>
 
 #include "core/diagnostic.h"
+#include "manifest/model.h"
 
 namespace otaroll::manifest {
+
+// yaml-cpp's 0-based mark as the 1-based place users see; line and column
+// 0 for a null mark (the whole file).
+Position PositionOf(const std::string& file, const YAML::Mark& mark);
+// A diagnostic at `p`.
+core::Diagnostic DiagnosticAt(const Position& p, std::string field, std::string message);
 
 // The first invalid UTF-8 sequence or control character (tab, line feed and
 // carriage return are allowed), if any.

@@ -16,12 +16,8 @@ namespace {
 using state::Attempt;
 using state::AttemptStatus;
 
-bool Active(const Attempt& a) {
-  return a.status != AttemptStatus::kSuperseded && a.status != AttemptStatus::kCancelled;
-}
-bool Unresolved(const Attempt& a) {
-  return a.status == AttemptStatus::kPending || a.status == AttemptStatus::kUnknown;
-}
+using state::Active;
+using state::Unresolved;
 
 JobRef ToJobRef(const Attempt& a) {
   return JobRef{a.job_id, a.intent_id,      a.spec_hash,  state::StatusName(a.status),
@@ -93,15 +89,10 @@ class Planner {
     for (const Attempt* a : attempts) p.jobs.push_back(ToJobRef(*a));
 
     // The current spec's attempts, the newest per part.
-    std::map<int, const Attempt*> current;
+    const std::map<int, const Attempt*> current = state::CurrentParts(attempts, spec.hash, Active);
     const Attempt* replaced = nullptr;  // newest created job of an older spec
     for (const Attempt* a : attempts) {
-      if (!Active(*a)) continue;
-      if (a->spec_hash == spec.hash) {
-        current[a->part] = a;
-      } else if (a->status == AttemptStatus::kCreated) {
-        replaced = a;
-      }
+      if (Active(*a) && a->spec_hash != spec.hash && a->status == AttemptStatus::kCreated) replaced = a;
     }
     p.duplicate_jobs = state::DuplicateJobs(attempts, spec.hash);
     int created = 0;

@@ -32,6 +32,9 @@ struct CreatedJob {
 
 using Tags = std::vector<std::pair<std::string, std::string>>;
 
+// The JobStatus of a job whose unfinished tasks were cancelled (API.md §4).
+inline constexpr const char* kJobCanceled = "CANCELED";
+
 // One job, from QueryOTAJob (full) or ListOTAJobByFirmware (no GrayPercent,
 // GroupId or SrcVersions). Numbers are kept as their decimal text; "" or
 // nullopt when the platform did not send the field.
@@ -41,7 +44,7 @@ struct JobInfo {
   std::string utc_modified;
   std::string product_key;
   std::string firmware_id;
-  std::string job_status;  // PLANNED, IN_PROGRESS, COMPLETED (COMPLETE is normalized), CANCELED
+  std::string job_status;  // PLANNED, IN_PROGRESS, COMPLETED (COMPLETE is normalized), CANCELED (kJobCanceled)
   std::string job_type;
   std::string target_selection;
   std::string selection_type;

@@ -36,10 +36,6 @@ Attempt* Find(Tables& t, int64_t id) {
   return it != t.attempts.end() && it->id == id ? &*it : nullptr;
 }
 
-bool Live(AttemptStatus s) {
-  return s == AttemptStatus::kPending || s == AttemptStatus::kUnknown || s == AttemptStatus::kCreated;
-}
-
 Snapshot SnapshotOf(const Tables& t, const std::string& source) {
   Snapshot s;
   s.exists = true;
@@ -212,7 +208,7 @@ core::Result<int64_t> MemoryStore::InsertAttempt(const Attempt& attempt) {
       if (auto s = CheckFence(t.lease, fence(), attempt, shared_->where); !s.ok()) return s;
       for (const Attempt& other : t.attempts) {
         if (other.rollout == attempt.rollout && other.stage == attempt.stage && other.part == attempt.part &&
-            other.spec_hash == attempt.spec_hash && Live(other.status)) {
+            other.spec_hash == attempt.spec_hash && Live(other)) {
           return LiveIntentConflict(attempt, other.intent_id, StatusName(other.status));
         }
       }

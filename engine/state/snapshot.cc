@@ -22,6 +22,27 @@ int64_t Observation::Count(const std::string& status) const {
   return it == by_status.end() ? 0 : it->second;
 }
 
+bool Unresolved(const Attempt& a) {
+  return a.status == AttemptStatus::kPending || a.status == AttemptStatus::kUnknown;
+}
+
+bool Active(const Attempt& a) {
+  return a.status != AttemptStatus::kSuperseded && a.status != AttemptStatus::kCancelled;
+}
+
+bool Live(const Attempt& a) {
+  return Unresolved(a) || a.status == AttemptStatus::kCreated;
+}
+
+std::map<int, const Attempt*> CurrentParts(const std::vector<const Attempt*>& stage_attempts,
+                                           const std::string& spec_hash, bool (*keep)(const Attempt&)) {
+  std::map<int, const Attempt*> out;
+  for (const Attempt* a : stage_attempts) {
+    if (a->spec_hash == spec_hash && (keep == nullptr || keep(*a))) out[a->part] = a;  // later ids win
+  }
+  return out;
+}
+
 std::vector<std::string> DuplicateJobs(const std::vector<const Attempt*>& stage_attempts,
                                        const std::string& spec_hash) {
   std::map<int, std::vector<std::string>> created;

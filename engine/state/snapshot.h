@@ -64,6 +64,21 @@ struct Snapshot {
   std::map<std::string, Observation> observations;  // latest per job id
 };
 
+// An attempt whose outcome is not known yet (pending or unknown): resolved by
+// lookup before anything else touches its stage.
+bool Unresolved(const Attempt& a);
+// Not replaced or cancelled: it still speaks for its stage part.
+bool Active(const Attempt& a);
+// Live: holds, or may hold, a job for its part (pending, unknown or created);
+// one per part and spec (the intent fence).
+bool Live(const Attempt& a);
+
+// The newest attempt of each part of spec `spec_hash` among `stage_attempts`
+// (one stage's, ordered by id) that `keep` accepts (every one when unset).
+// plan, apply and `otaroll status` all read a stage's parts through this.
+std::map<int, const Attempt*> CurrentParts(const std::vector<const Attempt*>& stage_attempts,
+                                           const std::string& spec_hash, bool (*keep)(const Attempt&) = nullptr);
+
 // Duplicates on the platform: the job ids of the created attempts of spec
 // `spec_hash` in every part that holds more than one (two otaroll processes
 // created the same stage), in the order of `stage_attempts`; empty normally.
