@@ -5,8 +5,8 @@
 #include <filesystem>
 
 #include "state/sqlite_store.h"
+#include "test_util/child.h"
 #include "test_util/manifests.h"
-#include "test_util/run.h"
 #include "test_util/sandbox_process.h"
 #include "test_util/temp_dir.h"
 

@@ -9,7 +9,7 @@
 #include "manifest/loader.h"
 #include "plan/plan.h"
 #include "state/sqlite_store.h"
-#include "test_util/run.h"
+#include "test_util/child.h"
 #include "test_util/temp_dir.h"
 
 namespace otaroll {

@@ -10,7 +10,7 @@
 
 #include "core/clock.h"
 #include "state/sqlite_store.h"
-#include "test_util/run.h"
+#include "test_util/child.h"
 #include "test_util/sandbox_process.h"
 #include "test_util/temp_dir.h"
 

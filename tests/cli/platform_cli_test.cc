@@ -12,7 +12,7 @@
 #include "core/clock.h"
 #include "platform/client.h"
 #include "platform/curl_transport.h"
-#include "test_util/run.h"
+#include "test_util/child.h"
 #include "test_util/sandbox_process.h"
 #include "test_util/temp_dir.h"
 

@@ -11,7 +11,7 @@
 #include "core/clock.h"
 #include "core/sha256.h"
 #include "state/sqlite_store.h"
-#include "test_util/run.h"
+#include "test_util/child.h"
 #include "test_util/temp_dir.h"
 
 namespace otaroll {

@@ -12,6 +12,7 @@
 
 #include "manifest/limits.h"
 #include "manifest/loader.h"
+#include "test_util/child.h"
 #include "test_util/temp_dir.h"
 
 namespace otaroll::manifest {
@@ -38,28 +39,7 @@ std::string Load(const std::string& dir) {
 // Load() as an unprivileged user (uid/gid 65534) when the suite runs as root,
 // where permissions do not stop anything; otherwise as we are.
 std::string LoadUnprivileged(const std::string& dir) {
-  if (geteuid() != 0) return Load(dir);
-  int fds[2];
-  if (pipe(fds) != 0) return "pipe failed";
-  pid_t pid = fork();
-  if (pid == 0) {
-    close(fds[0]);
-    if (setgroups(0, nullptr) != 0 || setresgid(65534, 65534, 65534) != 0 || setresuid(65534, 65534, 65534) != 0) {
-      _exit(2);
-    }
-    std::string out = Load(dir);
-    ssize_t n = write(fds[1], out.data(), out.size());
-    _exit(n == static_cast<ssize_t>(out.size()) ? 0 : 3);
-  }
-  close(fds[1]);
-  std::string out;
-  char buf[4096];
-  for (ssize_t n; (n = read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
-  close(fds[0]);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return "child failed: " + out;
-  return out;
+  return test_util::AsUnprivileged([&] { return Load(dir); });
 }
 
 TEST(Tree, AnUnreadableFolderIsAnErrorNamingItNotAnEmptyTree) {

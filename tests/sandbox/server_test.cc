@@ -19,7 +19,7 @@
 #include <regex>
 #include <thread>
 
-#include "test_util/run.h"
+#include "test_util/child.h"
 #include "test_util/sandbox_process.h"
 #include "test_util/temp_dir.h"
 #include "test_util/tls.h"

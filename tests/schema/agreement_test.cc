@@ -8,11 +8,7 @@
 // (scripts/install-deps.sh). Without them these tests FAIL, never skip: a
 // silently skipped agreement test is how the schema and the validator drift.
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <spawn.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -23,9 +19,11 @@
 #include <string>
 #include <vector>
 
-extern char** environ;
+#include "test_util/child.h"
 
 namespace {
+
+namespace test_util = otaroll::test_util;
 
 namespace fs = std::filesystem;
 
@@ -54,61 +52,13 @@ struct Case {
   std::string group;  // "examples", "corpus/valid", "corpus/invalid"
 };
 
-struct ProcResult {
-  bool started = false;
-  std::string spawn_error;
-  int exit_code = -1;  // -signal when killed by a signal
-  std::string output;  // stdout and stderr, interleaved
-};
-
-// Runs argv (argv[0] looked up in PATH) with stdin from /dev/null and
-// stdout+stderr captured through a pipe. No shell: paths need no quoting.
-ProcResult Run(const std::vector<std::string>& args) {
-  ProcResult r;
-  int fds[2];
-  if (pipe(fds) != 0) {
-    r.spawn_error = std::strerror(errno);
-    return r;
-  }
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], 1);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], 2);
-  posix_spawn_file_actions_addclose(&actions, fds[0]);
-  posix_spawn_file_actions_addclose(&actions, fds[1]);
-  std::vector<char*> argv;
-  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-  argv.push_back(nullptr);
-  pid_t pid = 0;
-  int rc = posix_spawnp(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  close(fds[1]);
-  if (rc != 0) {
-    close(fds[0]);
-    r.spawn_error = std::strerror(rc);
-    return r;
-  }
-  r.started = true;
-  char buf[65536];
-  for (;;) {
-    ssize_t n = read(fds[0], buf, sizeof buf);
-    if (n > 0) {
-      r.output.append(buf, static_cast<size_t>(n));
-    } else if (n == 0 || errno != EINTR) {
-      break;
-    }
-  }
-  close(fds[0]);
-  int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
-  if (WIFEXITED(status)) {
-    r.exit_code = WEXITSTATUS(status);
-  } else if (WIFSIGNALED(status)) {
-    r.exit_code = -WTERMSIG(status);
-  }
-  return r;
+// Runs argv (argv[0] looked up in PATH) with stdout and stderr interleaved
+// in RunResult::out. No shell: paths need no quoting.
+test_util::RunResult Run(const std::vector<std::string>& args) {
+  test_util::RunOptions options;
+  options.search_path = true;
+  options.merge_output = true;
+  return test_util::Run(args, options);
 }
 
 bool IsManifest(const fs::path& p) {
@@ -155,9 +105,9 @@ std::string NodeProblem() {
       return "tools/schema-check/node_modules/" + std::string(dep) + " is missing";
     }
   }
-  ProcResult v = Run({"node", "--version"});
-  if (!v.started) return "cannot run node: " + v.spawn_error;
-  if (v.exit_code != 0) return "`node --version` failed: " + FirstLine(v.output);
+  test_util::RunResult v = Run({"node", "--version"});
+  if (!v.spawn_error.empty()) return "cannot run node: " + v.spawn_error;
+  if (v.exit_code != 0) return "`node --version` failed: " + FirstLine(v.out);
   return "";
 }
 
@@ -178,16 +128,16 @@ std::map<fs::path, SchemaVerdict> SchemaVerdicts(const std::vector<Case>& cases)
   }
   std::vector<std::string> args = {"node", kChecker.string(), kSchema.string()};
   for (const auto& c : cases) args.push_back(c.file.string());
-  ProcResult r = Run(args);
-  if (!r.started || r.exit_code != 0) {
-    ADD_FAILURE() << "check-manifests.mjs failed (exit " << r.exit_code << ") " << r.spawn_error << "\n" << r.output;
+  test_util::RunResult r = Run(args);
+  if (!r.spawn_error.empty() || r.exit_code != 0) {
+    ADD_FAILURE() << "check-manifests.mjs failed (exit " << r.exit_code << ") " << r.spawn_error << "\n" << r.out;
     return out;
   }
   std::vector<std::string> lines;
-  for (size_t pos = 0; pos < r.output.size();) {
-    size_t nl = r.output.find('\n', pos);
-    if (nl == std::string::npos) nl = r.output.size();
-    lines.push_back(r.output.substr(pos, nl - pos));
+  for (size_t pos = 0; pos < r.out.size();) {
+    size_t nl = r.out.find('\n', pos);
+    if (nl == std::string::npos) nl = r.out.size();
+    lines.push_back(r.out.substr(pos, nl - pos));
     pos = nl + 1;
   }
   for (const auto& c : cases) {
@@ -215,10 +165,10 @@ struct CppVerdict {
 };
 
 CppVerdict ValidatorVerdict(const fs::path& file) {
-  ProcResult r = Run({OTAROLL_BIN, "validate", file.string()});
+  test_util::RunResult r = Run({OTAROLL_BIN, "validate", file.string()});
   CppVerdict v;
-  if (!r.started) {
-    v.detail = "cannot run " + std::string(OTAROLL_BIN) + ": " + r.spawn_error;
+  if (!r.spawn_error.empty()) {
+    v.detail = r.spawn_error;
   } else if (r.exit_code == 0) {
     v.verdict = Verdict::kValid;
   } else if (r.exit_code == 1) {
@@ -226,7 +176,7 @@ CppVerdict ValidatorVerdict(const fs::path& file) {
   } else {
     v.detail = "exit code " + std::to_string(r.exit_code) + " (expected 0 or 1)";
   }
-  std::string out = r.output;
+  std::string out = r.out;
   if (out.size() > 600) out = out.substr(0, 600) + "...";
   if (!out.empty()) v.detail += (v.detail.empty() ? "" : "; ") + std::string("output: ") + out;
   return v;

@@ -8,6 +8,7 @@
 
 #include "state/sqlite_store.h"
 #include "state_test_util.h"
+#include "test_util/child.h"
 
 namespace otaroll::state {
 namespace {
@@ -154,27 +155,8 @@ std::string LoadAsReader(const std::string& path, int64_t serial) {
     if (!snap.ok()) return snap.status().message();
     return snap->serial == serial ? "" : "serial " + std::to_string(snap->serial);
   };
-  if (::geteuid() != 0) return load();
   // root ignores permissions: read as nobody in a child process.
-  int fds[2];
-  if (::pipe(fds) != 0) return "pipe failed";
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::close(fds[0]);
-    std::string out = (::setgid(65534) == 0 && ::setuid(65534) == 0) ? load() : "setuid failed";
-    ssize_t n = ::write(fds[1], out.data(), out.size());
-    ::_exit(n == static_cast<ssize_t>(out.size()) ? 0 : 1);
-  }
-  ::close(fds[1]);
-  std::string out;
-  char buf[512];
-  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<size_t>(n));
-  ::close(fds[0]);
-  int status = 0;
-  if (pid < 0 || ::waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-    return "reader process failed";
-  }
-  return out;
+  return test_util::AsUnprivileged(load);
 }
 
 TEST_F(LoadSnapshotTest, WorksWithoutWriteAccessToAClosedStateFile) {

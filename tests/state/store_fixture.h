@@ -16,6 +16,7 @@
 #include "state/sqlite_store.h"
 #include "state/store.h"
 #include "state_test_util.h"
+#include "test_util/child.h"
 
 namespace otaroll::state::testing {
 
@@ -78,11 +79,9 @@ class StoreFixture : public StateTest, public ::testing::WithParamInterface<Back
 
   // The pid of a child that has exited and been reaped: no process has it.
   static pid_t DeadPid() {
-    pid_t child = fork();
-    if (child == 0) _exit(0);
-    int status = 0;
-    waitpid(child, &status, 0);
-    return child;
+    test_util::Child child({"/bin/true"}, {});
+    child.Wait();
+    return child.pid();
   }
 
   static core::Time Now() { return std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()); }

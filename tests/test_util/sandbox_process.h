@@ -8,9 +8,8 @@
 //
 // The process listens on 127.0.0.1:0; its port comes from the first stdout
 // line, read with a bound. Its stderr (the request log) goes to a file that
-// Log() reads. Destruction stops it (SIGTERM, bounded wait, then SIGKILL). A
-// child never outlives the test binary (PR_SET_PDEATHSIG) nor its time bound
-// (alarm).
+// Log() reads. Destruction stops it (SIGTERM, bounded wait, then SIGKILL). It
+// is a test_util::Child: it never outlives the test binary nor its time bound.
 #pragma once
 
 #include <fcntl.h>
@@ -33,6 +32,7 @@
 
 #include "core/time.h"
 #include "platform/signature.h"
+#include "test_util/child.h"
 #include "test_util/temp_dir.h"
 
 namespace otaroll::test_util {
@@ -51,45 +51,20 @@ class SandboxProcess {
   // Starts `otaroll sandbox --listen 127.0.0.1:0 ARGS…`; started() tells whether it listens.
   explicit SandboxProcess(std::vector<std::string> args) : SandboxProcess(std::move(args), Options()) {}
   SandboxProcess(std::vector<std::string> args, const Options& options) {
-    log_path_ = io_.Join("stderr.log");
-    std::vector<std::string> argv_text = {options.binary, "sandbox", "--listen", "127.0.0.1:0"};
-    argv_text.insert(argv_text.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& a : argv_text) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) != 0) {
-      error_ = "pipe() failed";
-      return;
-    }
-    pid_t parent = getpid();
-    pid_ = fork();
-    if (pid_ == 0) {
-      prctl(PR_SET_PDEATHSIG, SIGKILL);
-      if (getppid() != parent) _exit(127);
-      int in = open("/dev/null", O_RDONLY);
-      int err = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0600);
-      if (in < 0 || err < 0) _exit(127);
-      dup2(in, 0);
-      dup2(fds[1], 1);
-      dup2(err, 2);
-      alarm(options.life_seconds);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(fds[1]);
-    out_fd_ = fds[0];
-    if (pid_ < 0) {
-      error_ = "fork() failed";
+    std::vector<std::string> argv = {options.binary, "sandbox", "--listen", "127.0.0.1:0"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    RunOptions run;
+    run.stdout_pipe = true;
+    run.timeout_seconds = options.life_seconds;
+    child_ = std::make_unique<Child>(std::move(argv), run);
+    if (!child_->ok()) {
+      error_ = child_->spawn_error();
       return;
     }
     ReadListeningLine(options.start_timeout_seconds);
   }
 
-  ~SandboxProcess() {
-    Stop();
-    if (out_fd_ >= 0) close(out_fd_);
-  }
+  ~SandboxProcess() { Stop(); }
   SandboxProcess(const SandboxProcess&) = delete;
   SandboxProcess& operator=(const SandboxProcess&) = delete;
 
@@ -99,20 +74,15 @@ class SandboxProcess {
   int port() const { return port_; }
   // "http://127.0.0.1:PORT" (https with --tls-cert/--tls-key).
   const std::string& url() const { return url_; }
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return child_->pid(); }
   // Everything the sandbox wrote to stderr so far: a startup line, one line per request.
-  std::string Log() const {
-    std::ifstream in(log_path_, std::ios::binary);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
+  std::string Log() const { return child_->Err(); }
 
   // SIGTERM, then waits up to `timeout_seconds` (SIGKILL after that). Returns
   // the exit code; -1 when it died of a signal. Idempotent.
-  int Stop(unsigned timeout_seconds = 20) { return Finish(SIGTERM, timeout_seconds); }
+  int Stop(unsigned timeout_seconds = 20) { return child_->Finish(SIGTERM, timeout_seconds); }
   // SIGKILL: a crash.
-  int Kill() { return Finish(SIGKILL, 20); }
+  int Kill() { return child_->Finish(SIGKILL, 20); }
 
  private:
   void ReadListeningLine(unsigned timeout_seconds) {
@@ -124,14 +94,14 @@ class SandboxProcess {
         error_ = fmt::format("no listening line within {}s; log:\n{}", timeout_seconds, Log());
         return;
       }
-      pollfd p{out_fd_, POLLIN, 0};
+      pollfd p{child_->stdout_fd(), POLLIN, 0};
       int n = poll(&p, 1, static_cast<int>(left.count()));
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) continue;
       char buf[256];
-      ssize_t got = read(out_fd_, buf, sizeof buf);
+      ssize_t got = read(child_->stdout_fd(), buf, sizeof buf);
       if (got <= 0) {
-        int code = Finish(SIGKILL, 5);
+        int code = child_->Finish(SIGKILL, 5);
         error_ = fmt::format("the sandbox exited ({}) before listening; log:\n{}", code, Log());
         return;
       }
@@ -148,35 +118,10 @@ class SandboxProcess {
     port_ = std::atoi(line.c_str() + colon + 1);
   }
 
-  int Finish(int sig, unsigned timeout_seconds) {
-    if (pid_ <= 0 || exited_) return exit_code_;
-    kill(pid_, sig);
-    int status = 0;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
-    pid_t done = 0;
-    while ((done = waitpid(pid_, &status, WNOHANG)) == 0 && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling the exit, bounded
-    }
-    if (done == 0) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, &status, 0);
-      exit_code_ = -1;
-    } else {
-      exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    }
-    exited_ = true;
-    return exit_code_;
-  }
-
-  TempDir io_;
-  std::string log_path_;
-  pid_t pid_ = -1;
-  int out_fd_ = -1;
+  std::unique_ptr<Child> child_;
   int port_ = 0;
   std::string url_;
   std::string error_;
-  bool exited_ = false;
-  int exit_code_ = -1;
 };
 
 // The common parameters of API.md §1 for `action` plus `params`, signed as
