@@ -512,10 +512,9 @@ TEST_F(StateCli, WritersRefuseWhileTheLeaseIsHeldAndForceUnlockFreesIt) {
 
 TEST_F(StateCli, AWriterTakesOverTheLeaseOfAnOtarollThatIsGone) {
   // A lease left by a process of this host that has exited.
-  pid_t child = fork();
-  if (child == 0) _exit(0);
-  int status = 0;
-  waitpid(child, &status, 0);
+  test_util::Child exited({"/bin/true"}, {});
+  exited.Wait();
+  const pid_t child = exited.pid();
   {
     auto store = Open(state_);
     state::Lease gone;
