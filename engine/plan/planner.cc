@@ -214,7 +214,7 @@ class Planner {
       view.total += o.total;
     }
     if (!all_observed) {
-      unmet = fmt::format("health: no observation of stage {}'s job yet (apply and daemon record them)", before);
+      unmet = fmt::format("health: no observation of stage {}'s job yet (each apply records them)", before);
       return;
     }
     // Finished = every terminal task; cancelled ones count against success.

@@ -96,8 +96,8 @@ core::Result<bool> CheckReadable(const Db& db, const std::string& path) {
   if (schema->state == SchemaState::kEmpty) return false;
   if (schema->state == SchemaState::kOlder) {
     return core::Status::Unsupported(fmt::format(
-        "state file {} has schema version {} and this otaroll reads version {}; run otaroll apply or otaroll "
-        "daemon once to upgrade it",
+        "state file {} has schema version {} and this otaroll reads version {}; run otaroll apply once to "
+        "upgrade it",
         path, schema->version, kSchemaVersion));
   }
   return true;
@@ -390,7 +390,7 @@ core::Status ExplainReadFailure(const std::string& path, const core::Status& sta
   }
   return core::Status::IOError(fmt::format(
       "state file {} holds changes in {}-wal from a writer that stopped without closing it, and reading them "
-      "needs write access to {}; run this as a user who may write there, or run otaroll apply or otaroll daemon "
+      "needs write access to {}; run this as a user who may write there, or run otaroll apply "
       "once to recover the file",
       path, path, dir));
 }

@@ -172,7 +172,7 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"NoObservationYetWaits",
              [](Fixture& f) { f.Add("canary", AttemptStatus::kCreated, kNow - 25h); },
              {{Action::kInSync, ""},
-              {Action::kWaiting, "health: no observation of stage canary's job yet (apply and daemon record them)"},
+              {Action::kWaiting, "health: no observation of stage canary's job yet (each apply records them)"},
               {Action::kBlocked, "stage pilot is not created yet (waiting)"}}},
         Case{"PendingIntentIsUnknown",
              [](Fixture& f) { f.Add("canary", AttemptStatus::kPending, kNow - 1min); },

@@ -194,7 +194,7 @@ TEST_F(LoadSnapshotTest, ReadsWhatACrashedWriterCommitted) {
             "state file " + crashed + " holds changes in " + crashed +
                 "-wal from a writer that stopped without closing it, and reading them needs write access to " +
                 dir_.string() +
-                "; run this as a user who may write there, or run otaroll apply or otaroll daemon "
+                "; run this as a user who may write there, or run otaroll apply "
                 "once to recover the file");
   ASSERT_EQ(::chmod(dir_.c_str(), 0755), 0);
 
