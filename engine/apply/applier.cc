@@ -11,7 +11,6 @@
 #include "core/random.h"
 #include "platform/wire.h"
 #include "spec/spec.h"
-#include "state/schema.h"
 
 namespace otaroll::apply {
 namespace {

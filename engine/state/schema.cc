@@ -127,11 +127,6 @@ const std::vector<Migration>& Migrations() {
   return kMigrations;
 }
 
-const std::vector<std::string>& TaskStatuses() {
-  static const std::vector<std::string> kStatuses = {"CONFIRM",   "QUEUED", "NOTIFIED", "IN_PROGRESS",
-                                                     "SUCCEEDED", "FAILED", "CANCELED"};
-  return kStatuses;
-}
 
 namespace {
 

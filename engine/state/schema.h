@@ -23,9 +23,6 @@ struct Migration {
 };
 const std::vector<Migration>& Migrations();
 
-// The 7 task statuses an observation counts (API.md §4), in column order.
-const std::vector<std::string>& TaskStatuses();
-
 enum class SchemaState {
   kEmpty,    // no tables at all: a file otaroll has just created (or a 0-byte file)
   kOlder,    // an otaroll state file that needs migrating

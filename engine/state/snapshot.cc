@@ -17,6 +17,12 @@ std::optional<AttemptStatus> ParseStatus(const std::string& s) {
   return std::nullopt;
 }
 
+const std::vector<std::string>& TaskStatuses() {
+  static const std::vector<std::string> kStatuses = {"CONFIRM",   "QUEUED", "NOTIFIED", "IN_PROGRESS",
+                                                     "SUCCEEDED", "FAILED", "CANCELED"};
+  return kStatuses;
+}
+
 int64_t Observation::Count(const std::string& status) const {
   auto it = by_status.find(status);
   return it == by_status.end() ? 0 : it->second;

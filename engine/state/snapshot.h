@@ -47,6 +47,10 @@ struct Attempt {
   std::optional<int64_t> superseded_by;  // id of the attempt that replaced this one
 };
 
+// The 7 task statuses an observation counts (API.md §4), in the order of the
+// state file's columns.
+const std::vector<std::string>& TaskStatuses();
+
 // Counts of a job's device tasks by status (API.md §4), taken at observed_at.
 struct Observation {
   std::string job_id;
