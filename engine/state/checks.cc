@@ -7,7 +7,6 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
-
 namespace otaroll::state {
 
 namespace {

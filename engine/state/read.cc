@@ -95,10 +95,10 @@ core::Result<bool> CheckReadable(const Db& db, const std::string& path) {
   if (!schema.ok()) return schema.status();
   if (schema->state == SchemaState::kEmpty) return false;
   if (schema->state == SchemaState::kOlder) {
-    return core::Status::Unsupported(fmt::format(
-        "state file {} has schema version {} and this otaroll reads version {}; run otaroll apply once to "
-        "upgrade it",
-        path, schema->version, kSchemaVersion));
+    return core::Status::Unsupported(
+        fmt::format("state file {} has schema version {} and this otaroll reads version {}; run otaroll apply once to "
+                    "upgrade it",
+                    path, schema->version, kSchemaVersion));
   }
   return true;
 }

@@ -127,7 +127,6 @@ const std::vector<Migration>& Migrations() {
   return kMigrations;
 }
 
-
 namespace {
 
 // Every table, index and trigger of a schema as (type, name, sql), ordered.
