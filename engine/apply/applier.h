@@ -56,6 +56,9 @@ struct Options {
   const plan::Plan* only = nullptr;
   // Checked before every create: true stops the run (the lease was lost).
   std::function<bool()> lease_lost;
+  // Checked before every create: true stops the run quietly (a signal asked
+  // the daemon to stop; the call in flight and its state write finish first).
+  std::function<bool()> stop;
   // Every thing done and every problem, as it happens (apply/events.h).
   std::function<void(const ApplyEvent&)> on_event;
 };

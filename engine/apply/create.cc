@@ -36,6 +36,14 @@ core::Status Applier::CreateStage(const manifest::Rollout& rollout, const plan::
               "the lease on the state file was lost (another process took it); the run stopped", report);
       return core::Status::Ok();
     }
+    if (options_.stop && options_.stop()) {
+      report->stopped = true;
+      Attempt at;
+      at.rollout = rollout.name;
+      at.stage = stage.name;
+      Say(EventKind::kStopped, at, fmt::format("{}: not started: stopping (a signal asked otaroll to stop)", where));
+      return core::Status::Ok();
+    }
     if (options_.max_creates >= 0 && report->create_calls >= options_.max_creates) {
       Problem(EventKind::kSkipped, rollout.name, stage.name,
               fmt::format("{}: part {} not started: --max-creates {} reached", where, part + 1, options_.max_creates),

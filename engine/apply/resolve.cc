@@ -24,22 +24,12 @@ core::Status Applier::Resolve(const state::Snapshot& snapshot, Report* report) {
   for (const auto& a : snapshot.attempts) {
     if (!a.job_id.empty()) known.insert(a.job_id);
   }
-  // One listing per firmware serves every unresolved attempt of it.
+  // One listing per firmware serves every unresolved attempt of it. Every
+  // one is looked up at once: a job that matches is adopted now; only the
+  // conclusion "nothing was created" waits until the request has settled.
   std::map<std::string, std::vector<const Attempt*>> by_firmware;
-  core::Time now = clock_.Now();
   for (const auto& a : snapshot.attempts) {
-    if (!state::Unresolved(a)) continue;
-    if (now - a.updated_at < options_.settle) {
-      ++report->unknown;
-      Problem(EventKind::kUnknown, a,
-              fmt::format("{}: attempt {} was sent at {} and may still be in flight; it is looked up once it has "
-                          "settled (after {})",
-                          StageName(a.rollout, a.stage), a.intent_id, core::FormatRfc3339(a.updated_at),
-                          core::FormatRfc3339(a.updated_at + options_.settle)),
-              report);
-      continue;
-    }
-    by_firmware[spec::ReadRequest(a.request).firmware_id].push_back(&a);
+    if (state::Unresolved(a)) by_firmware[spec::ReadRequest(a.request).firmware_id].push_back(&a);
   }
   for (const auto& [firmware, attempts] : by_firmware) {
     auto jobs = platform_.ListJobsByFirmware(firmware);
@@ -138,6 +128,18 @@ core::Status Applier::ResolveOne(Attempt a, const std::vector<platform::JobInfo>
   if (!*found) return core::Status::Ok();  // stopped, or still unknown (recorded)
   std::vector<platform::JobInfo>& matches = **found;
   const std::string where = StageName(a.rollout, a.stage);
+  if (matches.empty() && clock_.Now() - a.updated_at < options_.settle) {
+    // The request may still be in flight (a killed process's request can
+    // reach the platform later): nothing is concluded yet.
+    ++report->unknown;
+    Problem(EventKind::kUnknown, a,
+            fmt::format("{}: attempt {} was sent at {} and may still be in flight; no job for it is listed yet; it is "
+                        "looked up again, and concluded not created once it has settled (after {})",
+                        where, a.intent_id, core::FormatRfc3339(a.updated_at),
+                        core::FormatRfc3339(a.updated_at + options_.settle)),
+            report);
+    return core::Status::Ok();
+  }
   if (matches.empty()) {
     a.status = AttemptStatus::kFailed;
     a.error_code = state::kNotCreated;

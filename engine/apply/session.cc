@@ -65,10 +65,14 @@ core::Status CheckSaved(state::Store& store, const manifest::ManifestSet& manife
 
 core::Result<SessionResult> ApplyOnce(state::Store& store, Platform& platform, core::Clock& clock,
                                       const manifest::ManifestSet& manifests, const SessionOptions& o) {
-  auto lease = LeaseGuard::Acquire(store, clock, o.heartbeat);
-  if (!lease.ok()) return lease.status();
-  const LeaseGuard& guard = **lease;
-  if (guard.taken_over_from() && o.took_over) o.took_over(*guard.taken_over_from());
+  std::unique_ptr<LeaseGuard> taken;
+  if (o.held == nullptr) {
+    auto lease = LeaseGuard::Acquire(store, clock, o.heartbeat);
+    if (!lease.ok()) return lease.status();
+    taken = std::move(*lease);
+    if (taken->taken_over_from() && o.took_over) o.took_over(*taken->taken_over_from());
+  }
+  const LeaseGuard& guard = o.held != nullptr ? *o.held : *taken;
   if (o.saved != nullptr) {
     if (auto s = CheckSaved(store, manifests, clock, o); !s.ok()) return s;
   }

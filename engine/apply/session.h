@@ -38,6 +38,8 @@ class LeaseGuard {
 
   // True once a heartbeat found the lease taken away: stop creating.
   bool lost() const { return keeper_->lost(); }
+  // Why it was lost (naming the new holder), or the last failed heartbeat.
+  core::Status status() const { return keeper_->status(); }
   // The dead or expired holder this lease was taken over from, if any.
   const std::optional<state::Lease>& taken_over_from() const { return taken_over_from_; }
 
@@ -63,6 +65,9 @@ struct SessionOptions {
   // expired holder.
   std::function<void(const state::Lease& from)> took_over;
   std::chrono::milliseconds heartbeat{std::chrono::seconds(5)};
+  // A lease the caller already holds (the daemon holds one for its whole
+  // life): used instead of taking one for this run.
+  const LeaseGuard* held = nullptr;
 };
 
 struct SessionResult {

@@ -206,8 +206,9 @@ int run(int argc, char** argv) {
   p->add_option("--now", plan.now, "plan as of this RFC 3339 instant instead of the clock");
 
   const std::vector<std::pair<std::string, Runner>> commands = {
-      {"apply", AddApplyCommand(app)},   {"platform", AddPlatformCommand(app)}, {"sandbox", AddSandboxCommand(app)},
-      {"status", AddStatusCommand(app)}, {"history", AddHistoryCommand(app)},   {"state", AddStateCommand(app)},
+      {"apply", AddApplyCommand(app)},     {"daemon", AddDaemonCommand(app)}, {"platform", AddPlatformCommand(app)},
+      {"sandbox", AddSandboxCommand(app)}, {"status", AddStatusCommand(app)}, {"history", AddHistoryCommand(app)},
+      {"state", AddStateCommand(app)},
   };
 
   try {

@@ -20,6 +20,7 @@ Runner AddStatusCommand(CLI::App& app);    // state_cmd.cc
 Runner AddHistoryCommand(CLI::App& app);   // state_cmd.cc
 Runner AddStateCommand(CLI::App& app);     // state_cmd.cc
 Runner AddApplyCommand(CLI::App& app);     // apply_cmd.cc
+Runner AddDaemonCommand(CLI::App& app);    // daemon_cmd.cc
 
 // "otaroll: error: <message>" on stderr.
 void PrintError(const std::string& message);

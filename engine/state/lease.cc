@@ -21,37 +21,53 @@ namespace otaroll::state {
 
 namespace {
 
-// When the process `pid` started (Linux /proc), or nullopt when unknown.
-std::optional<core::Time> ProcessStart(int64_t pid) {
-  std::ifstream stat_file(fmt::format("/proc/{}/stat", pid));
-  std::string stat_line;
-  if (!std::getline(stat_file, stat_line)) return std::nullopt;
-  // "pid (comm) state ppid ...": comm may hold spaces and parentheses; field
-  // 22, starttime (clock ticks after boot), is the 20th after the last ')'.
-  const size_t close = stat_line.rfind(')');
-  if (close == std::string::npos) return std::nullopt;
-  std::istringstream fields(stat_line.substr(close + 1));
-  std::string field;
-  for (int i = 0; i < 20 && (fields >> field); ++i) {
-  }
-  if (!fields) return std::nullopt;
+// What /proc says of a process: its state letter (R, S, Z, …) and when it
+// started.
+struct ProcessInfo {
+  char state = '?';
+  std::optional<core::Time> started;
+};
+
+// When this machine booted (/proc/stat), or nullopt.
+std::optional<int64_t> BootTime() {
   std::ifstream proc_stat("/proc/stat");
   std::string key;
-  int64_t boot = -1;
   while (proc_stat >> key) {
     if (key == "btime") {
+      int64_t boot = -1;
       proc_stat >> boot;
-      break;
+      return boot >= 0 ? std::optional<int64_t>(boot) : std::nullopt;
     }
     proc_stat.ignore(std::numeric_limits<std::streamsize>::max(), '\n');
   }
+  return std::nullopt;
+}
+
+// The process `pid` (Linux /proc), or nullopt when it cannot be read.
+std::optional<ProcessInfo> ReadProcess(int64_t pid) {
+  std::ifstream stat_file(fmt::format("/proc/{}/stat", pid));
+  std::string stat_line;
+  if (!std::getline(stat_file, stat_line)) return std::nullopt;
+  // "pid (comm) state ppid ...": comm may hold spaces and parentheses; the
+  // state is the first field after the last ')', field 22, starttime (clock
+  // ticks after boot), the 20th.
+  const size_t close = stat_line.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream fields(stat_line.substr(close + 1));
+  ProcessInfo info;
+  std::string field;
+  for (int i = 0; i < 20 && (fields >> field); ++i) {
+    if (i == 0 && field.size() == 1) info.state = field[0];
+  }
+  if (!fields) return info;
+  const auto boot = BootTime();
   const long ticks = ::sysconf(_SC_CLK_TCK);
-  if (boot < 0 || ticks <= 0) return std::nullopt;
   char* end = nullptr;
   const unsigned long long start_ticks = std::strtoull(field.c_str(), &end, 10);
-  if (end == field.c_str() || *end != '\0') return std::nullopt;
+  if (!boot || ticks <= 0 || end == field.c_str() || *end != '\0') return info;
   const auto ms = static_cast<int64_t>(start_ticks * 1000 / static_cast<unsigned long long>(ticks));
-  return core::Time(std::chrono::milliseconds(boot * 1000 + ms));
+  info.started = core::Time(std::chrono::milliseconds(*boot * 1000 + ms));
+  return info;
 }
 
 }  // namespace
@@ -63,9 +79,12 @@ bool HolderAliveHere(const Lease& l) {
 bool HolderGone(const Lease& l) {
   if (l.pid <= 0 || l.pid > std::numeric_limits<pid_t>::max()) return true;  // never a live process's id
   if (::kill(static_cast<pid_t>(l.pid), 0) != 0 && errno == ESRCH) return true;
+  const auto process = ReadProcess(l.pid);
+  if (!process) return false;
+  // A zombie was killed (or exited) and only waits for its parent to reap it.
+  if (process->state == 'Z' || process->state == 'X') return true;
   // Seconds of slack: boot time has whole seconds, and clocks get stepped.
-  auto started = ProcessStart(l.pid);
-  return started && *started > l.heartbeat_at + std::chrono::seconds(2);
+  return process->started && *process->started > l.heartbeat_at + std::chrono::seconds(2);
 }
 
 namespace {

@@ -31,7 +31,8 @@ struct LeaseAcquired {
 // This machine's host name (gethostname); "" when it cannot be read.
 std::string LocalHostName();
 // The holder of `l`, a process on this host, certainly no longer exists: no
-// process has its pid, or the process that has it started after the
+// process has its pid, the process is a zombie (killed or exited, not yet
+// reaped by its parent), or the process that has it started after the
 // holder's last heartbeat (the pid was reused, e.g. after a reboot).
 bool HolderGone(const Lease& l);
 // The holder of `l` is a live process on this host (force-unlock refuses it).

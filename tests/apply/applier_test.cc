@@ -251,17 +251,13 @@ TEST_F(ApplierTest, LostAnswerIsUnknownThenAdoptedNeverCreatedTwice) {
   EXPECT_EQ(platform_.jobs.size(), 1u);  // the later stages wait behind the unknown one
   EXPECT_EQ(Count(AttemptStatus::kUnknown), 1);
 
-  // Too soon: the request might still be in flight; nothing is concluded.
-  Report early = Apply(m);
-  EXPECT_EQ(early.unknown, 1);
-  EXPECT_EQ(platform_.lists, 0);
-  EXPECT_EQ(platform_.jobs.size(), 1u);
-
-  clock_.Sleep(minutes(2));
-  Report later = Apply(m);
-  EXPECT_EQ(later.adopted, 1);
-  EXPECT_EQ(later.created, 2);
-  EXPECT_TRUE(later.ok());
+  // The job is listed: it is adopted at once, without waiting for the
+  // request to settle.
+  Report next = Apply(m);
+  EXPECT_EQ(platform_.lists, 1);
+  EXPECT_EQ(next.adopted, 1);
+  EXPECT_EQ(next.created, 2);
+  EXPECT_TRUE(next.ok());
   EXPECT_EQ(platform_.jobs.size(), 3u);
   EXPECT_EQ(Count(AttemptStatus::kCreated), 3);
   EXPECT_EQ(Attempts()[0].job_id, platform_.jobs[0].job_id);
@@ -340,6 +336,31 @@ TEST_F(ApplierTest, UnknownWithNoJobOnThePlatformIsCreatedAgain) {
   ASSERT_EQ(attempts.size(), 4u);
   EXPECT_EQ(attempts[0].status, AttemptStatus::kFailed);
   EXPECT_EQ(attempts[0].error_code, state::kNotCreated);
+}
+
+// Only "nothing was created" waits for the request to settle: until then a
+// request that is still in flight could make the job.
+TEST_F(ApplierTest, NoJobListedIsConcludedNotCreatedOnlyOnceTheRequestHasSettled) {
+  auto m = test_util::Parse(kThreeStages);
+  platform_.faults = {CreateFault::kLostBeforeCreating};
+  Apply(m);
+  Report early = Apply(m);
+  EXPECT_EQ(platform_.lists, 1);  // looked up at once
+  EXPECT_EQ(early.unknown, 1);
+  EXPECT_EQ(early.absent, 0);
+  EXPECT_EQ(early.create_calls, 0);
+  ASSERT_EQ(early.problems.size(), 1u);
+  const state::Attempt a = Attempts()[0];
+  EXPECT_EQ(early.problems[0], "thermostat/canary: attempt " + a.intent_id + " was sent at " +
+                                   core::FormatRfc3339(a.updated_at) +
+                                   " and may still be in flight; no job for it is listed yet; it is looked up again, "
+                                   "and concluded not created once it has settled (after " +
+                                   core::FormatRfc3339(a.updated_at + seconds(61)) + ")");
+  EXPECT_EQ(Count(AttemptStatus::kUnknown), 1);
+  clock_.Sleep(minutes(2));
+  Report later = Apply(m);
+  EXPECT_EQ(later.absent, 1);
+  EXPECT_EQ(later.created, 3);
 }
 
 TEST_F(ApplierTest, LookupFailureLeavesTheStageUnknownAndCreatesNothing) {

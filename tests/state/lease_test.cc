@@ -6,15 +6,18 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <fstream>
 #include <thread>
 
 #include "state/lease_keeper.h"
 #include "store_fixture.h"
+#include "test_util/child.h"
 
 namespace otaroll::state {
 namespace {
 
 using testing::Backend;
+using testing::Eventually;
 using testing::Holder;
 using testing::RawDb;
 using testing::T;
@@ -84,6 +87,28 @@ TEST_P(LeaseConformance, ADeadLocalHolderIsTakenOverAtOnce) {
   EXPECT_EQ(got->taken_over_from->token, "tok-dead");
   EXPECT_EQ(Held()->token, "tok-new");
   EXPECT_EQ(Held()->pid, getpid());
+}
+
+// A killed holder whose parent has not reaped it yet is a zombie: gone, not
+// a live holder to wait out for a whole TTL.
+TEST_P(LeaseConformance, AZombieLocalHolderIsTakenOverAtOnce) {
+  test_util::Child zombie({"/bin/true"}, {});
+  ASSERT_TRUE(zombie.ok()) << zombie.spawn_error();
+  const std::string stat = "/proc/" + std::to_string(zombie.pid()) + "/stat";
+  auto state = [&] {
+    std::ifstream in(stat);
+    std::string line;
+    std::getline(in, line);
+    const size_t close = line.rfind(')');
+    return close == std::string::npos || close + 2 >= line.size() ? '?' : line[close + 2];
+  };
+  ASSERT_TRUE(Eventually([&] { return state() == 'Z'; }));  // exited, not reaped: Child reaps only when asked
+  const core::Time start = Now();
+  ASSERT_TRUE(store_->AcquireLease(Holder(LocalHostName(), zombie.pid(), "tok-zombie"), start).ok());
+  auto got = store_->AcquireLease(Holder(LocalHostName(), getpid(), "tok-new"), start + std::chrono::seconds(1));
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  ASSERT_TRUE(got->taken_over_from.has_value());
+  EXPECT_EQ(got->taken_over_from->token, "tok-zombie");
 }
 
 TEST_P(LeaseConformance, ALocalPidNowUsedByAProcessStartedAfterTheLastHeartbeatIsGone) {
@@ -194,17 +219,6 @@ TEST_P(LeaseConformance, AcquireJoinsAnOpenTransaction) {
   EXPECT_FALSE(Held().has_value());
 }
 
-// Polls `done` until it holds or `bound` passes: waiting on an observable
-// condition, never sleeping as synchronisation.
-template <typename F>
-bool Eventually(F done, std::chrono::milliseconds bound = std::chrono::seconds(20)) {
-  const auto deadline = std::chrono::steady_clock::now() + bound;
-  while (!done()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-  return true;
-}
 
 TEST_P(LeaseConformance, LeaseKeeperHeartbeatsUntilTheLeaseIsTakenAway) {
   ASSERT_TRUE(store_->AcquireLease(Holder(LocalHostName(), getpid(), "tok-keep"), T("2026-11-25T10:00:00Z")).ok());

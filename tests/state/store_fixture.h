@@ -11,6 +11,7 @@
 #include <memory>
 #include <ostream>
 #include <string>
+#include <thread>
 
 #include "state/memory_store.h"
 #include "state/sqlite_store.h"
@@ -28,6 +29,18 @@ inline void PrintTo(Backend b, std::ostream* os) {
 
 inline std::string BackendName(const ::testing::TestParamInfo<Backend>& info) {
   return info.param == Backend::kSqlite ? "Sqlite" : "Memory";
+}
+
+// Polls `done` until it holds or `bound` passes: waiting on an observable
+// condition, never sleeping as synchronisation.
+template <typename F>
+inline bool Eventually(F done, std::chrono::milliseconds bound = std::chrono::seconds(20)) {
+  const auto deadline = std::chrono::steady_clock::now() + bound;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return true;
 }
 
 // A lease as another process would hold it.

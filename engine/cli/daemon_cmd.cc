@@ -1,0 +1,233 @@
+// `otaroll daemon`: options, signals, the log's format and the endpoints;
+// the loop itself is daemon::Daemon, over the same engine path as apply.
+#include <fmt/format.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <iostream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "apply/platform.h"
+#include "cli/app.h"
+#include "cli/commands.h"
+#include "cli/platform_options.h"
+#include "core/escape.h"
+#include "daemon/daemon.h"
+#include "daemon/metrics.h"
+#include "daemon/server.h"
+#include "manifest/duration.h"
+#include "state/open.h"
+
+namespace otaroll::cli {
+namespace {
+
+struct Settings {
+  std::string dir = ".";
+  std::string state;
+  std::string interval = "5m";
+  std::string git_timeout = "60s";
+  std::string observe_every = "30s";
+  bool git_pull = false;
+  std::string listen;
+  std::string log_format = "text";
+  bool prune = false;
+  int prune_limit = 10;
+  bool prune_empty_tree = false;
+  bool cancel_superseded = false;
+  int max_creates = -1;
+  PlatformOptions platform;
+};
+
+// One log line, as text or as one JSON object; escaped, never a secret (the
+// engine's messages carry none).
+void PrintLog(const daemon::LogLine& l, bool json, std::mutex& mu) {
+  const std::string now = core::FormatRfc3339(core::SystemClock().Now());
+  std::string line;
+  if (json) {
+    nlohmann::ordered_json j;
+    j["time"] = now;
+    j["level"] = l.level;
+    j["event"] = l.kind;
+    for (const auto& [k, v] : {std::pair<const char*, const std::string&>{"rollout", l.rollout},
+                               {"stage", l.stage},
+                               {"attempt", l.attempt},
+                               {"job", l.job},
+                               {"code", l.code}}) {
+      if (!v.empty()) j[k] = v;
+    }
+    j["message"] = l.message;
+    line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  } else {
+    line = fmt::format("{} {} {}: {}", now, l.level, l.kind, core::Printable(l.message));
+  }
+  std::lock_guard<std::mutex> lock(mu);
+  std::cout << line << "\n" << std::flush;
+}
+
+core::Result<std::chrono::milliseconds> ParseDurationOption(const std::string& name, const std::string& text) {
+  auto d = manifest::ParseDuration(text);
+  if (!d.error.empty() || d.value <= core::Duration::zero()) {
+    return core::Status::Invalid(
+        fmt::format("{} {}: not a duration; write e.g. 30s, 5m or 1h", name, core::Shown(text)));
+  }
+  return std::chrono::duration_cast<std::chrono::milliseconds>(d.value);
+}
+
+// Signals arrive on a thread of their own (sigwait): SIGHUP reconciles now,
+// the first SIGTERM/SIGINT stops the loop gracefully, a second exits at once.
+class SignalThread {
+ public:
+  explicit SignalThread(daemon::Waker& waker) : waker_(waker) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~SignalThread() {
+    done_ = true;
+    pthread_kill(thread_.native_handle(), SIGUSR2);
+    thread_.join();
+  }
+  // Blocks the signals in the calling thread and every thread it starts
+  // later; call first thing, before any thread exists.
+  static void Block() {
+    sigset_t set = Set();
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  }
+
+ private:
+  static sigset_t Set() {
+    sigset_t set;
+    sigemptyset(&set);
+    for (int s : {SIGTERM, SIGINT, SIGHUP, SIGUSR2}) sigaddset(&set, s);
+    return set;
+  }
+  void Run() {
+    sigset_t set = Set();
+    int stops = 0;
+    while (!done_) {
+      int sig = 0;
+      if (sigwait(&set, &sig) != 0) continue;
+      if (sig == SIGHUP) waker_.Reconcile();
+      if (sig == SIGTERM || sig == SIGINT) {
+        if (++stops > 1) {
+          std::cerr << "otaroll: a second signal: exiting at once\n" << std::flush;
+          std::_Exit(kExitError);
+        }
+        std::cerr << fmt::format("otaroll: {}: finishing the call in flight, then stopping\n",
+                                 sig == SIGTERM ? "SIGTERM" : "SIGINT")
+                  << std::flush;
+        waker_.Stop();
+      }
+    }
+  }
+  daemon::Waker& waker_;
+  std::atomic<bool> done_{false};
+  std::thread thread_;
+};
+
+int Run(const Settings& s) {
+  SignalThread::Block();  // before the lease's heartbeat thread or the server exist
+  auto interval = ParseDurationOption("--interval", s.interval);
+  auto git_timeout = ParseDurationOption("--git-timeout", s.git_timeout);
+  auto observe = ParseDurationOption("--observe-every", s.observe_every);
+  for (const auto* r : {&interval, &git_timeout, &observe}) {
+    if (!r->ok()) {
+      PrintError(r->status().message());
+      return kExitError;
+    }
+  }
+  if (s.log_format != "text" && s.log_format != "json") {
+    PrintError(fmt::format("--log-format {}: expected text or json", core::Shown(s.log_format)));
+    return kExitError;
+  }
+  auto connection = Connect(s.platform);
+  if (!connection.ok()) {
+    PrintError(connection.status().message());
+    return kExitError;
+  }
+  auto store = state::OpenStore(StateValue(s.state, s.dir));
+  if (!store.ok()) {
+    PrintError(store.status().message());
+    return kExitError;
+  }
+  daemon::Options o;
+  o.dir = s.dir;
+  o.interval = *interval;
+  o.git_pull = s.git_pull;
+  o.git_timeout = *git_timeout;
+  o.health_cadence = *observe;
+  o.apply.cancel_superseded = s.cancel_superseded;
+  o.apply.prune = s.prune;
+  o.apply.prune_limit = s.prune_limit;
+  o.apply.prune_empty_tree = s.prune_empty_tree;
+  o.apply.max_creates = s.max_creates;
+  o.apply.intent_tags = s.platform.platform == "alibaba";
+  o.apply.settle =
+      std::chrono::milliseconds(static_cast<int64_t>(s.platform.timeout_s * 1000)) + std::chrono::seconds(1);
+  std::mutex log_mu;
+  const bool json = s.log_format == "json";
+  auto log = [&](const daemon::LogLine& l) { PrintLog(l, json, log_mu); };
+
+  daemon::Metrics metrics;
+  apply::ClientPlatform client(*connection->client);
+  daemon::CountingPlatform platform(client, metrics);
+  core::SystemClock clock;
+  daemon::Daemon d(o, **store, platform, clock, log, &metrics);
+  if (auto started = d.Start(); !started.ok()) {
+    PrintError(started.message());
+    return kExitError;
+  }
+  daemon::Waker waker;
+  SignalThread signals(waker);
+  std::atomic<bool> looping{true};
+  std::unique_ptr<daemon::Server> server;
+  if (!s.listen.empty()) {
+    server = std::make_unique<daemon::Server>([&] { return d.health(); }, [&] { return looping.load(); }, metrics);
+    if (auto bound = server->Start(s.listen); !bound.ok()) {
+      PrintError(bound.message());
+      return kExitError;
+    }
+    log(daemon::LogLine{"info", "listen", "", "", "", "", "", "listening on " + server->url()});
+  }
+  log(daemon::LogLine{"info", "start", "", "", "", "", "",
+                      fmt::format("reconciling {} every {} (state {})", s.dir, s.interval, (*store)->where())});
+  core::Status ran = d.Run(waker);
+  looping = false;
+  if (!ran.ok()) {
+    PrintError(ran.message());
+    return kExitError;
+  }
+  log(daemon::LogLine{"info", "stop", "", "", "", "", "", "stopped; the lease is released"});
+  return kExitOk;
+}
+
+}  // namespace
+
+Runner AddDaemonCommand(CLI::App& app) {
+  auto s = std::make_shared<Settings>();
+  auto* cmd = app.add_subcommand(
+      "daemon", "Reconcile the manifests continuously: pull, plan and apply each interval and when a gate opens");
+  cmd->add_option("dir", s->dir, "manifest directory, a git checkout with --git-pull (default: .)");
+  cmd->add_option("--state", s->state, "state file (default: $OTAROLL_STATE, else DIR/.otaroll/state.db)");
+  cmd->add_option("--interval", s->interval, "time between cycles, ±10 % jitter (default 5m)");
+  cmd->add_flag("--git-pull", s->git_pull, "fetch and fast-forward DIR's checkout before each cycle");
+  cmd->add_option("--git-timeout", s->git_timeout, "bound on every git call (default 60s)");
+  cmd->add_option("--observe-every", s->observe_every,
+                  "while a health gate is judging, observe at least this often (default 30s)");
+  cmd->add_option("--listen", s->listen, "serve /healthz, /readyz and /metrics on HOST:PORT (:PORT = loopback)");
+  cmd->add_option("--log-format", s->log_format, "text (default) or json: one object per line");
+  cmd->add_flag("--prune", s->prune, "cancel the unfinished tasks of jobs whose stage is no longer in the manifests");
+  cmd->add_option("--prune-limit", s->prune_limit, "with --prune: refuse to prune more jobs than this (default 10)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--prune-empty-tree", s->prune_empty_tree,
+                "with --prune: prune even when the manifests hold no rollout at all (refused otherwise)");
+  cmd->add_flag("--cancel-superseded", s->cancel_superseded,
+                "when a stage is replaced, cancel the old job's unfinished tasks");
+  cmd->add_option("--max-creates", s->max_creates, "create at most this many jobs per cycle")
+      ->check(CLI::NonNegativeNumber);
+  AddPlatformOptions(cmd, &s->platform);
+  return [s] { return Run(*s); };
+}
+
+}  // namespace otaroll::cli

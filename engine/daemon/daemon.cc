@@ -1,0 +1,347 @@
+#include "daemon/daemon.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+
+#include "core/escape.h"
+#include "daemon/git.h"
+#include "manifest/loader.h"
+
+namespace otaroll::daemon {
+
+// ---------------------------------------------------------------- waker
+
+Waker::Why Waker::WaitUntil(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock<std::mutex> lock(mu_);
+  cv_.wait_until(lock, deadline, [&] { return stop_ || reconcile_; });
+  if (stop_) return Why::kStop;
+  if (reconcile_) {
+    reconcile_ = false;
+    return Why::kReconcile;
+  }
+  return Why::kDue;
+}
+
+void Waker::Reconcile() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    reconcile_ = true;
+  }
+  cv_.notify_all();
+}
+
+void Waker::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+}
+
+bool Waker::stopping() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return stop_;
+}
+
+// ---------------------------------------------------------------- when to wake
+
+core::Time NextWake(const Cycle& cycle, core::Time now, const Options& o, double jitter_sample) {
+  const double sample = std::clamp(jitter_sample, -1.0, 1.0);
+  const auto spread = std::chrono::duration_cast<core::Duration>(
+      std::chrono::duration<double, std::milli>(static_cast<double>(o.interval.count()) * o.jitter * sample));
+  core::Time wake = now + std::chrono::duration_cast<core::Duration>(o.interval) + spread;
+  if (cycle.next_gate) wake = std::min(wake, *cycle.next_gate);
+  if (cycle.judging) wake = std::min(wake, now + std::chrono::duration_cast<core::Duration>(o.health_cadence));
+  return std::max(wake, now);
+}
+
+namespace {
+
+// The earliest time gate of a waiting stage, and whether a health gate is
+// still judging (waiting on observations, not on time).
+void Gates(const plan::Plan& p, Cycle& cycle) {
+  for (const auto& r : p.rollouts) {
+    for (const auto& s : r.stages) {
+      if (s.action != plan::Action::kWaiting) continue;
+      if (s.opens_at) {
+        if (!cycle.next_gate || *s.opens_at < *cycle.next_gate) cycle.next_gate = s.opens_at;
+      } else if (s.reason.rfind("health", 0) == 0) {
+        cycle.judging = true;
+      }
+    }
+  }
+}
+
+std::string Short(const std::string& commit) {
+  return commit.empty() ? "(not a git checkout)" : commit.substr(0, 12);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- the daemon
+
+Daemon::Daemon(Options options, state::Store& store, apply::Platform& platform, core::Clock& clock, LogSink log,
+               Metrics* metrics)
+    : options_(std::move(options)),
+      store_(store),
+      platform_(platform),
+      clock_(clock),
+      log_(std::move(log)),
+      metrics_(metrics) {}
+
+Daemon::~Daemon() {
+  if (metrics_ != nullptr) metrics_->LeaseHeld(false);
+}
+
+void Daemon::Log(const std::string& level, const std::string& kind, const std::string& message) const {
+  if (!log_) return;
+  LogLine line;
+  line.level = level;
+  line.kind = kind;
+  line.message = message;
+  log_(line);
+}
+
+core::Status Daemon::Start() {
+  auto lease = apply::LeaseGuard::Acquire(store_, clock_, options_.heartbeat);
+  if (!lease.ok()) return lease.status();
+  lease_ = std::move(*lease);
+  if (metrics_ != nullptr) metrics_->LeaseHeld(true);
+  if (const auto& from = lease_->taken_over_from()) {
+    Log("warn", "lease",
+        fmt::format("took over the lease of pid {} on host {} (gone or expired)", from->pid,
+                    core::Printable(from->host)));
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    health_.lease_held = true;
+    health_.not_ready = "no cycle has finished yet";
+  }
+  // What a restart on an invalid tree says it last acted on.
+  auto events = store_.Events("");
+  if (!events.ok()) return events.status();
+  for (auto it = events->rbegin(); it != events->rend(); ++it) {
+    if (it->kind != "cycle") continue;
+    auto data = nlohmann::json::parse(it->data_json, nullptr, false);
+    if (data.is_object() && data.value("valid_commit", "") != "") {
+      valid_commit_ = data.value("valid_commit", "");
+      valid_digest_ = data.value("digest", "");
+      Log("info", "start",
+          fmt::format("the last cycle recorded in state acted on commit {} (manifest digest {})", Short(valid_commit_),
+                      valid_digest_.substr(0, 12)));
+    }
+    break;
+  }
+  return core::Status::Ok();
+}
+
+const manifest::ManifestSet* Daemon::LoadTree(Cycle& cycle) {
+  Git git(options_.dir, options_.git_timeout);
+  if (options_.git_pull) {
+    auto pulled = git.FetchAndFastForward();
+    if (!pulled.ok()) {
+      Log("error", "git", pulled.status().message());
+      (void)store_.AppendEvent(
+          state::Event{0, clock_.Now(), "", "", std::nullopt, "git-failed", pulled.status().message(), ""});
+    } else if (pulled->advanced()) {
+      Log("info", "git",
+          fmt::format("fast-forwarded {} from {} to {}", options_.dir, Short(pulled->before), Short(pulled->after)));
+    }
+  }
+  if (auto head = git.Head(); head.ok()) cycle.commit = *head;
+  auto loaded = manifest::LoadTree(options_.dir);
+  std::vector<std::string> errors;
+  if (!loaded.ok()) {
+    errors.push_back(loaded.status().message());
+  } else {
+    for (const auto& d : loaded->errors) errors.push_back(d.Format());
+  }
+  cycle.tree_valid = errors.empty();
+  if (cycle.tree_valid) {
+    valid_ = std::move(loaded->set);
+    valid_commit_ = cycle.commit;
+    reported_invalid_.clear();
+  } else {
+    // Reported once per commit and set of errors: every error, with its place.
+    std::string key = cycle.commit;
+    for (const auto& e : errors) key += "\n" + e;
+    if (key != reported_invalid_) {
+      reported_invalid_ = key;
+      for (const auto& e : errors) Log("error", "tree-invalid", e);
+      const std::string what =
+          valid_ ? fmt::format("the last valid tree (commit {}) keeps being reconciled", Short(valid_commit_))
+          : valid_commit_.empty()
+              ? std::string("no valid tree has been seen yet: nothing is done until one appears")
+              : fmt::format("the last valid commit acted on was {}; nothing is done until a valid tree appears",
+                            Short(valid_commit_));
+      const std::string message = fmt::format("the tree at commit {} is invalid ({} error{}); {}", Short(cycle.commit),
+                                              errors.size(), errors.size() == 1 ? "" : "s", what);
+      Log("error", "tree-invalid", message);
+      nlohmann::json data = {{"commit", cycle.commit}, {"errors", errors}};
+      (void)store_.AppendEvent(
+          state::Event{0, clock_.Now(), "", "", std::nullopt, "tree-invalid", message, data.dump()});
+    }
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    health_.tree_valid = cycle.tree_valid;
+    health_.tree_errors = errors;
+    health_.commit = cycle.commit;
+  }
+  if (metrics_ != nullptr) {
+    metrics_->TreeValid(cycle.tree_valid);
+    metrics_->Commit(cycle.commit);
+  }
+  return valid_ ? &*valid_ : nullptr;
+}
+
+Cycle Daemon::RunCycle(const std::function<bool()>& stop) {
+  const auto started = std::chrono::steady_clock::now();
+  Cycle cycle;
+  const manifest::ManifestSet* manifests = LoadTree(cycle);
+  const plan::Plan* planned = nullptr;
+  apply::SessionResult result;
+  if (manifests == nullptr) {
+    cycle.outcome = "no-valid-tree";
+  } else {
+    cycle.valid_commit = valid_commit_;
+    apply::SessionOptions o;
+    o.apply = options_.apply;
+    o.apply.stop = stop;
+    o.held = lease_.get();
+    o.apply.on_event = [&](const apply::ApplyEvent& e) {
+      if (!log_) return;
+      LogLine line;
+      line.level = e.problem ? "warn" : "info";
+      line.kind = apply::EventKindName(e.kind);
+      line.rollout = e.rollout;
+      line.stage = e.stage;
+      line.attempt = e.attempt;
+      line.job = e.job;
+      line.code = e.code;
+      line.message = e.message;
+      log_(line);
+    };
+    auto applied = apply::ApplyOnce(store_, platform_, clock_, *manifests, o);
+    if (!applied.ok()) {
+      cycle.outcome = "error";
+      cycle.error = applied.status().message();
+      Log("error", "cycle", cycle.error);
+    } else {
+      result = std::move(*applied);
+      cycle.report = result.report;
+      cycle.digest = result.plan.manifest_digest;
+      valid_digest_ = cycle.digest;
+      planned = &result.plan;
+      cycle.outcome = result.report.stopped && stop && stop()                         ? "stopped"
+                      : result.outcome == apply::SessionResult::Outcome::kNothingToDo ? "nothing-to-do"
+                                                                                      : "applied";
+      // The plan after this cycle's creates: what waits, and until when.
+      auto after = store_.Load();
+      if (after.ok()) {
+        result.plan = plan::Build(*manifests, *after, clock_.Now());
+        Gates(result.plan, cycle);
+      }
+    }
+    if (!cycle.tree_valid && cycle.outcome != "error") cycle.outcome = "invalid-tree";
+  }
+  cycle.duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
+  if (auto s = Record(cycle); !s.ok()) Log("error", "cycle", s.message());
+  Observe(cycle, planned);
+  return cycle;
+}
+
+core::Status Daemon::Record(const Cycle& cycle) {
+  const apply::Report& r = cycle.report;
+  nlohmann::json data = {{"commit", cycle.commit},
+                         {"valid_commit", cycle.valid_commit},
+                         {"digest", cycle.digest},
+                         {"outcome", cycle.outcome},
+                         {"tree_valid", cycle.tree_valid},
+                         {"duration_ms", cycle.duration.count()},
+                         {"created", r.created},
+                         {"adopted", r.adopted},
+                         {"failed", r.failed},
+                         {"not_created", r.not_created + r.absent},
+                         {"unknown", r.unknown},
+                         {"superseded", r.superseded},
+                         {"cancelled", r.cancelled},
+                         {"observed", r.observed}};
+  const std::string message = fmt::format(
+      "cycle at commit {}: {} ({} created, {} adopted, {} failed, {} unknown) in {} ms", Short(cycle.commit),
+      cycle.outcome, r.created, r.adopted, r.failed, r.unknown, cycle.duration.count());
+  Log(cycle.outcome == "error" ? "error" : "info", "cycle", message);
+  return store_.AppendEvent(state::Event{0, clock_.Now(), "", "", std::nullopt, "cycle", message, data.dump()});
+}
+
+void Daemon::Observe(const Cycle& cycle, const plan::Plan* plan) {
+  const bool success = cycle.outcome == "applied" || cycle.outcome == "nothing-to-do";
+  const core::Time now = clock_.Now();
+  if (metrics_ != nullptr) {
+    metrics_->CycleDone(cycle.outcome, static_cast<double>(cycle.duration.count()) / 1000.0, cycle.report,
+                        success && cycle.report.ok(), static_cast<double>(now.time_since_epoch().count()) / 1000.0);
+    if (plan != nullptr) metrics_->Stages(*plan);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  ++health_.cycles;
+  health_.last_cycle = now;
+  health_.valid_commit = valid_commit_;
+  health_.digest = valid_digest_;
+  if (success) health_.last_success = now;
+  health_.ready = success && cycle.tree_valid;
+  if (health_.ready) {
+    health_.not_ready.clear();
+  } else if (!cycle.tree_valid) {
+    health_.not_ready = fmt::format("the tree at commit {} is invalid", Short(cycle.commit));
+  } else if (cycle.outcome == "error") {
+    health_.not_ready = "the last cycle failed: " + cycle.error;
+  } else {
+    health_.not_ready = "the last cycle was " + cycle.outcome;
+  }
+}
+
+core::Status Daemon::Run(Waker& waker) {
+  for (;;) {
+    if (lease_->lost()) {
+      if (metrics_ != nullptr) metrics_->LeaseHeld(false);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        health_.lease_held = false;
+      }
+      const std::string why = lease_->status().message();
+      Log("error", "lease-lost", "the lease was lost: " + why + "; the daemon stops");
+      return core::Status::Conflict("the lease was lost: " + why + "; the daemon stopped");
+    }
+    Cycle cycle = RunCycle([&] { return waker.stopping() || lease_->lost(); });
+    if (waker.stopping()) return core::Status::Ok();
+    if (lease_->lost()) continue;  // said above, at the top
+    const core::Time now = clock_.Now();
+    std::uniform_real_distribution<double> jitter(-1.0, 1.0);
+    const core::Time wake = NextWake(cycle, now, options_, jitter(rng_));
+    Log("info", "sleep",
+        fmt::format("next cycle at {}{}", core::FormatRfc3339(wake),
+                    cycle.next_gate && *cycle.next_gate <= wake ? " (a gate opens)" : ""));
+    // At most a heartbeat apart, so a lost lease is noticed while sleeping.
+    for (;;) {
+      const auto left = wake - clock_.Now();
+      if (left <= core::Duration::zero() || lease_->lost()) break;
+      const auto step = std::min<std::chrono::milliseconds>(std::chrono::duration_cast<std::chrono::milliseconds>(left),
+                                                            options_.heartbeat);
+      const Waker::Why why = waker.WaitUntil(std::chrono::steady_clock::now() + step);
+      if (why == Waker::Why::kStop) return core::Status::Ok();
+      if (why == Waker::Why::kReconcile) {
+        Log("info", "reconcile", "SIGHUP: reconciling now");
+        break;
+      }
+    }
+  }
+}
+
+Health Daemon::health() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return health_;
+}
+
+}  // namespace otaroll::daemon

@@ -1,0 +1,150 @@
+// `otaroll daemon` (SPEC §7, docs/daemon.md): the GitOps reconciler. It
+// holds the lease for its whole life and loops, each cycle:
+//   1. with --git-pull: fetch and fast-forward the checkout (git.h);
+//   2. load the tree; an invalid tree is reported once and the last valid
+//      tree keeps being reconciled (none yet: nothing is done);
+//   3. the same engine path as `otaroll apply` (apply::ApplyOnce): refresh,
+//      plan, execute;
+//   4. record the cycle (commit, manifest digest, outcome, counts, duration)
+//      as a "cycle" event in state;
+// then waits until the next interval or the earliest instant a gate opens,
+// whichever comes first (NextWake). The CLI (cli/daemon_cmd.cc) turns
+// signals into Waker calls and serves Health on --listen.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "apply/applier.h"
+#include "apply/platform.h"
+#include "apply/session.h"
+#include "core/clock.h"
+#include "core/status.h"
+#include "daemon/metrics.h"
+#include "manifest/model.h"
+#include "plan/plan.h"
+#include "state/store.h"
+
+namespace otaroll::daemon {
+
+struct Options {
+  std::string dir = ".";
+  std::chrono::milliseconds interval{std::chrono::minutes(5)};
+  double jitter = 0.1;  // ± this share of the interval
+  bool git_pull = false;
+  std::chrono::milliseconds git_timeout{std::chrono::seconds(60)};
+  // While a health gate is still judging (observations gate the next
+  // stage), the loop wakes at least this often to observe again.
+  std::chrono::milliseconds health_cadence{std::chrono::seconds(30)};
+  std::chrono::milliseconds heartbeat{std::chrono::seconds(5)};
+  apply::Options apply;  // --cancel-superseded, --prune, --max-creates, … (on_event is the daemon's)
+};
+
+// One line of the daemon's log (rendered as text or JSON by the CLI).
+struct LogLine {
+  std::string level;  // "info", "warn", "error"
+  std::string kind;   // "cycle", "tree-invalid", "git", "created", … (apply's event kinds)
+  std::string rollout, stage, attempt, job, code;
+  std::string message;
+};
+using LogSink = std::function<void(const LogLine&)>;
+
+// What one cycle did.
+struct Cycle {
+  std::string commit;        // "" when the tree is not a git checkout
+  std::string digest;        // the manifest digest acted on ("" when nothing was)
+  std::string outcome;       // "applied", "nothing-to-do", "invalid-tree", "no-valid-tree", "error", "stopped"
+  bool tree_valid = false;   // the tree as it is now
+  std::string valid_commit;  // the commit of the tree acted on
+  apply::Report report;
+  std::string error;  // outcome "error": why
+  std::chrono::milliseconds duration{0};
+  std::optional<core::Time> next_gate;  // the earliest instant a waiting gate opens
+  bool judging = false;                 // a health gate is still judging
+};
+
+// What the endpoints show (a copy taken under a lock).
+struct Health {
+  bool ready = false;     // a cycle succeeded and the tree is valid
+  std::string not_ready;  // why not, one sentence
+  bool tree_valid = false;
+  std::vector<std::string> tree_errors;  // file:line:col: … of the invalid tree
+  std::string commit, valid_commit, digest;
+  std::optional<core::Time> last_cycle, last_success;
+  int64_t cycles = 0;
+  bool lease_held = false;
+};
+
+// Wakes the loop: the next cycle is due, SIGHUP (reconcile now) or a stop.
+class Waker {
+ public:
+  enum class Why { kDue, kReconcile, kStop };
+  // Returns at `deadline`, or at once when asked to reconcile or stop.
+  Why WaitUntil(std::chrono::steady_clock::time_point deadline);
+  void Reconcile();
+  void Stop();
+  bool stopping() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  bool reconcile_ = false;
+  bool stop_ = false;
+};
+
+// When the loop wakes next: `now` + `interval` with `jitter` (a sample in
+// [-1, 1] scaled by the jitter share), or the earliest gate opening, or the
+// health cadence while a health gate is judging, whichever comes first;
+// never in the past.
+core::Time NextWake(const Cycle& cycle, core::Time now, const Options& options, double jitter_sample);
+
+class Daemon {
+ public:
+  Daemon(Options options, state::Store& store, apply::Platform& platform, core::Clock& clock, LogSink log,
+         Metrics* metrics = nullptr);
+  ~Daemon();
+
+  // Takes the lease for the daemon's life (Conflict naming the holder), and
+  // reads the last cycle recorded in state (what a restart on an invalid
+  // tree says it last acted on).
+  core::Status Start();
+  // One cycle; `stop` is checked before every create.
+  Cycle RunCycle(const std::function<bool()>& stop);
+  // Cycles until the waker says stop (exit 0) or the lease is lost (an
+  // error naming the new holder).
+  core::Status Run(Waker& waker);
+
+  Health health() const;
+
+ private:
+  // Loads the tree (and pulls first with --git-pull); sets the manifests to
+  // act on, and reports an invalid tree once per commit and errors.
+  const manifest::ManifestSet* LoadTree(Cycle& cycle);
+  core::Status Record(const Cycle& cycle);
+  void Log(const std::string& level, const std::string& kind, const std::string& message) const;
+  void Observe(const Cycle& cycle, const plan::Plan* plan);
+
+  Options options_;
+  state::Store& store_;
+  apply::Platform& platform_;
+  core::Clock& clock_;
+  LogSink log_;
+  Metrics* metrics_;
+  std::unique_ptr<apply::LeaseGuard> lease_;
+  std::optional<manifest::ManifestSet> valid_;  // the last valid tree
+  std::string valid_commit_, valid_digest_;
+  std::string reported_invalid_;  // the commit and errors last reported invalid
+  std::mt19937_64 rng_{std::random_device{}()};
+
+  mutable std::mutex mu_;
+  Health health_;  // guarded by mu_
+};
+
+}  // namespace otaroll::daemon

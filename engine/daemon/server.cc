@@ -1,0 +1,78 @@
+#include "daemon/server.h"
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include <nlohmann/json.hpp>
+
+namespace otaroll::daemon {
+
+Server::Server(std::function<Health()> health, std::function<bool()> alive, Metrics& metrics)
+    : health_(std::move(health)), alive_(std::move(alive)), metrics_(metrics) {}
+
+Server::~Server() {
+  if (http_) http_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string Server::ReadyJson(const Health& h) {
+  nlohmann::ordered_json j;
+  j["ready"] = h.ready;
+  if (!h.ready) j["reason"] = h.not_ready;
+  j["tree_valid"] = h.tree_valid;
+  if (!h.tree_errors.empty()) j["tree_errors"] = h.tree_errors;
+  j["commit"] = h.commit;
+  j["valid_commit"] = h.valid_commit;
+  j["manifest_digest"] = h.digest;
+  j["cycles"] = h.cycles;
+  j["last_cycle"] = h.last_cycle ? core::FormatRfc3339(*h.last_cycle) : "";
+  j["last_success"] = h.last_success ? core::FormatRfc3339(*h.last_success) : "";
+  j["lease_held"] = h.lease_held;
+  return j.dump() + "\n";
+}
+
+core::Status Server::Start(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos) {
+    return core::Status::Invalid(
+        fmt::format("--listen {}: expected HOST:PORT, e.g. 127.0.0.1:9090 (or :9090 for loopback)", address));
+  }
+  std::string host = address.substr(0, colon);
+  if (host.empty()) host = "127.0.0.1";
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  int port = -1;
+  try {
+    size_t used = 0;
+    port = std::stoi(address.substr(colon + 1), &used);
+    if (used != address.size() - colon - 1) port = -1;
+  } catch (const std::exception&) {
+    port = -1;
+  }
+  if (port < 0 || port > 65535) {
+    return core::Status::Invalid(fmt::format("--listen {}: the port must be a number from 0 to 65535", address));
+  }
+  http_ = std::make_unique<httplib::Server>();
+  http_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
+    const bool alive = alive_();
+    res.status = alive ? 200 : 503;
+    res.set_content(alive ? "ok\n" : "the reconcile loop has stopped\n", "text/plain; charset=utf-8");
+  });
+  http_->Get("/readyz", [this](const httplib::Request&, httplib::Response& res) {
+    const Health h = health_();
+    res.status = h.ready ? 200 : 503;
+    res.set_content(ReadyJson(h), "application/json");
+  });
+  http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics_.Text(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  const int bound = port == 0 ? http_->bind_to_any_port(host) : (http_->bind_to_port(host, port) ? port : -1);
+  if (bound <= 0) {
+    return core::Status::IOError(fmt::format(
+        "--listen {}: cannot listen there (in use, or not an address of this host); pick another port", address));
+  }
+  url_ = fmt::format("http://{}:{}", host.find(':') != std::string::npos ? "[" + host + "]" : host, bound);
+  thread_ = std::thread([this] { http_->listen_after_bind(); });
+  return core::Status::Ok();
+}
+
+}  // namespace otaroll::daemon
