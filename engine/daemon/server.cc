@@ -3,7 +3,9 @@
 #include <fmt/format.h>
 #include <httplib.h>
 
+#include <chrono>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 namespace otaroll::daemon {
 
@@ -52,6 +54,12 @@ core::Status Server::Start(const std::string& address) {
     return core::Status::Invalid(fmt::format("--listen {}: the port must be a number from 0 to 65535", address));
   }
   http_ = std::make_unique<httplib::Server>();
+  // SO_REUSEADDR only: cpp-httplib's default SO_REUSEPORT would let a second
+  // daemon bind the same port silently.
+  http_->set_socket_options([](socket_t sock) {
+    int yes = 1;
+    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const char*>(&yes), sizeof yes);
+  });
   http_->Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
     const bool alive = alive_();
     res.status = alive ? 200 : 503;
@@ -72,6 +80,12 @@ core::Status Server::Start(const std::string& address) {
   }
   url_ = fmt::format("http://{}:{}", host.find(':') != std::string::npos ? "[" + host + "]" : host, bound);
   thread_ = std::thread([this] { http_->listen_after_bind(); });
+  // Until it runs, stop() would be a no-op and the thread would then serve
+  // forever: wait for it (bounded).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!http_->is_running() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return core::Status::Ok();
 }
 

@@ -1,0 +1,300 @@
+// The daemon's parts: when it wakes, the waker, git against real
+// repositories in a temp dir (a bare "remote" and a clone), the endpoints,
+// and the metrics exposition checked by promtool.
+#include "daemon/daemon.h"
+
+#include <gtest/gtest.h>
+#include <httplib.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "daemon/git.h"
+#include "daemon/metrics.h"
+#include "daemon/server.h"
+#include "test_util/child.h"
+#include "test_util/temp_dir.h"
+
+namespace otaroll::daemon {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+core::Time T(const char* text) {
+  return *core::ParseRfc3339(text);
+}
+
+// ---------------------------------------------------------------- NextWake
+
+TEST(NextWake, TheIntervalWithJitterWhenNoGateIsWaiting) {
+  Options o;
+  o.interval = std::chrono::minutes(5);
+  const core::Time now = T("2026-11-30T10:00:00Z");
+  EXPECT_EQ(NextWake(Cycle{}, now, o, 0.0), T("2026-11-30T10:05:00Z"));
+  EXPECT_EQ(NextWake(Cycle{}, now, o, 1.0), T("2026-11-30T10:05:30Z"));   // +10 %
+  EXPECT_EQ(NextWake(Cycle{}, now, o, -1.0), T("2026-11-30T10:04:30Z"));  // −10 %
+  EXPECT_EQ(NextWake(Cycle{}, now, o, 7.0), T("2026-11-30T10:05:30Z"));   // clamped
+}
+
+TEST(NextWake, TheEarliestGateOpeningComesFirstButNeverInThePast) {
+  Options o;
+  o.interval = std::chrono::minutes(5);
+  const core::Time now = T("2026-11-30T10:00:00Z");
+  Cycle c;
+  c.next_gate = T("2026-11-30T10:01:07Z");
+  EXPECT_EQ(NextWake(c, now, o, 0.0), T("2026-11-30T10:01:07Z"));
+  c.next_gate = T("2026-11-30T09:00:00Z");  // already open: at once
+  EXPECT_EQ(NextWake(c, now, o, 0.0), now);
+  c.next_gate = T("2026-11-30T11:00:00Z");  // later than the interval: the interval
+  EXPECT_EQ(NextWake(c, now, o, 0.0), T("2026-11-30T10:05:00Z"));
+}
+
+TEST(NextWake, AJudgingHealthGateIsObservedAtTheCadence) {
+  Options o;
+  o.interval = std::chrono::minutes(5);
+  o.health_cadence = seconds(30);
+  Cycle c;
+  c.judging = true;
+  EXPECT_EQ(NextWake(c, T("2026-11-30T10:00:00Z"), o, 0.0), T("2026-11-30T10:00:30Z"));
+}
+
+// ---------------------------------------------------------------- Waker
+
+TEST(Waker, ReconcileAndStopWakeAtOnceADeadlineOtherwise) {
+  Waker w;
+  const auto soon = std::chrono::steady_clock::now() + milliseconds(20);
+  EXPECT_EQ(w.WaitUntil(soon), Waker::Why::kDue);
+  w.Reconcile();
+  EXPECT_EQ(w.WaitUntil(std::chrono::steady_clock::now() + std::chrono::hours(1)), Waker::Why::kReconcile);
+  EXPECT_EQ(w.WaitUntil(std::chrono::steady_clock::now() + milliseconds(1)), Waker::Why::kDue);  // consumed
+  std::thread stopper([&] { w.Stop(); });
+  EXPECT_EQ(w.WaitUntil(std::chrono::steady_clock::now() + std::chrono::hours(1)), Waker::Why::kStop);
+  stopper.join();
+  EXPECT_TRUE(w.stopping());
+}
+
+// ---------------------------------------------------------------- Git
+
+// A bare "remote" and a clone of it, with a commit on main.
+class GitTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    remote_ = dir_.Join("remote.git");
+    Git({"init", "--quiet", "--bare", "--initial-branch=main", remote_});
+    author_ = dir_.Join("author");
+    Git({"clone", "--quiet", remote_, author_});
+    Commit(author_, "a.yaml", "one\n");
+    Git({"-C", author_, "push", "--quiet", "origin", "HEAD:main"});
+    checkout_ = dir_.Join("checkout");
+    Git({"clone", "--quiet", remote_, checkout_});
+  }
+
+  static test_util::RunResult Git(std::vector<std::string> args) {
+    args.insert(args.begin(), "git");
+    test_util::RunOptions o;
+    o.search_path = true;
+    o.env = {{"GIT_AUTHOR_NAME", "t"},      {"GIT_AUTHOR_EMAIL", "t@example.com"}, {"GIT_COMMITTER_NAME", "t"},
+             {"GIT_COMMITTER_EMAIL", "t@example.com"}, {"GIT_CONFIG_GLOBAL", "/dev/null"}, {"GIT_TERMINAL_PROMPT", "0"}};
+    o.timeout_seconds = 60;
+    auto r = test_util::Run(args, o);
+    EXPECT_EQ(r.exit_code, 0) << "git " << args[1] << ": " << r.err;
+    return r;
+  }
+  static std::string Head(const std::string& repo) {
+    std::string out = Git({"-C", repo, "rev-parse", "HEAD"}).out;
+    while (!out.empty() && out.back() == '\n') out.pop_back();
+    return out;
+  }
+  void Commit(const std::string& repo, const std::string& file, const std::string& text) {
+    std::ofstream(repo + "/" + file) << text;
+    Git({"-C", repo, "add", file});
+    Git({"-C", repo, "commit", "--quiet", "-m", "change " + file});
+  }
+  void Push() { Git({"-C", author_, "push", "--quiet", "--force", "origin", "HEAD:main"}); }
+
+  test_util::TempDir dir_;
+  std::string remote_, author_, checkout_;
+};
+
+TEST_F(GitTest, FetchesAndFastForwards) {
+  daemon::Git git(checkout_, seconds(30));
+  const std::string before = Head(checkout_);
+  auto same = git.FetchAndFastForward();
+  ASSERT_TRUE(same.ok()) << same.status().message();
+  EXPECT_FALSE(same->advanced());
+  Commit(author_, "b.yaml", "two\n");
+  Push();
+  auto moved = git.FetchAndFastForward();
+  ASSERT_TRUE(moved.ok()) << moved.status().message();
+  EXPECT_EQ(moved->before, before);
+  EXPECT_EQ(moved->after, Head(author_));
+  EXPECT_EQ(Head(checkout_), Head(author_));
+  EXPECT_EQ(*git.Head(), Head(author_));
+}
+
+TEST_F(GitTest, RewrittenHistoryIsReportedAndTheCheckoutLeftAsItWas) {
+  Git({"-C", author_, "commit", "--quiet", "--amend", "-m", "rewritten"});
+  Push();
+  const std::string before = Head(checkout_);
+  auto r = daemon::Git(checkout_, seconds(30)).FetchAndFastForward();
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            checkout_ + ": " + before.substr(0, 12) + " cannot be fast-forwarded to " + Head(author_).substr(0, 12) +
+                " (origin/main): its history was rewritten or has diverged; the checkout was left at " +
+                before.substr(0, 12) + ": reset it on purpose (git -C " + checkout_ +
+                " reset --hard origin/main) if the remote is right");
+  EXPECT_EQ(Head(checkout_), before);
+}
+
+TEST_F(GitTest, LocalChangesADetachedHeadAndNoCheckoutAreReported) {
+  std::ofstream(checkout_ + "/a.yaml") << "edited by hand\n";
+  auto dirty = daemon::Git(checkout_, seconds(30)).FetchAndFastForward();
+  ASSERT_FALSE(dirty.ok());
+  EXPECT_EQ(dirty.status().message(),
+            checkout_ +
+                " has local changes to tracked files; the daemon only fast-forwards and left the checkout as it "
+                "was: commit or discard them");
+  Git({"-C", checkout_, "checkout", "--quiet", "a.yaml"});
+  Git({"-C", checkout_, "checkout", "--quiet", "--detach"});
+  auto detached = daemon::Git(checkout_, seconds(30)).FetchAndFastForward();
+  ASSERT_FALSE(detached.ok());
+  EXPECT_EQ(detached.status().message(), checkout_ + ": HEAD is detached (at " + Head(checkout_).substr(0, 12) +
+                                             "); --git-pull follows a branch: check one out (git -C " + checkout_ +
+                                             " checkout main)");
+  const std::string plain = dir_.Join("plain");
+  std::filesystem::create_directories(plain);
+  auto none = daemon::Git(plain, seconds(30)).FetchAndFastForward();
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.status().message(), plain + " is not a git checkout with a commit; --git-pull needs a clone (git "
+                                             "clone URL " +
+                                         plain + ")");
+}
+
+// A remote that never answers: the fetch is killed at the deadline, with
+// everything it started.
+TEST_F(GitTest, AHangingRemoteIsCutOffAtTheDeadline) {
+  Git({"-C", checkout_, "config", "protocol.ext.allow", "always"});
+  Git({"-C", checkout_, "remote", "set-url", "origin", "ext::sh -c sleep% 600"});
+  const auto start = std::chrono::steady_clock::now();
+  auto r = daemon::Git(checkout_, seconds(1)).FetchAndFastForward();
+  const auto took = std::chrono::steady_clock::now() - start;
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), checkout_ +
+                                      ": git fetch timed out after 1s; the checkout was left as it was (check the "
+                                      "remote's reachability)");
+  EXPECT_LT(took, seconds(30));
+}
+
+// ---------------------------------------------------------------- endpoints
+
+std::string Get(const std::string& url, const std::string& path, int* status) {
+  httplib::Client c(url);
+  c.set_connection_timeout(5);
+  c.set_read_timeout(5);
+  auto r = c.Get(path);
+  *status = r ? r->status : -1;
+  return r ? r->body : "";
+}
+
+TEST(Server, HealthzReadyzAndMetrics) {
+  Metrics metrics;
+  Health h;
+  h.not_ready = "no cycle has finished yet";
+  h.lease_held = true;
+  bool alive = true;
+  Server server([&] { return h; }, [&] { return alive; }, metrics);
+  ASSERT_TRUE(server.Start(":0").ok());
+  int status = 0;
+  EXPECT_EQ(Get(server.url(), "/healthz", &status), "ok\n");
+  EXPECT_EQ(status, 200);
+  EXPECT_EQ(Get(server.url(), "/readyz", &status),
+            R"({"ready":false,"reason":"no cycle has finished yet","tree_valid":false,"commit":"","valid_commit":"",)"
+            R"("manifest_digest":"","cycles":0,"last_cycle":"","last_success":"","lease_held":true})"
+            "\n");
+  EXPECT_EQ(status, 503);
+  h.ready = true;
+  h.tree_valid = true;
+  Get(server.url(), "/readyz", &status);
+  EXPECT_EQ(status, 200);
+  alive = false;
+  Get(server.url(), "/healthz", &status);
+  EXPECT_EQ(status, 503);
+  const std::string text = Get(server.url(), "/metrics", &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_NE(text.find("otaroll_lease_held"), std::string::npos) << text;
+}
+
+TEST(Server, AMalformedOrTakenAddressIsAClearError) {
+  Metrics metrics;
+  Server a([] { return Health{}; }, [] { return true; }, metrics);
+  EXPECT_EQ(a.Start("9090").message(), "--listen 9090: expected HOST:PORT, e.g. 127.0.0.1:9090 (or :9090 for loopback)");
+  EXPECT_EQ(a.Start(":http").message(), "--listen :http: the port must be a number from 0 to 65535");
+  Server b([] { return Health{}; }, [] { return true; }, metrics);
+  ASSERT_TRUE(b.Start("127.0.0.1:0").ok());
+  const std::string taken = "127.0.0.1:" + b.url().substr(b.url().rfind(':') + 1);
+  Server c([] { return Health{}; }, [] { return true; }, metrics);
+  EXPECT_EQ(c.Start(taken).message(), "--listen " + taken +
+                                          ": cannot listen there (in use, or not an address of this host); pick "
+                                          "another port");
+}
+
+// ---------------------------------------------------------------- metrics
+
+// promtool (Debian package prometheus) checks the exposition: names, types,
+// help, suffixes, label cardinality.
+TEST(Metrics, TheExpositionPassesPromtool) {
+  Metrics m;
+  apply::Report r;
+  r.created = 2;
+  r.adopted = 1;
+  m.CycleDone("applied", 0.25, r, true, 1764496800.0);
+  m.ApiCall("CreateOTAStaticUpgradeJob", "", false);
+  m.ApiCall("ListOTAJobByFirmware", "Throttling.User", true);
+  m.TreeValid(true);
+  m.LeaseHeld(true);
+  m.Commit("0123456789abcdef0123456789abcdef01234567");
+  plan::Plan p;
+  plan::RolloutPlan rollout;
+  rollout.name = "thermostat";
+  plan::StagePlan canary;
+  canary.name = "canary";
+  canary.action = plan::Action::kInSync;
+  plan::StagePlan pilot;
+  pilot.name = "pilot";
+  pilot.action = plan::Action::kWaiting;
+  rollout.stages = {canary, pilot};
+  p.rollouts = {rollout};
+  m.Stages(p);
+  const std::string text = m.Text();
+  EXPECT_NE(text.find(R"(otaroll_jobs_total{outcome="created"} 2)"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(otaroll_stage_info{rollout="thermostat",stage="pilot",state="waiting"} 1)"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find(R"(otaroll_api_throttles_total{action="ListOTAJobByFirmware"} 1)"), std::string::npos) << text;
+
+  // A stage that moves on or goes away leaves no stale series.
+  p.rollouts[0].stages[1].action = plan::Action::kInSync;
+  p.rollouts[0].stages.erase(p.rollouts[0].stages.begin());
+  m.Stages(p);
+  const std::string later = m.Text();
+  EXPECT_EQ(later.find(R"(state="waiting"} 1)"), std::string::npos) << later;
+  EXPECT_EQ(later.find(R"(stage="canary")"), std::string::npos) << later;
+  EXPECT_NE(later.find(R"(otaroll_stage_info{rollout="thermostat",stage="pilot",state="in-sync"} 1)"),
+            std::string::npos)
+      << later;
+
+  test_util::TempDir dir;
+  const std::string file = dir.Join("metrics.txt");
+  std::ofstream(file) << later;
+  test_util::RunOptions o;
+  o.search_path = true;
+  o.merge_output = true;
+  auto check = test_util::Run({"sh", "-c", "promtool check metrics < " + file}, o);
+  EXPECT_EQ(check.exit_code, 0) << check.out << "\n" << later;
+  EXPECT_EQ(check.out, "");
+}
+
+}  // namespace
+}  // namespace otaroll::daemon
