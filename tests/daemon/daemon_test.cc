@@ -14,6 +14,7 @@
 #include "daemon/metrics.h"
 #include "daemon/server.h"
 #include "test_util/child.h"
+#include "test_util/git_repo.h"
 #include "test_util/temp_dir.h"
 
 namespace otaroll::daemon {
@@ -77,45 +78,17 @@ TEST(Waker, ReconcileAndStopWakeAtOnceADeadlineOtherwise) {
 
 // ---------------------------------------------------------------- Git
 
-// A bare "remote" and a clone of it, with a commit on main.
 class GitTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    remote_ = dir_.Join("remote.git");
-    Git({"init", "--quiet", "--bare", "--initial-branch=main", remote_});
-    author_ = dir_.Join("author");
-    Git({"clone", "--quiet", remote_, author_});
-    Commit(author_, "a.yaml", "one\n");
-    Git({"-C", author_, "push", "--quiet", "origin", "HEAD:main"});
-    checkout_ = dir_.Join("checkout");
-    Git({"clone", "--quiet", remote_, checkout_});
-  }
-
-  static test_util::RunResult Git(std::vector<std::string> args) {
-    args.insert(args.begin(), "git");
-    test_util::RunOptions o;
-    o.search_path = true;
-    o.env = {{"GIT_AUTHOR_NAME", "t"},      {"GIT_AUTHOR_EMAIL", "t@example.com"}, {"GIT_COMMITTER_NAME", "t"},
-             {"GIT_COMMITTER_EMAIL", "t@example.com"}, {"GIT_CONFIG_GLOBAL", "/dev/null"}, {"GIT_TERMINAL_PROMPT", "0"}};
-    o.timeout_seconds = 60;
-    auto r = test_util::Run(args, o);
-    EXPECT_EQ(r.exit_code, 0) << "git " << args[1] << ": " << r.err;
-    return r;
-  }
-  static std::string Head(const std::string& repo) {
-    std::string out = Git({"-C", repo, "rev-parse", "HEAD"}).out;
-    while (!out.empty() && out.back() == '\n') out.pop_back();
-    return out;
-  }
-  void Commit(const std::string& repo, const std::string& file, const std::string& text) {
-    std::ofstream(repo + "/" + file) << text;
-    Git({"-C", repo, "add", file});
-    Git({"-C", repo, "commit", "--quiet", "-m", "change " + file});
-  }
-  void Push() { Git({"-C", author_, "push", "--quiet", "--force", "origin", "HEAD:main"}); }
+  GitTest() : repos_(dir_, "a.yaml", "one\n"), author_(repos_.author), checkout_(repos_.checkout) {}
+  static test_util::RunResult Git(std::vector<std::string> args) { return test_util::Git(std::move(args)); }
+  static std::string Head(const std::string& repo) { return test_util::GitRepos::Head(repo); }
+  void Commit(const std::string& file, const std::string& text) { repos_.Commit(file, text); }
+  void Push() { repos_.Push(/*force=*/true); }
 
   test_util::TempDir dir_;
-  std::string remote_, author_, checkout_;
+  test_util::GitRepos repos_;
+  std::string author_, checkout_;
 };
 
 TEST_F(GitTest, FetchesAndFastForwards) {
@@ -124,7 +97,7 @@ TEST_F(GitTest, FetchesAndFastForwards) {
   auto same = git.FetchAndFastForward();
   ASSERT_TRUE(same.ok()) << same.status().message();
   EXPECT_FALSE(same->advanced());
-  Commit(author_, "b.yaml", "two\n");
+  Commit("b.yaml", "two\n");
   Push();
   auto moved = git.FetchAndFastForward();
   ASSERT_TRUE(moved.ok()) << moved.status().message();
@@ -167,8 +140,9 @@ TEST_F(GitTest, LocalChangesADetachedHeadAndNoCheckoutAreReported) {
   std::filesystem::create_directories(plain);
   auto none = daemon::Git(plain, seconds(30)).FetchAndFastForward();
   ASSERT_FALSE(none.ok());
-  EXPECT_EQ(none.status().message(), plain + " is not a git checkout with a commit; --git-pull needs a clone (git "
-                                             "clone URL " +
+  EXPECT_EQ(none.status().message(), plain +
+                                         " is not a git checkout with a commit; --git-pull needs a clone (git "
+                                         "clone URL " +
                                          plain + ")");
 }
 
@@ -229,7 +203,8 @@ TEST(Server, HealthzReadyzAndMetrics) {
 TEST(Server, AMalformedOrTakenAddressIsAClearError) {
   Metrics metrics;
   Server a([] { return Health{}; }, [] { return true; }, metrics);
-  EXPECT_EQ(a.Start("9090").message(), "--listen 9090: expected HOST:PORT, e.g. 127.0.0.1:9090 (or :9090 for loopback)");
+  EXPECT_EQ(a.Start("9090").message(),
+            "--listen 9090: expected HOST:PORT, e.g. 127.0.0.1:9090 (or :9090 for loopback)");
   EXPECT_EQ(a.Start(":http").message(), "--listen :http: the port must be a number from 0 to 65535");
   Server b([] { return Health{}; }, [] { return true; }, metrics);
   ASSERT_TRUE(b.Start("127.0.0.1:0").ok());
@@ -269,8 +244,7 @@ TEST(Metrics, TheExpositionPassesPromtool) {
   m.Stages(p);
   const std::string text = m.Text();
   EXPECT_NE(text.find(R"(otaroll_jobs_total{outcome="created"} 2)"), std::string::npos) << text;
-  EXPECT_NE(text.find(R"(otaroll_stage_info{rollout="thermostat",stage="pilot",state="waiting"} 1)"),
-            std::string::npos)
+  EXPECT_NE(text.find(R"(otaroll_stage_info{rollout="thermostat",stage="pilot",state="waiting"} 1)"), std::string::npos)
       << text;
   EXPECT_NE(text.find(R"(otaroll_api_throttles_total{action="ListOTAJobByFirmware"} 1)"), std::string::npos) << text;
 

@@ -194,7 +194,8 @@ class Child {
   pid_t pid() const { return pid_; }
   // The read end of its stdout (RunOptions::stdout_pipe), else -1.
   int stdout_fd() const { return out_fd_; }
-  // Everything it wrote to stderr so far.
+  // Everything it wrote to stdout (unless piped) and stderr so far.
+  std::string Out() const { return detail::Slurp(out_path_); }
   std::string Err() const { return detail::Slurp(err_path_); }
 
   void Signal(int sig) const {

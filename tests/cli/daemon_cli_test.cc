@@ -1,0 +1,288 @@
+// `otaroll daemon` as operators run it: the real binary against the real
+// `otaroll sandbox` over loopback, real git repositories in a temp dir, real
+// signals. Every wait polls an observable condition with a bound.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "state/sqlite_store.h"
+#include "test_util/apply_rig.h"
+#include "test_util/child.h"
+#include "test_util/git_repo.h"
+
+namespace otaroll {
+namespace {
+
+using namespace test_util;  // NOLINT(google-build-using-namespace): the harness (test_util/apply_rig.h)
+
+// Polls `done` every 20 ms until it holds or `bound` passes.
+template <typename F>
+bool Eventually(F done, milliseconds bound = seconds(30)) {
+  const auto deadline = Clock::now() + bound;
+  while (!done()) {
+    if (Clock::now() > deadline) return false;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  return true;
+}
+
+// A running `otaroll daemon`: its log, its endpoints, signals.
+class DaemonProcess {
+ public:
+  DaemonProcess(const std::string& dir, const std::string& state, const std::string& platform_url,
+                std::vector<std::string> more) {
+    std::vector<std::string> args = {
+        kBin, "daemon", dir,   "--state",   state, "--endpoint",        platform_url, "--listen",
+        ":0", "--qps",  "500", "--timeout", "2",   "--connect-timeout", "1"};
+    args.insert(args.end(), more.begin(), more.end());
+    child_ = std::make_unique<Child>(args, ChildOptions(180));
+  }
+  Child& child() { return *child_; }
+  std::string Log() const { return child_->Out(); }
+  size_t Count(const std::string& needle) const {
+    const std::string log = Log();
+    size_t n = 0;
+    for (size_t at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1)) ++n;
+    return n;
+  }
+  bool WaitFor(const std::string& needle, milliseconds bound = seconds(30)) const {
+    return Eventually([&] { return Log().find(needle) != std::string::npos; }, bound);
+  }
+  // The endpoints' base URL, from the "listening on" line.
+  std::string url() const {
+    std::smatch m;
+    const std::string log = Log();
+    static const std::regex kListening("listening on (http://[0-9.]+:[0-9]+)");
+    return std::regex_search(log, m, kListening) ? m[1].str() : "";
+  }
+  std::string Get(const std::string& path, int* status) const {
+    httplib::Client c(url());
+    c.set_connection_timeout(5);
+    c.set_read_timeout(5);
+    auto r = c.Get(path);
+    *status = r ? r->status : -1;
+    return r ? r->body : "";
+  }
+
+ private:
+  std::unique_ptr<Child> child_;
+};
+
+std::string Rollout(const std::string& name, const std::string& firmware, const std::string& stages) {
+  return fmt::format(
+      "apiVersion: otaroll/v1\nkind: Rollout\nmetadata: {{name: {}}}\nspec:\n  productKey: k1nhvyl0001\n"
+      "  firmwareId: \"{}\"\n  stages:\n{}",
+      name, firmware, stages);
+}
+
+size_t Created(const std::string& state_path) {
+  return CountAttempts(state_path, {state::AttemptStatus::kCreated});
+}
+
+// The created attempt of rollout/stage (nullopt when none).
+std::optional<state::Attempt> CreatedAttempt(const std::string& state_path, const std::string& rollout,
+                                             const std::string& stage) {
+  auto snap = state::LoadSnapshot(state_path);
+  if (!snap.ok()) return std::nullopt;
+  for (const auto& a : snap->attempts) {
+    if (a.rollout == rollout && a.stage == stage && a.status == state::AttemptStatus::kCreated) return a;
+  }
+  return std::nullopt;
+}
+
+class DaemonCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    sandbox_ = std::make_unique<SandboxProcess>(SandboxArgs(dir_));
+    ASSERT_TRUE(sandbox_->started()) << sandbox_->error();
+    state_ = dir_.Join("state.db");
+  }
+  TempDir dir_;
+  std::unique_ptr<SandboxProcess> sandbox_;
+  std::string state_;
+};
+
+// Each stage is created within seconds of its soak ending, not at the next
+// interval (an hour away); SIGTERM stops it with exit 0 and the lease free;
+// a second daemon meanwhile fails fast naming the first.
+TEST_F(DaemonCli, StagesAdvanceByThemselvesWhenTheirGatesOpen) {
+  const std::string tree = dir_.Join("tree");
+  std::filesystem::create_directories(tree);
+  std::ofstream(tree + "/thermostat.yaml") << Rollout("thermostat", "178",
+                                                      "    - {name: canary, gray: 10}\n"
+                                                      "    - {name: pilot, gray: 50, gate: {soak: 2s}}\n"
+                                                      "    - {name: everyone, all: true, gate: {soak: 2s}}\n");
+  DaemonProcess d(tree, state_, sandbox_->url(), {"--interval", "1h"});
+  ASSERT_TRUE(Eventually([&] { return Created(state_) == 3; }, seconds(40))) << d.Log() << d.child().Err();
+
+  // The delay from a gate opening to its create.
+  auto canary = CreatedAttempt(state_, "thermostat", "canary");
+  auto pilot = CreatedAttempt(state_, "thermostat", "pilot");
+  auto everyone = CreatedAttempt(state_, "thermostat", "everyone");
+  ASSERT_TRUE(canary && pilot && everyone);
+  const auto delay1 = pilot->created_at - (*canary->job_created_at + seconds(2));
+  const auto delay2 = everyone->created_at - (*pilot->job_created_at + seconds(2));
+  std::printf("gate open → create: %lld ms, %lld ms\n", static_cast<long long>(delay1.count()),
+              static_cast<long long>(delay2.count()));
+  EXPECT_LT(delay1, seconds(3));
+  EXPECT_LT(delay2, seconds(3));
+  EXPECT_GE(delay1, milliseconds(-1000));  // never before the gate (the platform's clock rounds to seconds)
+
+  RunResult second = Otaroll({"daemon", tree, "--state", state_, "--endpoint", sandbox_->url()});
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_NE(second.err.find(kLeaseMessage + std::to_string(d.child().pid())), std::string::npos) << second.err;
+
+  d.child().Signal(SIGTERM);
+  const RunResult& done = d.child().Wait();
+  EXPECT_EQ(done.exit_code, 0) << done.err;
+  EXPECT_LT(d.child().elapsed(), seconds(60));
+  EXPECT_FALSE(LeaseHolderPid(state_).has_value());
+  EXPECT_NE(done.out.find("info stop: stopped; the lease is released"), std::string::npos) << done.out;
+  EXPECT_EQ(ListFleetJobs(sandbox_->url(), {"178"}).size(), 3u);
+}
+
+// SIGHUP: reconcile now, not at the next interval.
+TEST_F(DaemonCli, SighupReconcilesNow) {
+  const std::string tree = dir_.Join("tree");
+  std::filesystem::create_directories(tree);
+  std::ofstream(tree + "/a.yaml") << Rollout("a", "301", "    - {name: all, all: true}\n");
+  DaemonProcess d(tree, state_, sandbox_->url(), {"--interval", "1h"});
+  ASSERT_TRUE(Eventually([&] { return Created(state_) == 1; })) << d.Log();
+  ASSERT_TRUE(d.WaitFor("info sleep: next cycle at")) << d.Log();
+  std::ofstream(tree + "/b.yaml") << Rollout("b", "302", "    - {name: all, all: true}\n");
+  d.child().Signal(SIGHUP);
+  ASSERT_TRUE(Eventually([&] { return Created(state_) == 2; }, seconds(20))) << d.Log();
+  EXPECT_NE(d.Log().find("SIGHUP: reconciling now"), std::string::npos);
+  d.child().Signal(SIGTERM);
+  EXPECT_EQ(d.child().Wait().exit_code, 0);
+}
+
+// --git-pull: commits move rollouts along; an invalid commit is reported with
+// its place and nothing is done on its behalf while the last valid tree is
+// still reconciled; the next valid commit is picked up; rewritten history is
+// reported and the checkout left as it was.
+TEST_F(DaemonCli, GitPullFollowsTheRemoteAndNeverActsOnAnInvalidTree) {
+  GitRepos repos(dir_);
+  repos.Commit("rollouts/a.yaml", Rollout("a", "401", "    - {name: all, all: true}\n"));
+  repos.Push();
+  DaemonProcess d(repos.checkout, state_, sandbox_->url(), {"--git-pull", "--interval", "1s"});
+  ASSERT_TRUE(Eventually([&] { return Created(state_) == 1; })) << d.Log() << d.child().Err();
+
+  // An invalid manifest: gray 150.
+  repos.Commit("rollouts/b.yaml", Rollout("b", "402", "    - {name: canary, gray: 150}\n"));
+  repos.Push();
+  const std::string bad = GitRepos::Head(repos.author);
+  ASSERT_TRUE(d.WaitFor("the tree at commit " + bad.substr(0, 12) + " is invalid (1 error)")) << d.Log();
+  EXPECT_NE(d.Log().find(repos.checkout + "/rollouts/b.yaml:8:"), std::string::npos) << d.Log();
+  int status = 0;
+  ASSERT_TRUE(Eventually([&] {
+    d.Get("/readyz", &status);
+    return status == 503;
+  }));
+  const std::string ready = d.Get("/readyz", &status);
+  EXPECT_NE(ready.find("\"reason\":\"the tree at commit " + bad.substr(0, 12) + " is invalid\""), std::string::npos)
+      << ready;
+  EXPECT_NE(ready.find("stages[0].gray: 150 is out of range"), std::string::npos) << ready;
+  // Cycles go on (the last valid tree), said once, and nothing for b.
+  const size_t cycles = d.Count("info cycle: ");
+  ASSERT_TRUE(Eventually([&] { return d.Count("info cycle: ") >= cycles + 2; })) << d.Log();
+  EXPECT_EQ(d.Count("is invalid (1 error)"), 1u) << d.Log();
+  EXPECT_TRUE(ListFleetJobs(sandbox_->url(), {"402"}).empty());
+  EXPECT_EQ(Created(state_), 1u);
+
+  // Fixed: picked up.
+  repos.Commit("rollouts/b.yaml", Rollout("b", "402", "    - {name: canary, gray: 15}\n"));
+  repos.Push();
+  ASSERT_TRUE(Eventually([&] { return Created(state_) == 2; })) << d.Log();
+  ASSERT_TRUE(Eventually([&] {
+    d.Get("/readyz", &status);
+    return status == 200;
+  }));
+
+  // Rewritten history: reported, the checkout stays where it was.
+  const std::string before = GitRepos::Head(repos.checkout);
+  Git({"-C", repos.author, "commit", "--quiet", "--amend", "-m", "rewritten"});
+  repos.Push(/*force=*/true);
+  ASSERT_TRUE(d.WaitFor("its history was rewritten or has diverged")) << d.Log();
+  EXPECT_EQ(GitRepos::Head(repos.checkout), before);
+
+  d.child().Signal(SIGTERM);
+  EXPECT_EQ(d.child().Wait().exit_code, 0);
+}
+
+// /metrics passes promtool, and its created-job counter equals the sandbox's
+// own job count.
+TEST_F(DaemonCli, MetricsPassPromtoolAndCountWhatTheSandboxHolds) {
+  FleetOptions fo;
+  fo.prefix = "metrics";
+  fo.count = 3;
+  Fleet fleet = WriteFleet(dir_, "tree", fo);
+  DaemonProcess d(fleet.dir, state_, sandbox_->url(), {"--interval", "1h"});
+  ASSERT_TRUE(Eventually([&] { return Created(state_) == fleet.stages.size(); })) << d.Log();
+  int status = 0;
+  std::string text;
+  ASSERT_TRUE(Eventually([&] {
+    text = d.Get("/metrics", &status);
+    return text.find(fmt::format("otaroll_jobs_total{{outcome=\"created\"}} {}", fleet.stages.size())) !=
+           std::string::npos;
+  })) << text;
+  EXPECT_EQ(ListFleetJobs(sandbox_->url(), fleet.firmware_ids).size(), fleet.stages.size());
+  EXPECT_NE(text.find("otaroll_lease_held 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("otaroll_tree_valid 1"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(otaroll_api_calls_total{action="CreateOTAStaticUpgradeJob",code=""})"), std::string::npos)
+      << text;
+  const std::string file = dir_.Join("metrics.txt");
+  std::ofstream(file) << text;
+  RunOptions o;
+  o.search_path = true;
+  o.merge_output = true;
+  RunResult check = test_util::Run({"sh", "-c", "promtool check metrics < " + file}, o);
+  EXPECT_EQ(check.exit_code, 0) << check.out;
+  EXPECT_EQ(check.out, "");
+  d.child().Signal(SIGTERM);
+  EXPECT_EQ(d.child().Wait().exit_code, 0);
+}
+
+// kill -9 at random instants and a restart: no duplicate, none lost, checked
+// against the sandbox's own job list.
+TEST_F(DaemonCli, KillingTheDaemonAndRestartingItNeitherDuplicatesNorLosesAJob) {
+  const uint64_t seed = TestSeed();
+  std::printf("daemon crash test: seed %llu (repeat with OTAROLL_TEST_SEED=%llu)\n",
+              static_cast<unsigned long long>(seed), static_cast<unsigned long long>(seed));
+  std::mt19937_64 rng(seed);
+  // Slow creates, so kills land between an intent and its answer.
+  sandbox_.reset();
+  sandbox_ = std::make_unique<SandboxProcess>(SandboxArgs(dir_, {"--latency-ms", "40"}, "slow.db"));
+  ASSERT_TRUE(sandbox_->started()) << sandbox_->error();
+  FleetOptions fo;
+  fo.prefix = "dcrash";
+  fo.count = 8;
+  Fleet fleet = WriteFleet(dir_, "tree", fo);
+  for (int kill = 0; kill < 4; ++kill) {
+    DaemonProcess d(fleet.dir, state_, sandbox_->url(), {"--interval", "1s"});
+    std::this_thread::sleep_for(milliseconds(std::uniform_int_distribution<int>(50, 600)(rng)));  // the kill instant
+    d.child().Signal(SIGKILL);
+    d.child().Wait();
+  }
+  DaemonProcess d(fleet.dir, state_, sandbox_->url(), {"--interval", "1s"});
+  ASSERT_TRUE(Eventually(
+      [&] {
+        return Plan(Rig{fleet.dir, state_, sandbox_->url()}).Converged();
+      },
+      seconds(90)))
+      << d.Log();
+  d.child().Signal(SIGTERM);
+  EXPECT_EQ(d.child().Wait().exit_code, 0);
+  ExpectExactlyOnce(sandbox_->url(), fleet, state_);
+}
+
+}  // namespace
+}  // namespace otaroll
