@@ -219,7 +219,6 @@ TEST_P(LeaseConformance, AcquireJoinsAnOpenTransaction) {
   EXPECT_FALSE(Held().has_value());
 }
 
-
 TEST_P(LeaseConformance, LeaseKeeperHeartbeatsUntilTheLeaseIsTakenAway) {
   ASSERT_TRUE(store_->AcquireLease(Holder(LocalHostName(), getpid(), "tok-keep"), T("2026-11-25T10:00:00Z")).ok());
   LeaseKeeper keeper(Another(), "tok-keep", std::chrono::milliseconds(10));
