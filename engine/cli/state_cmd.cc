@@ -24,6 +24,7 @@
 #include "cli/app.h"
 #include "cli/commands.h"
 #include "core/clock.h"
+#include "core/escape.h"
 #include "core/files.h"
 #include "state/open.h"
 #include "state/schema.h"
@@ -284,6 +285,16 @@ std::vector<std::string> StageRow(const StageView& s, const state::Snapshot& sna
           error ? ErrorText(*error) : "-"};
 }
 
+// The daemon's last cycle recorded in state ("cycle" events), if any.
+core::Result<std::optional<state::Event>> LastCycle(const std::string& path) {
+  auto log = state::LoadEvents(path, "");
+  if (!log.ok()) return log.status();
+  for (auto it = log->events.rbegin(); it != log->events.rend(); ++it) {
+    if (it->kind == "cycle") return std::optional<state::Event>(*it);
+  }
+  return std::optional<state::Event>();
+}
+
 int RunStatus(const Settings& s) {
   const auto state_path = StatePath(s);
   if (!state_path.ok()) return Fail(state_path.status());
@@ -303,6 +314,12 @@ int RunStatus(const Settings& s) {
   if (!s.rollout.empty()) {
     std::erase_if(by_rollout, [&](const auto& entry) { return entry.first != s.rollout; });
   }
+  std::optional<state::Event> cycle;
+  if (snap.exists) {
+    auto last = LastCycle(path);
+    if (!last.ok()) return Fail(last.status());
+    cycle = *last;
+  }
 
   if (s.format == "json") {
     ordered_json rollouts = ordered_json::array();
@@ -313,6 +330,14 @@ int RunStatus(const Settings& s) {
     }
     ordered_json out{{"format_version", 1}, {"state", path}, {"exists", snap.exists}};
     if (snap.exists) out["serial"] = snap.serial;
+    if (cycle) {
+      auto data = ordered_json::parse(cycle->data_json, nullptr, false);
+      out["daemon"] = ordered_json{{"last_cycle", core::FormatRfc3339(cycle->at)},
+                                   {"commit", data.is_object() ? data.value("commit", "") : ""},
+                                   {"valid_commit", data.is_object() ? data.value("valid_commit", "") : ""},
+                                   {"outcome", data.is_object() ? data.value("outcome", "") : ""},
+                                   {"message", cycle->message}};
+    }
     out["rollouts"] = std::move(rollouts);
     return Print(out.dump(2, ' ', false, ordered_json::error_handler_t::replace) + "\n");
   }
@@ -326,6 +351,9 @@ int RunStatus(const Settings& s) {
         {"STAGE", "STATE", "JOBS", "CREATED", "ATTEMPTS", "DEVICES", "LAST ERROR"}};
     for (const StageView& stage : Stages(attempts)) rows.push_back(StageRow(stage, snap));
     text += (text.empty() ? "" : "\n") + fmt::format("rollout {}\n", name) + Table(rows, "  ");
+  }
+  if (cycle) {
+    text += fmt::format("\ndaemon: last {} (at {})\n", core::Printable(cycle->message), core::FormatRfc3339(cycle->at));
   }
   return Print(text);
 }

@@ -125,7 +125,7 @@ core::Status Daemon::Start() {
   for (auto it = events->rbegin(); it != events->rend(); ++it) {
     if (it->kind != "cycle") continue;
     auto data = nlohmann::json::parse(it->data_json, nullptr, false);
-    if (data.is_object() && data.value("valid_commit", "") != "") {
+    if (data.is_object() && !data.value("valid_commit", "").empty()) {
       valid_commit_ = data.value("valid_commit", "");
       valid_digest_ = data.value("digest", "");
       Log("info", "start",

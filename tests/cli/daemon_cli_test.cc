@@ -207,6 +207,15 @@ TEST_F(DaemonCli, GitPullFollowsTheRemoteAndNeverActsOnAnInvalidTree) {
     return status == 200;
   }));
 
+  // `otaroll status` shows the daemon's last cycle and its commit.
+  const std::string good = GitRepos::Head(repos.checkout);
+  ASSERT_TRUE(Eventually([&] {
+    return Otaroll({"status", "--state", state_})
+               .out.find("\ndaemon: last cycle at commit " + good.substr(0, 12) + ": ") != std::string::npos;
+  })) << Otaroll({"status", "--state", state_}).out;
+  auto json = nlohmann::json::parse(Otaroll({"status", "--state", state_, "--format", "json"}).out);
+  EXPECT_EQ(json["daemon"]["commit"], good);
+
   // Rewritten history: reported, the checkout stays where it was.
   const std::string before = GitRepos::Head(repos.checkout);
   Git({"-C", repos.author, "commit", "--quiet", "--amend", "-m", "rewritten"});
