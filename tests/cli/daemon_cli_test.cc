@@ -260,6 +260,57 @@ TEST_F(DaemonCli, MetricsPassPromtoolAndCountWhatTheSandboxHolds) {
   EXPECT_EQ(d.child().Wait().exit_code, 0);
 }
 
+// SIGTERM while a create is in flight (the sandbox answers slowly): the call
+// and its state write finish, the lease is released, exit 0 within
+// --timeout + 5 s; a restart creates nothing twice.
+TEST_F(DaemonCli, SigtermDuringACreateFinishesItAndExitsZero) {
+  sandbox_.reset();
+  sandbox_ = std::make_unique<SandboxProcess>(SandboxArgs(dir_, {"--latency-ms", "1500"}, "slow.db"));
+  ASSERT_TRUE(sandbox_->started()) << sandbox_->error();
+  FleetOptions fo;
+  fo.prefix = "term";
+  fo.count = 2;
+  Fleet fleet = WriteFleet(dir_, "tree", fo);
+  DaemonProcess d(fleet.dir, state_, sandbox_->url(), {"--interval", "1h"});
+  ASSERT_TRUE(Eventually([&] {
+    return CountAttempts(state_, {state::AttemptStatus::kPending}) == 1;  // an intent: its create is in flight
+  })) << d.Log()
+      << d.child().Err();
+  d.child().Signal(SIGTERM);
+  const RunResult& done = d.child().Wait();
+  EXPECT_EQ(done.exit_code, 0) << done.out << done.err;
+  EXPECT_LT(d.child().elapsed(), seconds(2 + 5 + 10));  // --timeout 2, + 5 s, + the time it ran before the signal
+  EXPECT_EQ(CountAttempts(state_, {state::AttemptStatus::kPending, state::AttemptStatus::kUnknown}), 0u);
+  EXPECT_FALSE(LeaseHolderPid(state_).has_value());
+  EXPECT_NE(done.err.find("otaroll: SIGTERM: finishing the call in flight, then stopping"), std::string::npos);
+  EXPECT_LT(Created(state_), fleet.stages.size());  // it stopped before the rest
+
+  DaemonProcess again(fleet.dir, state_, sandbox_->url(), {"--interval", "1h"});
+  ASSERT_TRUE(Eventually([&] { return Created(state_) == fleet.stages.size(); }, seconds(60))) << again.Log();
+  again.child().Signal(SIGTERM);
+  EXPECT_EQ(again.child().Wait().exit_code, 0);
+  ExpectExactlyOnce(sandbox_->url(), fleet, state_);
+}
+
+// A lease taken away (force-unlock --force) stops the daemon: no create
+// after that, exit 1 naming what happened.
+TEST_F(DaemonCli, LosingTheLeaseStopsTheDaemonWithAnError) {
+  const std::string tree = dir_.Join("tree");
+  std::filesystem::create_directories(tree);
+  std::ofstream(tree + "/a.yaml") << Rollout("a", "501", "    - {name: all, all: true}\n");
+  DaemonProcess d(tree, state_, sandbox_->url(), {"--interval", "1h"});
+  ASSERT_TRUE(Eventually([&] { return Created(state_) == 1; })) << d.Log();
+  RunResult unlocked = Otaroll({"state", "force-unlock", "--force", "--state", state_});
+  ASSERT_EQ(unlocked.exit_code, 0) << unlocked.err;
+  const RunResult& done = d.child().Wait();  // heartbeats every 5 s notice it
+  EXPECT_EQ(done.exit_code, 1);
+  EXPECT_NE(done.err.find("otaroll: error: the lease was lost: the lease on " + state_ +
+                          " was removed (otaroll state force-unlock); stop; the daemon stopped"),
+            std::string::npos)
+      << done.err;
+  EXPECT_LT(d.child().elapsed(), seconds(60));
+}
+
 // kill -9 at random instants and a restart: no duplicate, none lost, checked
 // against the sandbox's own job list.
 TEST_F(DaemonCli, KillingTheDaemonAndRestartingItNeitherDuplicatesNorLosesAJob) {
