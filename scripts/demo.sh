@@ -21,8 +21,8 @@ mkdir -p examples/.otaroll
 
 # A demo key pair, known to the sandbox only.
 export OTAROLL_ACCESS_KEY_ID=demo-key OTAROLL_ACCESS_KEY_SECRET=demo-secret-not-for-production
-echo "\$ otaroll sandbox --listen 127.0.0.1:0 --data examples/.otaroll/sandbox.db --access-key demo-key:… &"
-"$bin" sandbox --listen 127.0.0.1:0 --data examples/.otaroll/sandbox.db \
+echo "\$ otaroll sandbox --listen 127.0.0.1:0 --data examples/.otaroll/sandbox.db --task-seconds 2 --access-key demo-key:… &"
+"$bin" sandbox --listen 127.0.0.1:0 --data examples/.otaroll/sandbox.db --task-seconds 2 \
   --access-key "$OTAROLL_ACCESS_KEY_ID:$OTAROLL_ACCESS_KEY_SECRET" >"$work/listening" 2>"$work/sandbox.log" &
 sandbox_pid=$!
 for _ in $(seq 100); do
@@ -49,3 +49,21 @@ echo "\$ otaroll status --state examples/.otaroll/state.db"
 echo
 echo "\$ otaroll platform jobs --firmware 178"
 "$bin" platform jobs --firmware 178
+
+# The daemon carries examples/daemon-demo/fast-sensor.yaml (gates of seconds)
+# through its stages by itself, then stops on SIGTERM.
+echo
+echo "\$ otaroll daemon examples --interval 30s --listen 127.0.0.1:0 &   # for about a minute, then SIGTERM"
+"$bin" daemon examples --interval 30s --listen 127.0.0.1:0 --observe-every 3s &
+daemon_pid=$!
+for _ in $(seq 90); do
+  "$bin" status fast-sensor-demo --state examples/.otaroll/state.db --format json 2>/dev/null |
+    grep -q '"name": "everyone"' && break
+  sleep 1
+done
+sleep 1
+kill -TERM "$daemon_pid"
+wait "$daemon_pid"
+echo
+echo "\$ otaroll status fast-sensor-demo --state examples/.otaroll/state.db"
+"$bin" status fast-sensor-demo --state examples/.otaroll/state.db
