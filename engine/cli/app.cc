@@ -13,6 +13,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/log.h"
 #include "core/clock.h"
 #include "core/escape.h"
 #include "core/files.h"
@@ -41,9 +42,10 @@ std::optional<manifest::ManifestSet> LoadManifests(const std::string& dir) {
       PrintError(d.Format());
       files.insert(d.file);
     }
-    std::cerr << fmt::format("otaroll: {} error{} in {} file{}; nothing was planned or changed\n",
-                             loaded->errors.size(), loaded->errors.size() == 1 ? "" : "s", files.size(),
-                             files.size() == 1 ? "" : "s");
+    const std::string summary =
+        fmt::format("{} error{} in {} file{}; nothing was planned or changed", loaded->errors.size(),
+                    loaded->errors.size() == 1 ? "" : "s", files.size(), files.size() == 1 ? "" : "s");
+    WriteLog(std::cerr, daemon::LogLine{"error", "invalid", "", "", "", "", "", summary}, "otaroll: " + summary);
     return std::nullopt;
   }
   return std::move(loaded->set);
@@ -178,14 +180,23 @@ std::string Table(std::vector<std::vector<std::string>> rows, const std::string&
 
 void PrintError(const std::string& message) {
   // Messages quote file names, platform answers and state contents: escaped, one line.
-  std::cerr << "otaroll: error: " << core::Printable(message) << "\n";
+  daemon::LogLine line;
+  line.level = "error";
+  line.kind = "error";
+  line.message = message;
+  WriteLog(std::cerr, line, "otaroll: error: " + core::Printable(message));
 }
 
 int run(int argc, char** argv) {
   CLI::App app{"otaroll: declarative, exactly-once rollouts of IoT firmware upgrade jobs", "otaroll"};
   app.set_version_flag("--version", std::string("otaroll ") + OTAROLL_VERSION);
   app.require_subcommand(1);
-  app.fallthrough(false);
+  // --log-format belongs to every command: subcommands pass options they do
+  // not know to this level, which knows only it.
+  app.fallthrough(true);
+  std::string log_format = "text";
+  app.add_option("--log-format", log_format, "log lines as text (default) or json: one object per line")
+      ->check(CLI::IsMember({"text", "json"}));
 
   ValidateOptions validate;
   auto* v = app.add_subcommand("validate", "Check every manifest below DIR (or one file); exit 0 valid, 1 invalid");
@@ -224,6 +235,7 @@ int run(int argc, char** argv) {
     PrintError(fmt::format("{}; see '{}'", e.what(), which));
     return kExitError;
   }
+  SetLogFormat(log_format == "json" ? LogFormat::kJson : LogFormat::kText);
   if (v->parsed()) return Validate(validate);
   if (p->parsed()) return RunPlan(plan);
   for (const auto& [name, runner] : commands) {

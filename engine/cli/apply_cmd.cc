@@ -10,7 +10,9 @@
 #include "apply/applier.h"
 #include "apply/session.h"
 #include "cli/app.h"
+#include "cli/apply_options.h"
 #include "cli/commands.h"
+#include "cli/log.h"
 #include "cli/platform_options.h"
 #include "core/escape.h"
 #include "render/render.h"
@@ -25,11 +27,7 @@ struct Settings {
   std::string plan_file;
   bool yes = false;
   bool retry_failed = false;
-  bool prune = false;
-  int prune_limit = 10;
-  bool prune_empty_tree = false;
-  bool cancel_superseded = false;
-  int max_creates = -1;
+  ApplyFlags flags;
   PlatformOptions platform;
 };
 
@@ -131,28 +129,23 @@ int Run(const Settings& s) {
   }
 
   apply::SessionOptions o;
+  o.apply = ToApplyOptions(s.flags, s.platform);
   o.apply.retry_failed = s.retry_failed;
-  o.apply.cancel_superseded = s.cancel_superseded;
-  o.apply.prune = s.prune;
-  o.apply.prune_limit = s.prune_limit;
-  o.apply.prune_empty_tree = s.prune_empty_tree;
-  o.apply.max_creates = s.max_creates;
-  o.apply.intent_tags = s.platform.platform == "alibaba";
-  o.apply.settle =
-      std::chrono::milliseconds(static_cast<int64_t>(s.platform.timeout_s * 1000)) + std::chrono::seconds(1);
   // Things done are shown as they happen; problems at the end, as errors.
   o.apply.on_event = [&](const apply::ApplyEvent& e) {
     if (e.problem) return;
-    std::cout << (terminal && e.due > 0 ? fmt::format("[{}/{}] ", e.done, e.due) : "") << core::Printable(e.message)
-              << "\n"
-              << std::flush;
+    daemon::LogLine line{"info", apply::EventKindName(e.kind), e.rollout, e.stage, e.attempt, e.job, e.code, e.message};
+    WriteLog(std::cout, line,
+             (terminal && e.due > 0 ? fmt::format("[{}/{}] ", e.done, e.due) : "") + core::Printable(e.message));
   };
   o.saved = saved ? &*saved : nullptr;
   o.saved_source = s.plan_file;
   if (!s.yes) o.confirm = Confirm;
   o.took_over = [](const state::Lease& from) {
-    std::cerr << fmt::format("otaroll: took over the lease of pid {} on host {} (gone or expired)\n", from.pid,
-                             core::Printable(from.host));
+    const std::string message =
+        fmt::format("took over the lease of pid {} on host {} (gone or expired)", from.pid, from.host);
+    WriteLog(std::cerr, daemon::LogLine{"warn", "lease", "", "", "", "", "", message},
+             "otaroll: " + core::Printable(message));
   };
   core::SystemClock clock;
   apply::ClientPlatform platform(*connection->client);
@@ -163,7 +156,8 @@ int Run(const Settings& s) {
   }
   using Outcome = apply::SessionResult::Outcome;
   if (result->outcome == Outcome::kNothingToDo) {
-    std::cout << fmt::format("otaroll: nothing to do now: {}\n", Counts(result->plan.summary));
+    const std::string message = fmt::format("nothing to do now: {}", Counts(result->plan.summary));
+    WriteLog(std::cout, daemon::LogLine{"info", "apply", "", "", "", "", "", message}, "otaroll: " + message);
     return kExitOk;
   }
   if (result->outcome == Outcome::kDeclined) {
@@ -172,10 +166,11 @@ int Run(const Settings& s) {
   }
   const apply::Report& report = result->report;
   for (const auto& problem : report.problems) PrintError(problem);
-  std::cout << fmt::format(
-      "otaroll: apply: {} created, {} adopted, {} failed, {} unknown, {} to retry; {} superseded, {} cancelled\n",
-      report.created, report.adopted, report.failed, report.unknown, report.not_created, report.superseded,
-      report.cancelled);
+  const std::string summary = fmt::format(
+      "apply: {} created, {} adopted, {} failed, {} unknown, {} to retry; {} superseded, {} cancelled", report.created,
+      report.adopted, report.failed, report.unknown, report.not_created, report.superseded, report.cancelled);
+  WriteLog(std::cout, daemon::LogLine{report.ok() ? "info" : "warn", "apply", "", "", "", "", "", summary},
+           "otaroll: " + summary);
   return report.ok() ? kExitOk : kExitError;
 }
 
@@ -190,15 +185,7 @@ Runner AddApplyCommand(CLI::App& app) {
                   "apply exactly this saved plan (from 'otaroll plan --out'); refused if stale");
   cmd->add_flag("--yes", s->yes, "do not ask for confirmation (required when not on a terminal)");
   cmd->add_flag("--retry-failed", s->retry_failed, "try again the stages whose last attempt the platform rejected");
-  cmd->add_flag("--prune", s->prune, "cancel the unfinished tasks of jobs whose stage is no longer in the manifests");
-  cmd->add_option("--prune-limit", s->prune_limit, "with --prune: refuse to prune more jobs than this (default 10)")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_flag("--prune-empty-tree", s->prune_empty_tree,
-                "with --prune: prune even when the manifests hold no rollout at all (refused otherwise)");
-  cmd->add_flag("--cancel-superseded", s->cancel_superseded,
-                "when a stage is replaced, cancel the old job's unfinished tasks");
-  cmd->add_option("--max-creates", s->max_creates, "create at most this many jobs in this run")
-      ->check(CLI::NonNegativeNumber);
+  AddApplyFlags(cmd, &s->flags, "in this run");
   AddPlatformOptions(cmd, &s->platform);
   return [s] { return Run(*s); };
 }

@@ -12,7 +12,9 @@
 
 #include "apply/platform.h"
 #include "cli/app.h"
+#include "cli/apply_options.h"
 #include "cli/commands.h"
+#include "cli/log.h"
 #include "cli/platform_options.h"
 #include "core/escape.h"
 #include "daemon/daemon.h"
@@ -32,40 +34,9 @@ struct Settings {
   std::string observe_every = "30s";
   bool git_pull = false;
   std::string listen;
-  std::string log_format = "text";
-  bool prune = false;
-  int prune_limit = 10;
-  bool prune_empty_tree = false;
-  bool cancel_superseded = false;
-  int max_creates = -1;
+  ApplyFlags flags;
   PlatformOptions platform;
 };
-
-// One log line, as text or as one JSON object; escaped, never a secret (the
-// engine's messages carry none).
-void PrintLog(const daemon::LogLine& l, bool json, std::mutex& mu) {
-  const std::string now = core::FormatRfc3339(core::SystemClock().Now());
-  std::string line;
-  if (json) {
-    nlohmann::ordered_json j;
-    j["time"] = now;
-    j["level"] = l.level;
-    j["event"] = l.kind;
-    for (const auto& [k, v] : {std::pair<const char*, const std::string&>{"rollout", l.rollout},
-                               {"stage", l.stage},
-                               {"attempt", l.attempt},
-                               {"job", l.job},
-                               {"code", l.code}}) {
-      if (!v.empty()) j[k] = v;
-    }
-    j["message"] = l.message;
-    line = j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  } else {
-    line = fmt::format("{} {} {}: {}", now, l.level, l.kind, core::Printable(l.message));
-  }
-  std::lock_guard<std::mutex> lock(mu);
-  std::cout << line << "\n" << std::flush;
-}
 
 core::Result<std::chrono::milliseconds> ParseDurationOption(const std::string& name, const std::string& text) {
   auto d = manifest::ParseDuration(text);
@@ -137,10 +108,6 @@ int Run(const Settings& s) {
       return kExitError;
     }
   }
-  if (s.log_format != "text" && s.log_format != "json") {
-    PrintError(fmt::format("--log-format {}: expected text or json", core::Shown(s.log_format)));
-    return kExitError;
-  }
   auto connection = Connect(s.platform);
   if (!connection.ok()) {
     PrintError(connection.status().message());
@@ -157,17 +124,8 @@ int Run(const Settings& s) {
   o.git_pull = s.git_pull;
   o.git_timeout = *git_timeout;
   o.health_cadence = *observe;
-  o.apply.cancel_superseded = s.cancel_superseded;
-  o.apply.prune = s.prune;
-  o.apply.prune_limit = s.prune_limit;
-  o.apply.prune_empty_tree = s.prune_empty_tree;
-  o.apply.max_creates = s.max_creates;
-  o.apply.intent_tags = s.platform.platform == "alibaba";
-  o.apply.settle =
-      std::chrono::milliseconds(static_cast<int64_t>(s.platform.timeout_s * 1000)) + std::chrono::seconds(1);
-  std::mutex log_mu;
-  const bool json = s.log_format == "json";
-  auto log = [&](const daemon::LogLine& l) { PrintLog(l, json, log_mu); };
+  o.apply = ToApplyOptions(s.flags, s.platform);
+  auto log = [](const daemon::LogLine& l) { WriteLog(std::cout, l); };
 
   daemon::Metrics metrics;
   apply::ClientPlatform client(*connection->client);
@@ -216,16 +174,7 @@ Runner AddDaemonCommand(CLI::App& app) {
   cmd->add_option("--observe-every", s->observe_every,
                   "while a health gate is judging, observe at least this often (default 30s)");
   cmd->add_option("--listen", s->listen, "serve /healthz, /readyz and /metrics on HOST:PORT (:PORT = loopback)");
-  cmd->add_option("--log-format", s->log_format, "text (default) or json: one object per line");
-  cmd->add_flag("--prune", s->prune, "cancel the unfinished tasks of jobs whose stage is no longer in the manifests");
-  cmd->add_option("--prune-limit", s->prune_limit, "with --prune: refuse to prune more jobs than this (default 10)")
-      ->check(CLI::NonNegativeNumber);
-  cmd->add_flag("--prune-empty-tree", s->prune_empty_tree,
-                "with --prune: prune even when the manifests hold no rollout at all (refused otherwise)");
-  cmd->add_flag("--cancel-superseded", s->cancel_superseded,
-                "when a stage is replaced, cancel the old job's unfinished tasks");
-  cmd->add_option("--max-creates", s->max_creates, "create at most this many jobs per cycle")
-      ->check(CLI::NonNegativeNumber);
+  AddApplyFlags(cmd, &s->flags, "per cycle");
   AddPlatformOptions(cmd, &s->platform);
   return [s] { return Run(*s); };
 }

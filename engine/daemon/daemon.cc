@@ -67,8 +67,8 @@ void Gates(const plan::Plan& p, Cycle& cycle) {
       if (s.action != plan::Action::kWaiting) continue;
       if (s.opens_at) {
         if (!cycle.next_gate || *s.opens_at < *cycle.next_gate) cycle.next_gate = s.opens_at;
-      } else if (s.reason.rfind("health", 0) == 0) {
-        cycle.judging = true;
+      } else if (s.health) {
+        cycle.judging = true;  // waiting on finished tasks, not on time
       }
     }
   }

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "state/sqlite_store.h"
 #include "test_util/child.h"
@@ -105,6 +107,39 @@ TEST_F(ApplyCliTest, StateIsAPathOrASqliteUrlAndOtherSchemesAreNamed) {
               "state file path\n")
         << command;
   }
+}
+
+// --log-format json: every log line one JSON object, on every command.
+TEST_F(ApplyCliTest, JsonLogsAreOneObjectPerLine) {
+  RunResult r = Otaroll({"apply", tree_, "--state", state_, "--yes", "--log-format", "json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<nlohmann::json> lines;
+  std::istringstream out(r.out);
+  for (std::string line; std::getline(out, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << line;
+    lines.push_back(j);
+  }
+  ASSERT_EQ(lines.size(), 3u) << r.out;
+  EXPECT_EQ(lines[0]["event"], "created");
+  EXPECT_EQ(lines[0]["rollout"], "thermostat");
+  EXPECT_EQ(lines[0]["stage"], "canary");
+  EXPECT_EQ(lines[0]["level"], "info");
+  EXPECT_FALSE(lines[0]["job"].get<std::string>().empty());
+  EXPECT_EQ(lines[0]["attempt"].get<std::string>().size(), 32u);
+  EXPECT_TRUE(lines[0].contains("time"));
+  EXPECT_EQ(lines[2]["event"], "apply");
+  EXPECT_EQ(lines[2]["message"],
+            "apply: 2 created, 0 adopted, 0 failed, 0 unknown, 0 to retry; 0 superseded, 0 cancelled");
+
+  RunResult bad = Otaroll({"plan", tree_, "--state", "postgres://u:pw@127.0.0.1/x", "--log-format", "json"});
+  EXPECT_EQ(bad.exit_code, 1);
+  auto err = nlohmann::json::parse(bad.err, nullptr, false);
+  ASSERT_TRUE(err.is_object()) << bad.err;
+  EXPECT_EQ(err["level"], "error");
+  EXPECT_EQ(err["message"],
+            "--state postgres://…: this otaroll cannot keep its state in PostgreSQL yet; pass a state file path");
+  EXPECT_EQ(bad.err.find("pw@"), std::string::npos);
 }
 
 TEST_F(ApplyCliTest, RefusesWithoutConfirmationOffATerminal) {

@@ -8,7 +8,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -163,6 +165,26 @@ TEST_F(DaemonCli, SighupReconcilesNow) {
   EXPECT_NE(d.Log().find("SIGHUP: reconciling now"), std::string::npos);
   d.child().Signal(SIGTERM);
   EXPECT_EQ(d.child().Wait().exit_code, 0);
+}
+
+// --log-format json: the daemon's log is one JSON object per line.
+TEST_F(DaemonCli, JsonLogs) {
+  const std::string tree = dir_.Join("tree");
+  std::filesystem::create_directories(tree);
+  std::ofstream(tree + "/a.yaml") << Rollout("a", "601", "    - {name: all, all: true}\n");
+  DaemonProcess d(tree, state_, sandbox_->url(), {"--interval", "1h", "--log-format", "json"});
+  ASSERT_TRUE(d.WaitFor("\"event\":\"sleep\"")) << d.Log();
+  d.child().Signal(SIGTERM);
+  const RunResult& done = d.child().Wait();
+  EXPECT_EQ(done.exit_code, 0);
+  std::istringstream out(done.out);
+  std::vector<std::string> events;
+  for (std::string line; std::getline(out, line);) {
+    auto j = nlohmann::json::parse(line, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << line;
+    events.push_back(j["event"]);
+  }
+  EXPECT_EQ(events, (std::vector<std::string>{"listen", "start", "created", "cycle", "sleep", "stop"}));
 }
 
 // --git-pull: commits move rollouts along; an invalid commit is reported with

@@ -252,22 +252,7 @@ TEST_P(LeaseConformance, LeaseKeeperStopsAtOnceWhenDestroyed) {
 
 // What only a SQLite state file has: no trigger on the lease (its writes are
 // not history), and other processes' write locks.
-class SqliteLeaseTest : public testing::StateTest {
- protected:
-  void SetUp() override {
-    StateTest::SetUp();
-    path_ = Path("state.db");
-    auto store = SqliteStore::Open(path_);
-    ASSERT_TRUE(store.ok()) << store.status().message();
-    store_ = std::move(*store);
-  }
-  void TearDown() override {
-    store_.reset();
-    StateTest::TearDown();
-  }
-  std::string path_;
-  std::unique_ptr<SqliteStore> store_;
-};
+using SqliteLeaseTest = testing::SqliteTest;
 
 TEST_F(SqliteLeaseTest, TheLeaseTableHasNoSerialTrigger) {
   RawDb raw(path_);

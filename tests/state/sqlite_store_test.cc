@@ -8,7 +8,7 @@
 #include <chrono>
 #include <thread>
 
-#include "state_test_util.h"
+#include "store_fixture.h"
 
 namespace otaroll::state {
 namespace {
@@ -17,28 +17,17 @@ using testing::PendingAttempt;
 using testing::RawDb;
 using testing::T;
 
-class SqliteStoreTest : public testing::StateTest {
+class SqliteStoreTest : public testing::SqliteTest {
  protected:
   void SetUp() override {
-    StateTest::SetUp();
-    path_ = Path("state.db");
-    auto store = SqliteStore::Open(path_);
-    ASSERT_TRUE(store.ok()) << store.status().message();
-    store_ = std::move(*store);
+    SqliteTest::SetUp();
     ASSERT_TRUE(store_->UpsertRollout("r1", "k1", "178", T("2026-11-25T09:00:00Z")).ok());
-  }
-  void TearDown() override {
-    store_.reset();
-    StateTest::TearDown();
   }
   int64_t Serial() {
     auto snap = store_->Load();
     EXPECT_TRUE(snap.ok()) << snap.status().message();
     return snap.ok() ? snap->serial : -1;
   }
-
-  std::string path_;
-  std::unique_ptr<SqliteStore> store_;
 };
 
 // Rows changed behind the store's back still move the serial; the lease never does.

@@ -103,4 +103,24 @@ class StoreFixture : public StateTest, public ::testing::WithParamInterface<Back
   std::string where_;  // what the store's messages call it
 };
 
+// What only a SQLite file has (triggers, other processes' locks) is tested
+// on a SqliteStore of its own.
+class SqliteTest : public StateTest {
+ protected:
+  void SetUp() override {
+    StateTest::SetUp();
+    path_ = Path("state.db");
+    auto store = SqliteStore::Open(path_);
+    ASSERT_TRUE(store.ok()) << store.status().message();
+    store_ = std::move(*store);
+  }
+  void TearDown() override {
+    store_.reset();
+    StateTest::TearDown();
+  }
+
+  std::string path_;
+  std::unique_ptr<SqliteStore> store_;
+};
+
 }  // namespace otaroll::state::testing

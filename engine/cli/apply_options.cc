@@ -1,0 +1,31 @@
+#include "cli/apply_options.h"
+
+#include <fmt/format.h>
+
+namespace otaroll::cli {
+
+void AddApplyFlags(CLI::App* cmd, ApplyFlags* f, const char* max_creates_scope) {
+  cmd->add_flag("--prune", f->prune, "cancel the unfinished tasks of jobs whose stage is no longer in the manifests");
+  cmd->add_option("--prune-limit", f->prune_limit, "with --prune: refuse to prune more jobs than this (default 10)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--prune-empty-tree", f->prune_empty_tree,
+                "with --prune: prune even when the manifests hold no rollout at all (refused otherwise)");
+  cmd->add_flag("--cancel-superseded", f->cancel_superseded,
+                "when a stage is replaced, cancel the old job's unfinished tasks");
+  cmd->add_option("--max-creates", f->max_creates, fmt::format("create at most this many jobs {}", max_creates_scope))
+      ->check(CLI::NonNegativeNumber);
+}
+
+apply::Options ToApplyOptions(const ApplyFlags& f, const PlatformOptions& platform) {
+  apply::Options o;
+  o.cancel_superseded = f.cancel_superseded;
+  o.prune = f.prune;
+  o.prune_limit = f.prune_limit;
+  o.prune_empty_tree = f.prune_empty_tree;
+  o.max_creates = f.max_creates;
+  o.intent_tags = platform.platform == "alibaba";
+  o.settle = std::chrono::milliseconds(static_cast<int64_t>(platform.timeout_s * 1000)) + std::chrono::seconds(1);
+  return o;
+}
+
+}  // namespace otaroll::cli
