@@ -151,7 +151,7 @@ const manifest::ManifestSet* Daemon::LoadTree(Cycle& cycle) {
     }
   }
   if (auto head = git.Head(); head.ok()) cycle.commit = *head;
-  auto loaded = manifest::LoadTree(options_.dir);
+  auto loaded = manifest::LoadTree(options_.dir, tree_);
   std::vector<std::string> errors;
   if (!loaded.ok()) {
     errors.push_back(loaded.status().message());
@@ -189,6 +189,7 @@ const manifest::ManifestSet* Daemon::LoadTree(Cycle& cycle) {
     health_.tree_valid = cycle.tree_valid;
     health_.tree_errors = errors;
     health_.commit = cycle.commit;
+    health_.tree_parses = tree_.parses;
   }
   if (metrics_ != nullptr) {
     metrics_->TreeValid(cycle.tree_valid);

@@ -28,6 +28,7 @@
 #include "core/clock.h"
 #include "core/status.h"
 #include "daemon/metrics.h"
+#include "manifest/loader.h"
 #include "manifest/model.h"
 #include "plan/plan.h"
 #include "state/store.h"
@@ -80,6 +81,7 @@ struct Health {
   std::optional<core::Time> last_cycle, last_success;
   int64_t cycles = 0;
   bool lease_held = false;
+  int64_t tree_parses = 0;  // cycles that parsed the tree (the others found it unchanged)
 };
 
 // Wakes the loop: the next cycle is due, SIGHUP (reconcile now) or a stop.
@@ -138,6 +140,7 @@ class Daemon {
   LogSink log_;
   Metrics* metrics_;
   std::unique_ptr<apply::LeaseGuard> lease_;
+  manifest::TreeCache tree_;                    // what was parsed last: unchanged trees are not parsed again
   std::optional<manifest::ManifestSet> valid_;  // the last valid tree
   std::string valid_commit_, valid_digest_;
   std::string reported_invalid_;  // the commit and errors last reported invalid

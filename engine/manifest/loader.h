@@ -23,6 +23,18 @@ struct LoadResult {
 // diagnostics in the result.
 core::Result<LoadResult> LoadTree(const std::string& dir);
 
+// What the daemon keeps between cycles: the content hash of the tree it last
+// parsed (every file's name and bytes) and the result. A tree whose files
+// hash the same is not parsed again.
+struct TreeCache {
+  std::string digest;
+  LoadResult result;
+  int64_t parses = 0;  // how often a tree was parsed (not taken from the cache)
+};
+// LoadTree, reading every file but parsing only when the tree's content
+// differs from what `cache` holds; the cache is updated.
+core::Result<LoadResult> LoadTree(const std::string& dir, TreeCache& cache);
+
 // Parses one file's text. display_name is used in positions and diagnostics.
 // Appends rollouts and diagnostics; cross-file rules (duplicate names) are
 // checked by LoadTree / CheckUniqueNames.

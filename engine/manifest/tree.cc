@@ -11,6 +11,7 @@
 #include <memory>
 
 #include "core/escape.h"
+#include "core/sha256.h"
 #include "manifest/limits.h"
 #include "manifest/loader.h"
 
@@ -150,7 +151,24 @@ std::optional<std::string> ReadFile(const std::string& display, const fs::path& 
 
 }  // namespace
 
+namespace {
+
+// Reads every file of the tree (nothing parsed): display name, bytes.
+core::Result<LoadResult> LoadTreeWith(const std::string& dir, TreeCache* cache);
+
+}  // namespace
+
 core::Result<LoadResult> LoadTree(const std::string& dir) {
+  return LoadTreeWith(dir, nullptr);
+}
+
+core::Result<LoadResult> LoadTree(const std::string& dir, TreeCache& cache) {
+  return LoadTreeWith(dir, &cache);
+}
+
+namespace {
+
+core::Result<LoadResult> LoadTreeWith(const std::string& dir, TreeCache* cache) {
   std::error_code ec;
   fs::path root(dir);
   const std::string shown = core::Printable(dir);
@@ -177,14 +195,33 @@ core::Result<LoadResult> LoadTree(const std::string& dir) {
     result.errors = std::move(walk.errors);
     if (files.size() > kMaxFiles) files.clear();
   }
-  std::vector<Rollout> rollouts;
+  std::vector<std::pair<const std::string*, std::string>> texts;
+  core::Sha256 digest;
   for (const auto& [display, path] : files) {
     auto text = ReadFile(display, path, result.errors);
-    if (text) ParseText(*text, display, rollouts, result.errors);
+    if (!text) continue;
+    digest.Update(fmt::format("{}:{}:{}\n", display.size(), display, text->size()));
+    digest.Update(*text);
+    texts.emplace_back(&display, std::move(*text));
   }
+  std::string hash;
+  if (cache != nullptr) {
+    for (const auto& e : result.errors) digest.Update(e.Format() + "\n");  // walk errors are part of the tree
+    hash = digest.HexDigest();
+    if (hash == cache->digest) return cache->result;
+  }
+  std::vector<Rollout> rollouts;
+  for (const auto& [display, text] : texts) ParseText(text, *display, rollouts, result.errors);
   result.set.files = files.size();
   FinishSet(std::move(rollouts), result);
+  if (cache != nullptr) {
+    cache->digest = hash;
+    cache->result = result;
+    ++cache->parses;
+  }
   return result;
 }
+
+}  // namespace
 
 }  // namespace otaroll::manifest

@@ -13,6 +13,7 @@
 #include "daemon/git.h"
 #include "daemon/metrics.h"
 #include "daemon/server.h"
+#include "state/memory_store.h"
 #include "test_util/child.h"
 #include "test_util/git_repo.h"
 #include "test_util/temp_dir.h"
@@ -74,6 +75,86 @@ TEST(Waker, ReconcileAndStopWakeAtOnceADeadlineOtherwise) {
   EXPECT_EQ(w.WaitUntil(std::chrono::steady_clock::now() + std::chrono::hours(1)), Waker::Why::kStop);
   stopper.join();
   EXPECT_TRUE(w.stopping());
+}
+
+// ---------------------------------------------------------------- the loop, in process
+
+// A platform that must not be called: every call fails the test.
+class NoPlatform final : public apply::Platform {
+ public:
+  template <typename T>
+  platform::CallResult<T> Refuse(const char* what) {
+    ADD_FAILURE() << "unexpected platform call: " << what;
+    platform::CallError e;
+    e.cls = platform::ErrorClass::kNetwork;
+    return e;
+  }
+  platform::CallResult<platform::CreatedJob> CreateJob(const spec::ParamSet&, const std::string&) override {
+    return Refuse<platform::CreatedJob>("CreateJob");
+  }
+  platform::CallResult<std::vector<platform::JobInfo>> ListJobsByFirmware(const std::string&) override {
+    return Refuse<std::vector<platform::JobInfo>>("ListJobsByFirmware");
+  }
+  platform::CallResult<platform::JobInfo> QueryJob(const std::string&) override {
+    return Refuse<platform::JobInfo>("QueryJob");
+  }
+  platform::CallResult<std::vector<platform::TaskInfo>> ListTasks(const std::string&) override {
+    return Refuse<std::vector<platform::TaskInfo>>("ListTasks");
+  }
+  platform::CallResult<int64_t> CountTasks(const std::string&, const std::string&) override {
+    return Refuse<int64_t>("CountTasks");
+  }
+  platform::CallResult<platform::Empty> CancelTasks(const std::string&, const platform::CancelWhich&) override {
+    return Refuse<platform::Empty>("CancelTasks");
+  }
+};
+
+// A cycle with no changed manifest does not parse the tree again; an invalid
+// tree is reported once, and the last valid one is what the cycle acts on.
+TEST(DaemonLoop, UnchangedTreesAreNotParsedAgainAndInvalidOnesReportedOnce) {
+  test_util::TempDir dir;
+  const std::string waiting =
+      "apiVersion: otaroll/v1\nkind: Rollout\nmetadata: {name: later}\nspec:\n  productKey: pk\n"
+      "  firmwareId: \"1\"\n  stages:\n    - {name: all, all: true, gate: {notBefore: 2099-01-01T00:00:00Z}}\n";
+  dir.Write("tree/a.yaml", waiting);
+  state::MemoryStore store;
+  NoPlatform platform;
+  core::SystemClock clock;
+  std::vector<LogLine> log;
+  Options o;
+  o.dir = dir.Join("tree");
+  Daemon d(o, store, platform, clock, [&](const LogLine& l) { log.push_back(l); });
+  ASSERT_TRUE(d.Start().ok());
+  Cycle first = d.RunCycle(nullptr);
+  EXPECT_EQ(first.outcome, "nothing-to-do") << first.error;
+  EXPECT_TRUE(first.tree_valid);
+  ASSERT_TRUE(first.next_gate.has_value());
+  EXPECT_EQ(*first.next_gate, T("2099-01-01T00:00:00Z"));
+  Cycle second = d.RunCycle(nullptr);
+  EXPECT_EQ(d.health().tree_parses, 1);
+  EXPECT_EQ(second.digest, first.digest);
+
+  dir.Write("tree/a.yaml", waiting + "    - {name: oops, gray: 150}\n");
+  Cycle bad = d.RunCycle(nullptr);
+  Cycle bad_again = d.RunCycle(nullptr);
+  EXPECT_EQ(d.health().tree_parses, 2);
+  EXPECT_EQ(bad.outcome, "invalid-tree");
+  EXPECT_FALSE(bad.tree_valid);
+  EXPECT_EQ(bad.digest, first.digest);  // the last valid tree is what it acted on
+  size_t reported = 0;
+  for (const auto& l : log)
+    reported += l.kind == "tree-invalid" && l.message.find("is invalid (1 error)") != std::string::npos;
+  EXPECT_EQ(reported, 1u);
+  EXPECT_FALSE(d.health().ready);
+  auto events = store.Events("");
+  ASSERT_TRUE(events.ok());
+  size_t cycles = 0, invalid = 0;
+  for (const auto& e : *events) {
+    cycles += e.kind == "cycle";
+    invalid += e.kind == "tree-invalid";
+  }
+  EXPECT_EQ(cycles, 4u);
+  EXPECT_EQ(invalid, 1u);
 }
 
 // ---------------------------------------------------------------- Git

@@ -333,3 +333,43 @@ TEST(Loader, EmptyDocumentsAreSkipped) {
 
 }  // namespace
 }  // namespace otaroll::manifest
+
+namespace otaroll::manifest {
+namespace {
+
+// The daemon's cache: a tree whose files hash the same is not parsed again;
+// any change of a name or a byte is.
+TEST(TreeCache, AnUnchangedTreeIsNotParsedAgain) {
+  test_util::TempDir dir;
+  const std::string rollout =
+      "apiVersion: otaroll/v1\nkind: Rollout\nmetadata: {name: a}\nspec:\n  productKey: pk\n  firmwareId: \"1\"\n"
+      "  stages:\n    - {name: all, all: true}\n";
+  dir.Write("a.yaml", rollout);
+  TreeCache cache;
+  auto first = LoadTree(dir.path(), cache);
+  ASSERT_TRUE(first.ok() && first->ok());
+  EXPECT_EQ(cache.parses, 1);
+  auto again = LoadTree(dir.path(), cache);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(cache.parses, 1);
+  ASSERT_EQ(again->set.rollouts.size(), 1u);
+  EXPECT_EQ(again->set.rollouts[0].name, "a");
+
+  dir.Write("a.yaml", std::string(rollout).replace(rollout.find("name: a"), 7, "name: b"));
+  auto changed = LoadTree(dir.path(), cache);
+  ASSERT_TRUE(changed.ok());
+  EXPECT_EQ(cache.parses, 2);
+  EXPECT_EQ(changed->set.rollouts[0].name, "b");
+
+  dir.Write("sub/c.yaml", "apiVersion: otaroll/v1\nkind: Rollout\n");  // a new, invalid file
+  auto invalid = LoadTree(dir.path(), cache);
+  ASSERT_TRUE(invalid.ok());
+  EXPECT_EQ(cache.parses, 3);
+  EXPECT_FALSE(invalid->ok());
+  auto still = LoadTree(dir.path(), cache);
+  EXPECT_EQ(cache.parses, 3);
+  EXPECT_EQ(still->errors.size(), invalid->errors.size());
+}
+
+}  // namespace
+}  // namespace otaroll::manifest
