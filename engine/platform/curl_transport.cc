@@ -287,29 +287,28 @@ CurlTransport::CurlTransport(Options options) : options_(std::move(options)), ha
 
 CurlTransport::~CurlTransport() = default;
 
-HttpResult CurlTransport::Send(const HttpRequest& request) {
-  auto parsed = ParseTarget(request.url);
-  if (auto* error = std::get_if<TransportError>(&parsed)) return *error;
-  const Target& target = std::get<Target>(parsed);
-  if (request.method != "GET" && request.method != "POST") {
-    return TransportError{
-        false, fmt::format("cannot send to {}: unsupported HTTP method {}", target.host_port, request.method)};
-  }
+namespace {
 
-  std::unique_ptr<curl_slist, SlistDeleter> headers;
-  auto add_header = [&headers](const std::string& line) {
+using HeaderList = std::unique_ptr<curl_slist, SlistDeleter>;
+
+// The request's header lines for libcurl; an error for a header that would
+// split the request (a line break) or when libcurl cannot allocate.
+std::variant<HeaderList, TransportError> BuildHeaders(const HttpRequest& request, const Target& target) {
+  HeaderList headers;
+  bool ok = true;
+  auto add = [&headers, &ok](const std::string& line) {
+    if (!ok) return;
     curl_slist* next = curl_slist_append(headers.get(), line.c_str());
-    if (next == nullptr) return false;
+    if (next == nullptr) {
+      ok = false;
+      return;
+    }
     (void)headers.release();
     headers.reset(next);
-    return true;
   };
-  bool headers_ok = true;
   if (request.method == "POST") {
-    if (!HasHeader(request, "Content-Type")) {
-      headers_ok = headers_ok && add_header("Content-Type: application/x-www-form-urlencoded");
-    }
-    headers_ok = headers_ok && add_header("Expect:");  // no 100-continue round trip
+    if (!HasHeader(request, "Content-Type")) add("Content-Type: application/x-www-form-urlencoded");
+    add("Expect:");  // no 100-continue round trip
   }
   for (const auto& [name, value] : request.headers) {
     if ((name + value).find_first_of("\r\n") != std::string::npos) {
@@ -317,50 +316,47 @@ HttpResult CurlTransport::Send(const HttpRequest& request) {
                             fmt::format("cannot send to {}: header {} contains a line break", target.host_port, name)};
     }
     // "Name;" is libcurl's way to send a header with an empty value.
-    headers_ok = headers_ok && add_header(value.empty() ? name + ";" : name + ": " + value);
+    add(value.empty() ? name + ";" : name + ": " + value);
   }
-
-  std::lock_guard<std::mutex> lock(mu_);
-  CURL* curl = handle_->curl;
-  if (curl == nullptr || !headers_ok) {
+  if (!ok) {
     return TransportError{false, fmt::format("cannot send to {}: libcurl could not be initialised", target.host_port)};
   }
+  return headers;
+}
 
-  // Reset clears every option of the previous call but keeps the live
-  // connections, the DNS cache and the TLS session cache.
-  curl_easy_reset(curl);
-  Sink sink;
-  sink.limit = options_.max_response_bytes;
-  char errbuf[CURL_ERROR_SIZE] = {};
-
+// Every option of one call on a freshly reset handle; the first option
+// libcurl refuses is returned.
+CURLcode SetOptions(CURL* curl, const HttpRequest& request, const CurlTransportOptions& options,
+                    const std::string& ca_path, const std::string& no_proxy, curl_slist* headers, Sink* sink,
+                    char* errbuf) {
   CURLcode rc = CURLE_OK;
   auto set = [&rc, curl](CURLoption option, auto value) {
     if (rc == CURLE_OK) rc = curl_easy_setopt(curl, option, value);
   };
-  set(CURLOPT_ERRORBUFFER, static_cast<char*>(errbuf));
+  set(CURLOPT_ERRORBUFFER, errbuf);
   set(CURLOPT_URL, request.url.c_str());
   set(CURLOPT_PROTOCOLS_STR, "http,https");
   set(CURLOPT_NOSIGNAL, 1L);
   set(CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_1_1));
-  set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout.count()));
-  set(CURLOPT_TIMEOUT_MS, static_cast<long>(options_.total_timeout.count()));
+  set(CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options.connect_timeout.count()));
+  set(CURLOPT_TIMEOUT_MS, static_cast<long>(options.total_timeout.count()));
   set(CURLOPT_TCP_KEEPALIVE, 1L);
   set(CURLOPT_FOLLOWLOCATION, 0L);
-  set(CURLOPT_USERAGENT, options_.user_agent.c_str());
+  set(CURLOPT_USERAGENT, options.user_agent.c_str());
   // TLS verification is always on; nothing turns it off.
   set(CURLOPT_SSL_VERIFYPEER, 1L);
   set(CURLOPT_SSL_VERIFYHOST, 2L);
-  if (!options_.ca_bundle.empty()) {
+  if (!options.ca_bundle.empty()) {
     // CAINFO alone would replace the system trust; CAPATH keeps it.
-    set(CURLOPT_CAINFO, options_.ca_bundle.c_str());
-    set(CURLOPT_CAPATH, handle_->ca_path.c_str());
+    set(CURLOPT_CAINFO, options.ca_bundle.c_str());
+    set(CURLOPT_CAPATH, ca_path.c_str());
   }
   // CURLOPT_PROXY is deliberately never set: libcurl then takes the proxy from
   // http_proxy / https_proxy / all_proxy. NOPROXY is no_proxy plus loopback.
-  set(CURLOPT_NOPROXY, handle_->no_proxy.c_str());
-  set(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options_.max_response_bytes));
+  set(CURLOPT_NOPROXY, no_proxy.c_str());
+  set(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options.max_response_bytes));
   set(CURLOPT_WRITEFUNCTION, &WriteBody);
-  set(CURLOPT_WRITEDATA, static_cast<void*>(&sink));
+  set(CURLOPT_WRITEDATA, static_cast<void*>(sink));
   if (request.method == "POST") {
     set(CURLOPT_POST, 1L);
     set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
@@ -368,7 +364,7 @@ HttpResult CurlTransport::Send(const HttpRequest& request) {
   } else {
     set(CURLOPT_HTTPGET, 1L);
   }
-  if (headers) set(CURLOPT_HTTPHEADER, headers.get());
+  if (headers != nullptr) set(CURLOPT_HTTPHEADER, headers);
   if (!request.idempotent) {
     // libcurl 7.88 silently resends a request on a new connection when a
     // REUSED connection dies before any byte of the response arrives
@@ -379,33 +375,65 @@ HttpResult CurlTransport::Send(const HttpRequest& request) {
     // and the create becomes "unknown", to be resolved by lookup.
     set(CURLOPT_FRESH_CONNECT, 1L);
   }
-  if (rc != CURLE_OK) {
-    return TransportError{false, fmt::format("cannot send to {}: libcurl rejected an option: {}", target.host_port,
-                                             curl_easy_strerror(rc))};
-  }
+  return rc;
+}
 
-  CURLcode result = curl_easy_perform(curl);
-  if (result == CURLE_OK) {
-    HttpResponse response;
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
-    char* content_type = nullptr;
-    if (curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &content_type) == CURLE_OK && content_type != nullptr) {
-      response.content_type = content_type;
-    }
-    response.body = std::move(sink.body);
-    return response;
-  }
-
+// What libcurl says of a failed transfer, for Classify.
+Failure ReadFailure(CURL* curl, CURLcode result, const char* errbuf, const std::string& url, const Sink& sink) {
   Failure failure;
   failure.code = result;
-  failure.errbuf = Scrub(errbuf, request.url);
+  failure.errbuf = Scrub(errbuf, url);
   failure.too_large = sink.too_large;
   curl_easy_getinfo(curl, CURLINFO_OS_ERRNO, &failure.os_errno);
   curl_easy_getinfo(curl, CURLINFO_SSL_VERIFYRESULT, &failure.verify_result);
   curl_easy_getinfo(curl, CURLINFO_REQUEST_SIZE, &failure.request_bytes);
   curl_easy_getinfo(curl, CURLINFO_HEADER_SIZE, &failure.header_bytes);
   curl_easy_getinfo(curl, CURLINFO_PRETRANSFER_TIME_T, &failure.pretransfer);
-  return Classify(failure, target, options_);
+  return failure;
+}
+
+}  // namespace
+
+HttpResult CurlTransport::Send(const HttpRequest& request) {
+  auto parsed = ParseTarget(request.url);
+  if (auto* error = std::get_if<TransportError>(&parsed)) return *error;
+  const Target& target = std::get<Target>(parsed);
+  if (request.method != "GET" && request.method != "POST") {
+    return TransportError{
+        false, fmt::format("cannot send to {}: unsupported HTTP method {}", target.host_port, request.method)};
+  }
+  auto built = BuildHeaders(request, target);
+  if (auto* error = std::get_if<TransportError>(&built)) return *error;
+  const HeaderList& headers = std::get<HeaderList>(built);
+
+  std::lock_guard<std::mutex> lock(mu_);
+  CURL* curl = handle_->curl;
+  if (curl == nullptr) {
+    return TransportError{false, fmt::format("cannot send to {}: libcurl could not be initialised", target.host_port)};
+  }
+  // Reset clears every option of the previous call but keeps the live
+  // connections, the DNS cache and the TLS session cache.
+  curl_easy_reset(curl);
+  Sink sink;
+  sink.limit = options_.max_response_bytes;
+  char errbuf[CURL_ERROR_SIZE] = {};
+  if (CURLcode rc =
+          SetOptions(curl, request, options_, handle_->ca_path, handle_->no_proxy, headers.get(), &sink, errbuf);
+      rc != CURLE_OK) {
+    return TransportError{false, fmt::format("cannot send to {}: libcurl rejected an option: {}", target.host_port,
+                                             curl_easy_strerror(rc))};
+  }
+
+  CURLcode result = curl_easy_perform(curl);
+  if (result != CURLE_OK) return Classify(ReadFailure(curl, result, errbuf, request.url, sink), target, options_);
+  HttpResponse response;
+  curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
+  char* content_type = nullptr;
+  if (curl_easy_getinfo(curl, CURLINFO_CONTENT_TYPE, &content_type) == CURLE_OK && content_type != nullptr) {
+    response.content_type = content_type;
+  }
+  response.body = std::move(sink.body);
+  return response;
 }
 
 }  // namespace otaroll::platform

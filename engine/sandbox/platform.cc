@@ -259,30 +259,9 @@ Response Platform::Success(Json data, const Paging* paging, const char* list_key
   return r;
 }
 
-Response Platform::HandleLocked(const Request& request, core::Time now) {
-  Response r;
-  r.request_id = NewRequestId();
-  const platform::Params& p = request.params;
-  if (const std::string* v = Find(p, "Action")) r.action = *v;
-  if (const std::string* v = Find(p, "AccessKeyId")) r.access_key_id = *v;
-  if (request.path != "/") {
-    return Gateway(404, "InvalidApi.NotFound",
-                   fmt::format("The sandbox serves the API at / only, not at {}.", request.path), std::move(r));
-  }
-
-  std::uniform_real_distribution<double> unit(0.0, 1.0);
-  double fail = unit(fault_rng_);
-  double throttle = unit(fault_rng_);
-  double drop = unit(fault_rng_);
-  if (fail < options_.faults.fail_rate) {
-    return Gateway(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server.",
-                   std::move(r));
-  }
-  if (throttle < options_.faults.throttle_rate) {
-    return Gateway(400, "Throttling.User", "Request was denied due to user flow control.", std::move(r));
-  }
-
-  // The gateway: API lookup, common parameters, clock, key, signature, nonce.
+// The API and its common parameters (API.md §1): the first one missing or
+// wrong is refused, as the gateway does.
+std::optional<Response> Platform::CheckCommon(const platform::Params& p, Response& r) const {
   const std::string* action = Find(p, "Action");
   if (action == nullptr || action->empty()) {
     return Gateway(400, "MissingAction",
@@ -335,6 +314,12 @@ Response Platform::HandleLocked(const Request& request, core::Time now) {
                    fmt::format("Format {} is not supported by otaroll sandbox; send Format=JSON.", p.at("Format")),
                    std::move(r));
   }
+  return std::nullopt;
+}
+
+// The clock, the key, the signature and the nonce (API.md §2).
+std::optional<Response> Platform::Authenticate(const Request& request, core::Time now, Response& r) {
+  const platform::Params& p = request.params;
   auto timestamp = ParseWireTimestamp(p.at("Timestamp"));
   if (!timestamp) {
     return Gateway(400, "InvalidTimeStamp.Format",
@@ -370,6 +355,36 @@ Response Platform::HandleLocked(const Request& request, core::Time now) {
     case NonceCache::Outcome::kFresh: break;
   }
 
+  return std::nullopt;
+}
+
+Response Platform::HandleLocked(const Request& request, core::Time now) {
+  Response r;
+  r.request_id = NewRequestId();
+  const platform::Params& p = request.params;
+  if (const std::string* v = Find(p, "Action")) r.action = *v;
+  if (const std::string* v = Find(p, "AccessKeyId")) r.access_key_id = *v;
+  if (request.path != "/") {
+    return Gateway(404, "InvalidApi.NotFound",
+                   fmt::format("The sandbox serves the API at / only, not at {}.", request.path), std::move(r));
+  }
+
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  double fail = unit(fault_rng_);
+  double throttle = unit(fault_rng_);
+  double drop = unit(fault_rng_);
+  if (fail < options_.faults.fail_rate) {
+    return Gateway(503, "ServiceUnavailable", "The request has failed due to a temporary failure of the server.",
+                   std::move(r));
+  }
+  if (throttle < options_.faults.throttle_rate) {
+    return Gateway(400, "Throttling.User", "Request was denied due to user flow control.", std::move(r));
+  }
+
+  // The gateway: API lookup, common parameters, clock, key, signature, nonce.
+  if (auto refused = CheckCommon(p, r)) return std::move(*refused);
+  if (auto refused = Authenticate(request, now, r)) return std::move(*refused);
+  const std::string* action = Find(p, "Action");
   if (*action == kCreate) {
     r = CreateJob(p, now, std::move(r));
   } else if (*action == kQuery) {

@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -94,6 +95,9 @@ class Platform {
   };
 
   Response HandleLocked(const Request& request, core::Time now);
+  // The gateway's checks: a refusal, or nullopt to go on.
+  std::optional<Response> CheckCommon(const platform::Params& params, Response& r) const;
+  std::optional<Response> Authenticate(const Request& request, core::Time now, Response& r);
   Response Gateway(int http_status, const std::string& code, const std::string& message, Response r) const;
   Response Business(const std::string& code, const std::string& message, Response r) const;
   Response Success(Json data, const Paging* paging, const char* list_key, Response r) const;
