@@ -133,6 +133,32 @@ std::string ParseKeys(const std::vector<std::string>& keys, std::map<std::string
   return "";
 }
 
+// The sandbox's options from the command line; a message naming the option
+// and the fix when one is wrong.
+std::string BuildOptions(const SandboxOptions& o, sandbox::Options* options) {
+  std::vector<std::string> keys;
+  if (std::string e = GatherKeys(o, &keys); !e.empty()) return e;
+  if (std::string e = ParseKeys(keys, &options->access_keys); !e.empty()) return e;
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    return "--tls-cert and --tls-key go together; give both to serve HTTPS, or neither for HTTP";
+  }
+  if (!(o.task_seconds > 0) || o.task_seconds > 86400) {
+    return fmt::format("--task-seconds {} is out of range; give a duration above 0 and at most 86400 seconds",
+                       o.task_seconds);
+  }
+  options->style = o.style == "alibaba" ? platform::Style::kAlibaba : platform::Style::kTuya;
+  options->faults.fail_rate = o.fail_rate;
+  options->faults.throttle_rate = o.throttle_rate;
+  options->faults.drop_rate = o.drop_response_rate;
+  options->faults.latency_ms = o.latency_ms;
+  options->fleet.seed = o.seed;
+  options->fleet.fleet_size = o.fleet_size;
+  options->fleet.failure_percent = o.failure_percent;
+  options->fleet.task_ms = std::max<int64_t>(1, std::llround(o.task_seconds * 1000));
+  options->fleet.busy_devices = !o.ignore_busy_devices;
+  return "";
+}
+
 int RunSandbox(const SandboxOptions& o) {
   std::string host;
   int port = 0;
@@ -141,34 +167,10 @@ int RunSandbox(const SandboxOptions& o) {
     return kExitError;
   }
   sandbox::Options options;
-  std::vector<std::string> keys;
-  if (std::string e = GatherKeys(o, &keys); !e.empty()) {
+  if (std::string e = BuildOptions(o, &options); !e.empty()) {
     PrintError(e);
     return kExitError;
   }
-  if (std::string e = ParseKeys(keys, &options.access_keys); !e.empty()) {
-    PrintError(e);
-    return kExitError;
-  }
-  if (o.tls_cert.empty() != o.tls_key.empty()) {
-    PrintError("--tls-cert and --tls-key go together; give both to serve HTTPS, or neither for HTTP");
-    return kExitError;
-  }
-  if (!(o.task_seconds > 0) || o.task_seconds > 86400) {
-    PrintError(fmt::format("--task-seconds {} is out of range; give a duration above 0 and at most 86400 seconds",
-                           o.task_seconds));
-    return kExitError;
-  }
-  options.style = o.style == "alibaba" ? platform::Style::kAlibaba : platform::Style::kTuya;
-  options.faults.fail_rate = o.fail_rate;
-  options.faults.throttle_rate = o.throttle_rate;
-  options.faults.drop_rate = o.drop_response_rate;
-  options.faults.latency_ms = o.latency_ms;
-  options.fleet.seed = o.seed;
-  options.fleet.fleet_size = o.fleet_size;
-  options.fleet.failure_percent = o.failure_percent;
-  options.fleet.task_ms = std::max<int64_t>(1, std::llround(o.task_seconds * 1000));
-  options.fleet.busy_devices = !o.ignore_busy_devices;
 
   // Signals are taken by a dedicated thread (sigwait); every thread started
   // from here on (httplib's pool) inherits the blocked mask.

@@ -154,20 +154,11 @@ std::optional<Rejection> ReadList(const platform::Params& params, const std::str
   return std::nullopt;
 }
 
-std::optional<Rejection> ParseCreateJob(const platform::Params& params, platform::Style style, Job* job) {
-  for (const char* name : {"FirmwareId", "ProductKey", "TargetSelection"}) {
-    const std::string* v = Find(params, name);
-    if (v == nullptr || v->empty()) return Missing(name);
-  }
-  job->firmware_id = *Find(params, "FirmwareId");
-  job->product_key = *Find(params, "ProductKey");
-  job->target_selection = *Find(params, "TargetSelection");
-  for (const auto& [name, value] : {std::pair{"FirmwareId", job->firmware_id}, {"ProductKey", job->product_key}}) {
-    if (!PrintableText(value, 128)) {
-      return Invalid(name, fmt::format("{} must be 1-128 characters without control characters.", name));
-    }
-  }
+namespace {
 
+// TargetSelection and what it needs: GrayPercent, GroupId (and GroupType on
+// alibaba), or the TargetDeviceName list.
+std::optional<Rejection> ParseTarget(const platform::Params& params, platform::Style style, Job* job) {
   const std::string& selection = job->target_selection;
   if (selection == "GRAY") {
     const std::string* text = Find(params, "GrayPercent");
@@ -214,6 +205,11 @@ std::optional<Rejection> ParseCreateJob(const platform::Params& params, platform
                    fmt::format("TargetSelection must be ALL, SPECIFIC, GRAY or GROUP; got \"{}\".", selection));
   }
 
+  return std::nullopt;
+}
+
+// SrcVersion.N: printable, none twice.
+std::optional<Rejection> ParseSourceVersions(const platform::Params& params, Job* job) {
   if (auto r = ReadList(params, "SrcVersion", &job->src_versions)) return r;
   std::set<std::string> versions;
   for (const auto& v : job->src_versions) {
@@ -223,6 +219,11 @@ std::optional<Rejection> ParseCreateJob(const platform::Params& params, platform
     if (!versions.insert(v).second) return Invalid("SrcVersion", fmt::format("The version {} is listed twice.", v));
   }
 
+  return std::nullopt;
+}
+
+// RetryInterval, RetryCount and TimeoutInMinutes, and how they combine.
+std::optional<Rejection> ParseRetry(const platform::Params& params, Job* job) {
   if (auto r = ReadOptionalInt(params, "RetryInterval", &job->retry_interval)) return r;
   if (auto r = ReadOptionalInt(params, "RetryCount", &job->retry_count)) return r;
   if (auto r = ReadOptionalInt(params, "TimeoutInMinutes", &job->timeout_minutes)) return r;
@@ -250,6 +251,28 @@ std::optional<Rejection> ParseCreateJob(const platform::Params& params, platform
     return Invalid("RetryInterval", fmt::format("RetryInterval ({}) must be below TimeoutInMinutes ({}).",
                                                 *job->retry_interval, *job->timeout_minutes));
   }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<Rejection> ParseCreateJob(const platform::Params& params, platform::Style style, Job* job) {
+  for (const char* name : {"FirmwareId", "ProductKey", "TargetSelection"}) {
+    const std::string* v = Find(params, name);
+    if (v == nullptr || v->empty()) return Missing(name);
+  }
+  job->firmware_id = *Find(params, "FirmwareId");
+  job->product_key = *Find(params, "ProductKey");
+  job->target_selection = *Find(params, "TargetSelection");
+  for (const auto& [name, value] : {std::pair{"FirmwareId", job->firmware_id}, {"ProductKey", job->product_key}}) {
+    if (!PrintableText(value, 128)) {
+      return Invalid(name, fmt::format("{} must be 1-128 characters without control characters.", name));
+    }
+  }
+
+  if (auto r = ParseTarget(params, style, job)) return r;
+  if (auto r = ParseSourceVersions(params, job)) return r;
+  if (auto r = ParseRetry(params, job)) return r;
   if (auto r = ReadBool(params, "NeedPush", &job->need_push)) return r;
   if (auto r = ReadBool(params, "NeedConfirm", &job->need_confirm)) return r;
   if (const std::string* protocol = Find(params, "DownloadProtocol")) {
