@@ -239,12 +239,13 @@ Cycle Daemon::RunCycle(const std::function<bool()>& stop) {
       cycle.outcome = result.report.stopped && stop && stop()                         ? "stopped"
                       : result.outcome == apply::SessionResult::Outcome::kNothingToDo ? "nothing-to-do"
                                                                                       : "applied";
-      // The plan after this cycle's creates: what waits, and until when.
+      // The plan after this cycle's creates: what waits, and until when
+      // (the session's own plan when the state did not change since).
       auto after = store_.Load();
-      if (after.ok()) {
+      if (after.ok() && after->serial != result.plan.state_serial) {
         result.plan = plan::Build(*manifests, *after, clock_.Now());
-        Gates(result.plan, cycle);
       }
+      Gates(result.plan, cycle);
     }
     if (!cycle.tree_valid && cycle.outcome != "error") cycle.outcome = "invalid-tree";
   }
