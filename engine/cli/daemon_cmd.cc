@@ -6,8 +6,6 @@
 
 #include <atomic>
 #include <iostream>
-#include <mutex>
-#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "apply/platform.h"

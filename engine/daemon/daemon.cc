@@ -151,16 +151,18 @@ const manifest::ManifestSet* Daemon::LoadTree(Cycle& cycle) {
     }
   }
   if (auto head = git.Head(); head.ok()) cycle.commit = *head;
+  const int64_t parses = tree_.parses;
   auto loaded = manifest::LoadTree(options_.dir, tree_);
   std::vector<std::string> errors;
   if (!loaded.ok()) {
     errors.push_back(loaded.status().message());
   } else {
-    for (const auto& d : loaded->errors) errors.push_back(d.Format());
+    for (const auto& d : (*loaded)->errors) errors.push_back(d.Format());
   }
   cycle.tree_valid = errors.empty();
   if (cycle.tree_valid) {
-    valid_ = std::move(loaded->set);
+    // An unchanged tree was taken as valid_ the cycle it was parsed.
+    if (tree_.parses != parses || !valid_) valid_ = (*loaded)->set;
     valid_commit_ = cycle.commit;
     reported_invalid_.clear();
   } else {

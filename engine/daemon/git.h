@@ -32,8 +32,9 @@ class Git {
   core::Result<PullResult> FetchAndFastForward() const;
 
  private:
-  // git -C dir args…; Unavailable when it timed out or could not start;
-  // `ok_codes`: other exit codes are errors naming `doing` and git's stderr.
+  // git -C dir args…, its stdout without the final newline; Unavailable
+  // when it timed out or could not start, Invalid (naming `doing` and
+  // git's message) for a non-zero exit.
   core::Result<std::string> Run(const std::vector<std::string>& args, const std::string& doing) const;
 
   std::string dir_;

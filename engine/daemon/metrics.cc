@@ -67,7 +67,7 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
   for (const char* what : {"created", "adopted", "failed", "not_created", "unknown", "superseded", "cancelled"}) {
     f_->jobs.Add({{"outcome", what}});
   }
-  f_->cycle_seconds.Add(
+  cycle_seconds_ = &f_->cycle_seconds.Add(
       {}, prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300});
   f_->last_success.Add({});
   f_->lease_held.Add({});
@@ -80,7 +80,7 @@ void Metrics::CycleDone(const std::string& outcome, double seconds, const apply:
                         double now_seconds) {
   std::lock_guard<std::mutex> lock(mu_);
   f_->cycles.Add({{"outcome", outcome}}).Increment();
-  f_->cycle_seconds.Add({}, prometheus::Histogram::BucketBoundaries{}).Observe(seconds);
+  cycle_seconds_->Observe(seconds);
   const std::pair<const char*, int> counts[] = {
       {"created", report.created},    {"adopted", report.adopted},
       {"failed", report.failed},      {"not_created", report.not_created + report.absent},

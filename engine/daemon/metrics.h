@@ -20,6 +20,7 @@
 namespace prometheus {
 class Registry;
 class Gauge;
+class Histogram;
 template <typename T>
 class Family;
 }  // namespace prometheus
@@ -56,6 +57,7 @@ class Metrics {
   std::map<std::pair<std::string, std::string>, prometheus::Gauge*> stage_info_;  // (rollout, stage) → series
   std::map<std::pair<std::string, std::string>, std::string> stage_state_;
   prometheus::Gauge* commit_ = nullptr;
+  prometheus::Histogram* cycle_seconds_ = nullptr;
 };
 
 // A Platform that counts every call into Metrics (otaroll_api_calls_total).

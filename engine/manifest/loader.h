@@ -32,8 +32,9 @@ struct TreeCache {
   int64_t parses = 0;  // how often a tree was parsed (not taken from the cache)
 };
 // LoadTree, reading every file but parsing only when the tree's content
-// differs from what `cache` holds; the cache is updated.
-core::Result<LoadResult> LoadTree(const std::string& dir, TreeCache& cache);
+// differs from what `cache` holds; the cache is updated and its result
+// returned (no copy of the manifests).
+core::Result<const LoadResult*> LoadTree(const std::string& dir, TreeCache& cache);
 
 // Parses one file's text. display_name is used in positions and diagnostics.
 // Appends rollouts and diagnostics; cross-file rules (duplicate names) are

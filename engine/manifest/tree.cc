@@ -162,8 +162,10 @@ core::Result<LoadResult> LoadTree(const std::string& dir) {
   return LoadTreeWith(dir, nullptr);
 }
 
-core::Result<LoadResult> LoadTree(const std::string& dir, TreeCache& cache) {
-  return LoadTreeWith(dir, &cache);
+core::Result<const LoadResult*> LoadTree(const std::string& dir, TreeCache& cache) {
+  auto loaded = LoadTreeWith(dir, &cache);  // fills cache.result
+  if (!loaded.ok()) return loaded.status();
+  return &cache.result;
 }
 
 namespace {
@@ -208,7 +210,7 @@ core::Result<LoadResult> LoadTreeWith(const std::string& dir, TreeCache* cache) 
   if (cache != nullptr) {
     for (const auto& e : result.errors) digest.Update(e.Format() + "\n");  // walk errors are part of the tree
     hash = digest.HexDigest();
-    if (hash == cache->digest) return cache->result;
+    if (hash == cache->digest) return LoadResult{};  // unchanged: cache->result stands
   }
   std::vector<Rollout> rollouts;
   for (const auto& [display, text] : texts) ParseText(text, *display, rollouts, result.errors);
@@ -216,8 +218,9 @@ core::Result<LoadResult> LoadTreeWith(const std::string& dir, TreeCache* cache) 
   FinishSet(std::move(rollouts), result);
   if (cache != nullptr) {
     cache->digest = hash;
-    cache->result = result;
+    cache->result = std::move(result);
     ++cache->parses;
+    return LoadResult{};  // the caller reads cache->result
   }
   return result;
 }

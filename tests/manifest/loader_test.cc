@@ -347,28 +347,29 @@ TEST(TreeCache, AnUnchangedTreeIsNotParsedAgain) {
   dir.Write("a.yaml", rollout);
   TreeCache cache;
   auto first = LoadTree(dir.path(), cache);
-  ASSERT_TRUE(first.ok() && first->ok());
+  ASSERT_TRUE(first.ok() && (*first)->ok());
   EXPECT_EQ(cache.parses, 1);
   auto again = LoadTree(dir.path(), cache);
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(cache.parses, 1);
-  ASSERT_EQ(again->set.rollouts.size(), 1u);
-  EXPECT_EQ(again->set.rollouts[0].name, "a");
+  ASSERT_EQ((*again)->set.rollouts.size(), 1u);
+  EXPECT_EQ((*again)->set.rollouts[0].name, "a");
 
   dir.Write("a.yaml", std::string(rollout).replace(rollout.find("name: a"), 7, "name: b"));
   auto changed = LoadTree(dir.path(), cache);
   ASSERT_TRUE(changed.ok());
   EXPECT_EQ(cache.parses, 2);
-  EXPECT_EQ(changed->set.rollouts[0].name, "b");
+  EXPECT_EQ((*changed)->set.rollouts[0].name, "b");
 
   dir.Write("sub/c.yaml", "apiVersion: otaroll/v1\nkind: Rollout\n");  // a new, invalid file
   auto invalid = LoadTree(dir.path(), cache);
   ASSERT_TRUE(invalid.ok());
   EXPECT_EQ(cache.parses, 3);
-  EXPECT_FALSE(invalid->ok());
+  EXPECT_FALSE((*invalid)->ok());
+  const size_t errors = (*invalid)->errors.size();
   auto still = LoadTree(dir.path(), cache);
   EXPECT_EQ(cache.parses, 3);
-  EXPECT_EQ(still->errors.size(), invalid->errors.size());
+  EXPECT_EQ((*still)->errors.size(), errors);
 }
 
 }  // namespace
