@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build="${1:-build}"
 base="${2:-HEAD~1}"
-mapfile -t sources < <(git ls-files 'engine/*.cc' 'engine/*.h' 'cmd/*.cc' 'tests/*.cc' 'tests/*.h')
+mapfile -t sources < <(git ls-files 'engine/*.cc' 'engine/*.h' 'cmd/*.cc' 'tests/*.cc' 'tests/*.h' 'bench/*.cc')
 if ! clang-format --dry-run --Werror "${sources[@]}" 2>/tmp/otaroll-format.$$; then
   head -40 /tmp/otaroll-format.$$
   rm -f /tmp/otaroll-format.$$
@@ -20,7 +20,7 @@ fi
 rm -f /tmp/otaroll-format.$$
 changed=()
 if git rev-parse -q --verify "$base^{commit}" >/dev/null; then
-  mapfile -t changed < <(git diff --name-only --diff-filter=AM "$base" -- 'engine/*.cc' 'cmd/*.cc')
+  mapfile -t changed < <(git diff --name-only --diff-filter=AM "$base" -- 'engine/*.cc' 'cmd/*.cc' 'bench/*.cc')
 fi
 if [ ${#changed[@]} -gt 0 ]; then
   echo "check-style: clang-tidy on ${#changed[@]} changed file(s)"

@@ -139,16 +139,23 @@ core::Result<plan::Plan> Applier::Plan(const manifest::ManifestSet& manifests) {
   return PlanFor(manifests, *snapshot);
 }
 
-plan::Plan Applier::PlanFor(const manifest::ManifestSet& manifests, state::Snapshot snapshot) const {
+plan::Plan Applier::PlanFor(const manifest::ManifestSet& manifests, const state::Snapshot& snapshot) const {
+  const state::Snapshot* planned = &snapshot;
+  state::Snapshot hidden;
   if (options_.retry_failed) {
     // Permanent failures are hidden from the planner: their stages are
     // planned as if never tried. Only failures of specs still in the
     // manifests matter; others are history.
-    for (auto& a : snapshot.attempts) {
+    hidden = snapshot;
+    for (auto& a : hidden.attempts) {
       if (a.status == AttemptStatus::kFailed) a.status = AttemptStatus::kCancelled;
     }
+    planned = &hidden;
   }
-  return plan::Build(manifests, snapshot, clock_.Now());
+  if (options_.resolved != nullptr && &options_.resolved->manifests() == &manifests) {
+    return plan::Build(*options_.resolved, *planned, clock_.Now());
+  }
+  return plan::Build(manifests, *planned, clock_.Now());
 }
 
 // ---------------------------------------------------------------- refresh
@@ -172,16 +179,22 @@ core::Status Applier::Refresh(const manifest::ManifestSet& manifests, Report* re
 
 core::Status Applier::FinishReplacements(const manifest::ManifestSet& manifests, const plan::Plan& p,
                                          const state::Snapshot& snapshot, Report* report) {
+  const state::AttemptsByStage by_stage = state::IndexByStage(snapshot);
   for (const auto& r : p.rollouts) {
     const manifest::Rollout* rollout = manifests.Find(r.name);
+    if (rollout == nullptr) continue;
     for (const auto& s : r.stages) {
       if (s.action != plan::Action::kInSync) continue;
-      auto parts = CreatedParts(snapshot, r.name, s.name, s.spec_hash);
-      bool stale = std::any_of(snapshot.attempts.begin(), snapshot.attempts.end(), [&](const Attempt& a) {
-        return a.rollout == r.name && a.stage == s.name && a.status == AttemptStatus::kCreated &&
-               a.spec_hash != s.spec_hash;
+      auto found = by_stage.find({r.name, s.name});
+      if (found == by_stage.end()) continue;
+      const auto& attempts = found->second;
+      bool stale = std::any_of(attempts.begin(), attempts.end(), [&](const Attempt* a) {
+        return a->status == AttemptStatus::kCreated && a->spec_hash != s.spec_hash;
       });
-      if (!stale || parts.empty() || rollout == nullptr) continue;
+      if (!stale) continue;
+      auto parts = state::CurrentParts(attempts, s.spec_hash,
+                                       [](const Attempt& a) { return a.status == AttemptStatus::kCreated; });
+      if (parts.empty()) continue;
       if (auto st = Supersede(*rollout, s.name, s.spec_hash, parts.rbegin()->second->id, snapshot, report);
           !st.ok() || report->stopped) {
         return st;

@@ -52,6 +52,10 @@ struct Options {
   // An intent younger than this may still be in flight (a killed process's
   // request can reach the platform later): it is not concluded "not created".
   core::Duration settle{std::chrono::seconds(61)};
+  // The manifests' specs resolved once (plan::Resolved): used while they are
+  // the manifests a call is given; ApplyOnce makes one per run when unset,
+  // the daemon keeps one while its tree is unchanged.
+  const plan::Resolved* resolved = nullptr;
   // --plan: execute only the stages this saved plan creates or replaces.
   const plan::Plan* only = nullptr;
   // Checked before every create: true stops the run (the lease was lost).
@@ -91,7 +95,7 @@ class Applier {
   core::Result<plan::Plan> Plan(const manifest::ManifestSet& manifests);
 
  private:
-  plan::Plan PlanFor(const manifest::ManifestSet& manifests, state::Snapshot snapshot) const;
+  plan::Plan PlanFor(const manifest::ManifestSet& manifests, const state::Snapshot& snapshot) const;
   core::Status Resolve(const state::Snapshot& snapshot, Report* report);
   // Records that a lookup could not conclude (`why`): the attempt stays
   // unknown, with the failed call's code, and the run says so.

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <optional>
+
 namespace otaroll::apply {
 
 core::Result<std::unique_ptr<LeaseGuard>> LeaseGuard::Acquire(state::Store& store, core::Clock& clock,
@@ -44,13 +46,11 @@ bool Worth(const plan::Plan& p, bool prune) {
 }
 
 // A saved plan is applied exactly, or not at all.
-core::Status CheckSaved(state::Store& store, const manifest::ManifestSet& manifests, core::Clock& clock,
-                        const SessionOptions& o) {
+core::Status CheckSaved(state::Store& store, const std::string& digest, const SessionOptions& o) {
   auto current = store.Load();
   if (!current.ok()) return current.status();
-  plan::Plan now_plan = plan::Build(manifests, *current, clock.Now());
   std::string why;
-  if (now_plan.manifest_digest != o.saved->manifest_digest) {
+  if (digest != o.saved->manifest_digest) {
     why = "the manifests changed since it was made";
   } else if (current->serial != o.saved->state_serial) {
     why = fmt::format("the state changed since it was made (serial {} then, {} now)", o.saved->state_serial,
@@ -73,11 +73,14 @@ core::Result<SessionResult> ApplyOnce(state::Store& store, Platform& platform, c
     if (taken->taken_over_from() && o.took_over) o.took_over(*taken->taken_over_from());
   }
   const LeaseGuard& guard = o.held != nullptr ? *o.held : *taken;
-  if (o.saved != nullptr) {
-    if (auto s = CheckSaved(store, manifests, clock, o); !s.ok()) return s;
-  }
-
   Options options = o.apply;
+  std::optional<plan::Resolved> resolved;  // the specs, resolved once for the whole run
+  if (options.resolved == nullptr || &options.resolved->manifests() != &manifests) {
+    options.resolved = &resolved.emplace(manifests);
+  }
+  if (o.saved != nullptr) {
+    if (auto s = CheckSaved(store, options.resolved->digest(), o); !s.ok()) return s;
+  }
   options.only = o.saved;
   options.lease_lost = [&guard] { return guard.lost(); };
   Applier applier(store, platform, clock, options);

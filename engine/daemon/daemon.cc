@@ -59,6 +59,10 @@ core::Time NextWake(const Cycle& cycle, core::Time now, const Options& o, double
 
 namespace {
 
+// However quiet the tree and the state, a full cycle (refresh, plan, apply)
+// runs at least this often: a bound on what an unforeseen input could hide.
+constexpr core::Duration kFullCycleEvery = std::chrono::hours(1);
+
 // The earliest time gate of a waiting stage, and whether a health gate is
 // still judging (waiting on observations, not on time).
 void Gates(const plan::Plan& p, Cycle& cycle) {
@@ -162,7 +166,11 @@ const manifest::ManifestSet* Daemon::LoadTree(Cycle& cycle) {
   cycle.tree_valid = errors.empty();
   if (cycle.tree_valid) {
     // An unchanged tree was taken as valid_ the cycle it was parsed.
-    if (tree_.parses != parses || !valid_) valid_ = (*loaded)->set;
+    if (tree_.parses != parses || !valid_) {
+      resolved_.reset();  // it refers to valid_
+      valid_ = (*loaded)->set;
+      resolved_.emplace(*valid_);
+    }
     valid_commit_ = cycle.commit;
     reported_invalid_.clear();
   } else {
@@ -200,19 +208,37 @@ const manifest::ManifestSet* Daemon::LoadTree(Cycle& cycle) {
   return valid_ ? &*valid_ : nullptr;
 }
 
-Cycle Daemon::RunCycle(const std::function<bool()>& stop) {
+bool Daemon::Quiet(core::Time now) {
+  if (!quiet_ || tree_.parses != quiet_->parses) return false;
+  if (quiet_->next_gate && now >= *quiet_->next_gate) return false;
+  if (now - quiet_->planned_at >= kFullCycleEvery) return false;
+  auto serial = store_.Serial();
+  return serial.ok() && *serial == quiet_->serial;
+}
+
+Cycle Daemon::RunCycle(const std::function<bool()>& stop, bool full) {
   const auto started = std::chrono::steady_clock::now();
   Cycle cycle;
   const manifest::ManifestSet* manifests = LoadTree(cycle);
   const plan::Plan* planned = nullptr;
   apply::SessionResult result;
+  const core::Time now = clock_.Now();
   if (manifests == nullptr) {
     cycle.outcome = "no-valid-tree";
+    quiet_.reset();
+  } else if (!full && cycle.tree_valid && Quiet(now)) {
+    cycle.unchanged = true;
+    cycle.outcome = "nothing-to-do";
+    cycle.valid_commit = valid_commit_;
+    cycle.digest = valid_digest_;
+    cycle.next_gate = quiet_->next_gate;
   } else {
+    quiet_.reset();
     cycle.valid_commit = valid_commit_;
     apply::SessionOptions o;
     o.apply = options_.apply;
     o.apply.stop = stop;
+    o.apply.resolved = &*resolved_;
     o.held = lease_.get();
     o.apply.on_event = [&](const apply::ApplyEvent& e) {
       if (!log_) return;
@@ -245,14 +271,21 @@ Cycle Daemon::RunCycle(const std::function<bool()>& stop) {
       // (the session's own plan when the state did not change since).
       auto after = store_.Load();
       if (after.ok() && after->serial != result.plan.state_serial) {
-        result.plan = plan::Build(*manifests, *after, clock_.Now());
+        result.plan = plan::Build(*resolved_, *after, clock_.Now());
       }
       Gates(result.plan, cycle);
+      const apply::Report& r = result.report;
+      if (cycle.outcome == "nothing-to-do" && cycle.tree_valid && !cycle.judging && r.ok() && r.observed == 0) {
+        quiet_ = QuietInputs{tree_.parses, 0, cycle.next_gate, now};
+      }
     }
     if (!cycle.tree_valid && cycle.outcome != "error") cycle.outcome = "invalid-tree";
   }
   cycle.duration = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started);
-  if (auto s = Record(cycle); !s.ok()) Log("error", "cycle", s.message());
+  if (auto s = Record(cycle); !s.ok()) {
+    quiet_.reset();
+    Log("error", "cycle", s.message());
+  }
   Observe(cycle, planned);
   return cycle;
 }
@@ -273,11 +306,24 @@ core::Status Daemon::Record(const Cycle& cycle) {
                          {"superseded", r.superseded},
                          {"cancelled", r.cancelled},
                          {"observed", r.observed}};
-  const std::string message = fmt::format(
-      "cycle at commit {}: {} ({} created, {} adopted, {} failed, {} unknown) in {} ms", Short(cycle.commit),
-      cycle.outcome, r.created, r.adopted, r.failed, r.unknown, cycle.duration.count());
+  data["unchanged"] = cycle.unchanged;
+  const std::string message =
+      cycle.unchanged ? fmt::format("cycle at commit {}: nothing-to-do (nothing changed since the last plan) in {} ms",
+                                    Short(cycle.commit), cycle.duration.count())
+                      : fmt::format("cycle at commit {}: {} ({} created, {} adopted, {} failed, {} unknown) in {} ms",
+                                    Short(cycle.commit), cycle.outcome, r.created, r.adopted, r.failed, r.unknown,
+                                    cycle.duration.count());
   Log(cycle.outcome == "error" ? "error" : "info", "cycle", message);
-  return store_.AppendEvent(state::Event{0, clock_.Now(), "", "", std::nullopt, "cycle", message, data.dump()});
+  auto tx = store_.Begin();
+  if (!tx.ok()) return tx.status();
+  auto appended =
+      store_.AppendEvent(state::Event{0, clock_.Now(), "", "", std::nullopt, "cycle", message, data.dump()});
+  if (!appended.ok()) return appended;
+  auto serial = store_.Serial();
+  if (!serial.ok()) return serial.status();
+  if (auto s = tx->Commit(); !s.ok()) return s;
+  if (quiet_) quiet_->serial = *serial;
+  return core::Status::Ok();
 }
 
 void Daemon::Observe(const Cycle& cycle, const plan::Plan* plan) {
@@ -307,6 +353,7 @@ void Daemon::Observe(const Cycle& cycle, const plan::Plan* plan) {
 }
 
 core::Status Daemon::Run(Waker& waker) {
+  bool full = false;  // SIGHUP: plan and apply even when nothing changed
   for (;;) {
     if (lease_->lost()) {
       if (metrics_ != nullptr) metrics_->LeaseHeld(false);
@@ -318,7 +365,8 @@ core::Status Daemon::Run(Waker& waker) {
       Log("error", "lease-lost", "the lease was lost: " + why + "; the daemon stops");
       return core::Status::Conflict("the lease was lost: " + why + "; the daemon stopped");
     }
-    Cycle cycle = RunCycle([&] { return waker.stopping() || lease_->lost(); });
+    Cycle cycle = RunCycle([&] { return waker.stopping() || lease_->lost(); }, full);
+    full = false;
     if (waker.stopping()) return core::Status::Ok();
     if (lease_->lost()) continue;  // said above, at the top
     const core::Time now = clock_.Now();
@@ -337,6 +385,7 @@ core::Status Daemon::Run(Waker& waker) {
       if (why == Waker::Why::kStop) return core::Status::Ok();
       if (why == Waker::Why::kReconcile) {
         Log("info", "reconcile", "SIGHUP: reconciling now");
+        full = true;
         break;
       }
     }

@@ -69,6 +69,9 @@ struct Cycle {
   std::chrono::milliseconds duration{0};
   std::optional<core::Time> next_gate;  // the earliest instant a waiting gate opens
   bool judging = false;                 // a health gate is still judging
+  // Nothing the plan depends on changed since a quiet cycle (Daemon::Quiet):
+  // neither planned nor applied again.
+  bool unchanged = false;
 };
 
 // What the endpoints show (a copy taken under a lock).
@@ -117,8 +120,9 @@ class Daemon {
   // reads the last cycle recorded in state (what a restart on an invalid
   // tree says it last acted on).
   core::Status Start();
-  // One cycle; `stop` is checked before every create.
-  Cycle RunCycle(const std::function<bool()>& stop);
+  // One cycle; `stop` is checked before every create. `full`: plan and
+  // apply even when nothing changed since a quiet cycle (SIGHUP).
+  Cycle RunCycle(const std::function<bool()>& stop, bool full = false);
   // Cycles until the waker says stop (exit 0) or the lease is lost (an
   // error naming the new holder).
   core::Status Run(Waker& waker);
@@ -129,6 +133,13 @@ class Daemon {
   // Loads the tree (and pulls first with --git-pull); sets the manifests to
   // act on, and reports an invalid tree once per commit and errors.
   const manifest::ManifestSet* LoadTree(Cycle& cycle);
+  // Whether the inputs of the last quiet cycle's plan are unchanged: the
+  // same parsed tree, the same state serial (no write but the daemon's own
+  // cycle events), no gate opened since and no full cycle due. Then this
+  // cycle would plan exactly what that one did, and act on nothing.
+  bool Quiet(core::Time now);
+  // Records the cycle as an event; the state's serial after it is what the
+  // next Quiet compares with (read in the same transaction).
   core::Status Record(const Cycle& cycle);
   void Log(const std::string& level, const std::string& kind, const std::string& message) const;
   void Observe(const Cycle& cycle, const plan::Plan* plan);
@@ -142,8 +153,18 @@ class Daemon {
   std::unique_ptr<apply::LeaseGuard> lease_;
   manifest::TreeCache tree_;                    // what was parsed last: unchanged trees are not parsed again
   std::optional<manifest::ManifestSet> valid_;  // the last valid tree
+  std::optional<plan::Resolved> resolved_;      // valid_'s specs, resolved once per tree
   std::string valid_commit_, valid_digest_;
   std::string reported_invalid_;  // the commit and errors last reported invalid
+  // What the last quiet cycle planned on: a cycle that did nothing but read
+  // (no create, no observation, no problem, no health gate judging).
+  struct QuietInputs {
+    int64_t parses = 0;  // tree_.parses then
+    int64_t serial = 0;  // the state's serial after its cycle event
+    std::optional<core::Time> next_gate;
+    core::Time planned_at{};  // of the last full cycle
+  };
+  std::optional<QuietInputs> quiet_;
   std::mt19937_64 rng_{std::random_device{}()};
 
   mutable std::mutex mu_;

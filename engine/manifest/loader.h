@@ -2,6 +2,8 @@
 // SPEC §1, and all errors of all files in one run.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,17 +25,33 @@ struct LoadResult {
 // diagnostics in the result.
 core::Result<LoadResult> LoadTree(const std::string& dir);
 
-// What the daemon keeps between cycles: the content hash of the tree it last
-// parsed (every file's name and bytes) and the result. A tree whose files
-// hash the same is not parsed again.
+// What the daemon keeps between cycles: the tree it last parsed, its digest
+// (every file's name and content hash, and the walk's errors) and every
+// file's content hash with the stat fields it was read with. A file whose
+// stat fields (device, inode, size, mtime, ctime) are unchanged is not read
+// again, unless it was modified less than kRacyWindow before it was read
+// (a write in the same timestamp tick would not change its mtime: git's
+// "racily clean" entries). A tree whose digest is unchanged is not parsed.
+struct FileStamp {
+  uint64_t device = 0, inode = 0;
+  int64_t size = 0, mtime_ns = 0, ctime_ns = 0;
+  std::string sha256;    // hex, of the bytes read
+  bool trusted = false;  // read long enough after its last modification
+  bool operator==(const FileStamp& o) const {
+    return device == o.device && inode == o.inode && size == o.size && mtime_ns == o.mtime_ns && ctime_ns == o.ctime_ns;
+  }
+};
 struct TreeCache {
+  int64_t racy_window_ns = 2'000'000'000;  // a file modified this recently is read again next time
   std::string digest;
   LoadResult result;
-  int64_t parses = 0;  // how often a tree was parsed (not taken from the cache)
+  std::map<std::string, FileStamp> files;  // by path as walked
+  int64_t parses = 0;                      // how often a tree was parsed (not taken from the cache)
+  int64_t files_read = 0;                  // how often a file's bytes were read
 };
-// LoadTree, reading every file but parsing only when the tree's content
-// differs from what `cache` holds; the cache is updated and its result
-// returned (no copy of the manifests).
+// LoadTree, reading only the files whose stat fields changed and parsing
+// only when the tree's digest differs from what `cache` holds; the cache is
+// updated and its result returned (no copy of the manifests).
 core::Result<const LoadResult*> LoadTree(const std::string& dir, TreeCache& cache);
 
 // Parses one file's text. display_name is used in positions and diagnostics.

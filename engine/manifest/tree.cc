@@ -2,13 +2,17 @@
 // folders and files, and the size bounds (docs/security.md). Parsing is in
 // loader.cc.
 #include <fmt/format.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <memory>
+#include <optional>
 
 #include "core/escape.h"
 #include "core/sha256.h"
@@ -149,11 +153,88 @@ std::optional<std::string> ReadFile(const std::string& display, const fs::path& 
   return text;
 }
 
+// The stat fields a file is known by (nullopt when it cannot be stat'ed:
+// then it is always read).
+std::optional<FileStamp> Stamp(const fs::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  FileStamp s;
+  s.device = static_cast<uint64_t>(st.st_dev);
+  s.inode = static_cast<uint64_t>(st.st_ino);
+  s.size = static_cast<int64_t>(st.st_size);
+  s.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  s.ctime_ns = static_cast<int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
+  return s;
+}
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+using Files = std::vector<std::pair<std::string, fs::path>>;  // display name, path
+
+// Parses `files` into `result` (texts already read by path are not read again).
+void Parse(const Files& files, const std::map<std::string, std::string>& texts, LoadResult& result) {
+  std::vector<Rollout> rollouts;
+  for (const auto& [display, path] : files) {
+    auto read = texts.find(path.native());
+    if (read != texts.end()) {
+      ParseText(read->second, display, rollouts, result.errors);
+    } else if (auto text = ReadFile(display, path, result.errors)) {
+      ParseText(*text, display, rollouts, result.errors);
+    }
+  }
+  result.set.files = files.size();
+  FinishSet(std::move(rollouts), result);
+}
+
+// The tree's digest from every file's content hash, reading only the files
+// whose stat changed; parsed only when the digest changed.
+LoadResult LoadCached(const Files& files, LoadResult result, TreeCache& cache) {
+  std::map<std::string, std::string> texts;  // by path: what was read for the digest
+  std::map<std::string, FileStamp> stamps;
+  Files readable;
+  core::Sha256 digest;
+  for (const auto& [display, path] : files) {
+    auto stamp = Stamp(path);
+    auto known = cache.files.find(path.native());
+    if (stamp && known != cache.files.end() && known->second.trusted && *stamp == known->second) {
+      stamp->sha256 = known->second.sha256;
+      stamp->trusted = true;
+    } else {
+      auto text = ReadFile(display, path, result.errors);
+      if (!text) continue;  // said in result.errors, which are part of the digest
+      ++cache.files_read;
+      if (stamp) {
+        const int64_t now = NowNs();
+        stamp->sha256 = core::Sha256Hex(*text);
+        stamp->trusted = now - stamp->mtime_ns > cache.racy_window_ns && now - stamp->ctime_ns > cache.racy_window_ns;
+      }
+      texts.emplace(path.native(), std::move(*text));
+    }
+    readable.emplace_back(display, path);
+    digest.Update(fmt::format("{}:{}:{}\n", display.size(), display, stamp ? stamp->sha256 : "?"));
+    if (stamp) stamps.emplace(path.native(), std::move(*stamp));
+  }
+  for (const auto& e : result.errors) digest.Update(e.Format() + "\n");  // walk and read errors are part of the tree
+  cache.files = std::move(stamps);
+  std::string hash = digest.HexDigest();
+  if (hash == cache.digest) return LoadResult{};  // unchanged: cache.result stands
+  Parse(readable, texts, result);
+  result.set.files = files.size();
+  cache.digest = std::move(hash);
+  cache.result = std::move(result);
+  ++cache.parses;
+  return LoadResult{};  // the caller reads cache.result
+}
+
 }  // namespace
 
 namespace {
 
-// Reads every file of the tree (nothing parsed): display name, bytes.
+// Reads the tree: parses every file (no cache), or, with a cache, reads the
+// files whose stat changed and parses only when the tree's digest changed.
 core::Result<LoadResult> LoadTreeWith(const std::string& dir, TreeCache* cache);
 
 }  // namespace
@@ -179,7 +260,7 @@ core::Result<LoadResult> LoadTreeWith(const std::string& dir, TreeCache* cache) 
     return core::Status::NotFound(fmt::format("{}: no such file or directory; name a manifest directory", shown));
   }
   LoadResult result;
-  std::vector<std::pair<std::string, fs::path>> files;  // display name, path
+  Files files;
   if (!fs::is_directory(status)) {
     if (!fs::is_regular_file(status)) {
       return core::Status::Invalid(
@@ -197,32 +278,11 @@ core::Result<LoadResult> LoadTreeWith(const std::string& dir, TreeCache* cache) 
     result.errors = std::move(walk.errors);
     if (files.size() > kMaxFiles) files.clear();
   }
-  std::vector<std::pair<const std::string*, std::string>> texts;
-  core::Sha256 digest;
-  for (const auto& [display, path] : files) {
-    auto text = ReadFile(display, path, result.errors);
-    if (!text) continue;
-    digest.Update(fmt::format("{}:{}:{}\n", display.size(), display, text->size()));
-    digest.Update(*text);
-    texts.emplace_back(&display, std::move(*text));
+  if (cache == nullptr) {
+    Parse(files, {}, result);
+    return result;
   }
-  std::string hash;
-  if (cache != nullptr) {
-    for (const auto& e : result.errors) digest.Update(e.Format() + "\n");  // walk errors are part of the tree
-    hash = digest.HexDigest();
-    if (hash == cache->digest) return LoadResult{};  // unchanged: cache->result stands
-  }
-  std::vector<Rollout> rollouts;
-  for (const auto& [display, text] : texts) ParseText(text, *display, rollouts, result.errors);
-  result.set.files = files.size();
-  FinishSet(std::move(rollouts), result);
-  if (cache != nullptr) {
-    cache->digest = hash;
-    cache->result = std::move(result);
-    ++cache->parses;
-    return LoadResult{};  // the caller reads cache->result
-  }
-  return result;
+  return LoadCached(files, std::move(result), *cache);
 }
 
 }  // namespace

@@ -114,7 +114,27 @@ struct Plan {
   bool HasChanges() const { return summary.Changes() > 0; }
 };
 
+// The specs of a manifest set resolved once (spec::Resolve of every stage)
+// and its manifest digest: what every plan of the same manifests shares, and
+// the costly part of planning. The daemon keeps one while its tree is
+// unchanged; an apply makes one per run. Refers to `manifests`, which must
+// outlive it and not change.
+class Resolved {
+ public:
+  explicit Resolved(const manifest::ManifestSet& manifests);
+  const manifest::ManifestSet& manifests() const { return manifests_; }
+  // The specs of manifests().rollouts[rollout]'s stages, in order.
+  const std::vector<spec::StageSpec>& specs(size_t rollout) const { return specs_[rollout]; }
+  const std::string& digest() const { return digest_; }
+
+ private:
+  const manifest::ManifestSet& manifests_;
+  std::vector<std::vector<spec::StageSpec>> specs_;
+  std::string digest_;
+};
+
 // Pure: same inputs, same plan.
+Plan Build(const Resolved& resolved, const state::Snapshot& state, core::Time now);
 Plan Build(const manifest::ManifestSet& manifests, const state::Snapshot& state, core::Time now);
 
 // --baseline: every stage of the baseline tree as a created job (created at

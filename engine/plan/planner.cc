@@ -39,16 +39,15 @@ struct StageFacts {
 
 class Planner {
  public:
-  Planner(const state::Snapshot& state, core::Time now) : state_(state), now_(now) {
-    for (const Attempt& a : state.attempts) by_stage_[{a.rollout, a.stage}].push_back(&a);
-  }
+  Planner(const state::Snapshot& state, core::Time now)
+      : state_(state), now_(now), by_stage_(state::IndexByStage(state)) {}
 
-  RolloutPlan PlanRollout(const manifest::Rollout& r) {
+  RolloutPlan PlanRollout(const manifest::Rollout& r, const std::vector<spec::StageSpec>& specs) {
     RolloutPlan out{r.name, r.name_position, r.product_key, r.firmware_id, r.paused, {}};
     StageFacts prev;
     for (size_t i = 0; i < r.stages.size(); ++i) {
       StageFacts facts;
-      out.stages.push_back(PlanStage(r, i, i == 0 ? nullptr : &prev, facts));
+      out.stages.push_back(PlanStage(r, i, specs[i], i == 0 ? nullptr : &prev, facts));
       prev = facts;
     }
     return out;
@@ -71,9 +70,9 @@ class Planner {
   }
 
  private:
-  StagePlan PlanStage(const manifest::Rollout& r, size_t i, const StageFacts* prev, StageFacts& facts) {
+  StagePlan PlanStage(const manifest::Rollout& r, size_t i, const spec::StageSpec& spec, const StageFacts* prev,
+                      StageFacts& facts) {
     const manifest::Stage& stage = r.stages[i];
-    spec::StageSpec spec = spec::Resolve(r, stage);
     StagePlan p;
     p.name = stage.name;
     p.index = static_cast<int>(i);
@@ -245,10 +244,11 @@ class Planner {
 
   const state::Snapshot& state_;
   core::Time now_;
-  std::map<std::pair<std::string, std::string>, std::vector<const Attempt*>> by_stage_;
+  state::AttemptsByStage by_stage_;
 };
 
-std::string ManifestDigest(const manifest::ManifestSet& manifests, const Plan& plan) {
+std::string ManifestDigest(const manifest::ManifestSet& manifests,
+                           const std::vector<std::vector<spec::StageSpec>>& specs) {
   // Everything apply acts on: specs and gates, not comments or file layout.
   nlohmann::json all = nlohmann::json::array();
   for (size_t i = 0; i < manifests.rollouts.size(); ++i) {
@@ -256,7 +256,7 @@ std::string ManifestDigest(const manifest::ManifestSet& manifests, const Plan& p
     nlohmann::json stages = nlohmann::json::array();
     for (size_t j = 0; j < r.stages.size(); ++j) {
       const manifest::Gate& g = r.stages[j].gate;
-      stages.push_back({r.stages[j].name, plan.rollouts[i].stages[j].spec_hash, g.soak ? g.soak->count() : -1, g.hold,
+      stages.push_back({r.stages[j].name, specs[i][j].hash, g.soak ? g.soak->count() : -1, g.hold,
                         g.not_before ? core::FormatRfc3339(*g.not_before) : "",
                         g.health ? nlohmann::json{g.health->min_tasks, g.health->max_failed_percent.value_or(-1),
                                                   g.health->min_succeeded_percent.value_or(-1)}
@@ -269,7 +269,18 @@ std::string ManifestDigest(const manifest::ManifestSet& manifests, const Plan& p
 
 }  // namespace
 
-Plan Build(const manifest::ManifestSet& manifests, const state::Snapshot& state, core::Time now) {
+Resolved::Resolved(const manifest::ManifestSet& manifests) : manifests_(manifests) {
+  specs_.reserve(manifests.rollouts.size());
+  for (const manifest::Rollout& r : manifests.rollouts) {
+    std::vector<spec::StageSpec>& stages = specs_.emplace_back();
+    stages.reserve(r.stages.size());
+    for (const manifest::Stage& stage : r.stages) stages.push_back(spec::Resolve(r, stage));
+  }
+  digest_ = ManifestDigest(manifests, specs_);
+}
+
+Plan Build(const Resolved& resolved, const state::Snapshot& state, core::Time now) {
+  const manifest::ManifestSet& manifests = resolved.manifests();
   Plan plan;
   plan.now = now;
   plan.state_source = state.source;
@@ -277,14 +288,19 @@ Plan Build(const manifest::ManifestSet& manifests, const state::Snapshot& state,
   plan.state_serial = state.serial;
   plan.mode = "state";
   Planner planner(state, now);
-  for (const manifest::Rollout& r : manifests.rollouts) {
-    plan.rollouts.push_back(planner.PlanRollout(r));
+  plan.rollouts.reserve(manifests.rollouts.size());
+  for (size_t i = 0; i < manifests.rollouts.size(); ++i) {
+    plan.rollouts.push_back(planner.PlanRollout(manifests.rollouts[i], resolved.specs(i)));
     for (const StagePlan& s : plan.rollouts.back().stages) ++plan.summary.counts[static_cast<size_t>(s.action)];
   }
   plan.orphans = planner.Orphans(manifests);
   plan.summary.counts[static_cast<size_t>(Action::kOrphaned)] = static_cast<int>(plan.orphans.size());
-  plan.manifest_digest = ManifestDigest(manifests, plan);
+  plan.manifest_digest = resolved.digest();
   return plan;
+}
+
+Plan Build(const manifest::ManifestSet& manifests, const state::Snapshot& state, core::Time now) {
+  return Build(Resolved(manifests), state, now);
 }
 
 state::Snapshot SnapshotFromBaseline(const manifest::ManifestSet& baseline, const std::string& source) {

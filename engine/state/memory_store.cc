@@ -133,6 +133,11 @@ core::Result<Snapshot> MemoryStore::Load() {
   return SnapshotOf(shared_->VisibleTo(this), shared_->where);
 }
 
+core::Result<int64_t> MemoryStore::Serial() {
+  std::lock_guard<std::mutex> lock(shared_->mu);
+  return shared_->VisibleTo(this).serial;
+}
+
 core::Status MemoryStore::BeginTransaction() {
   std::unique_lock<std::mutex> lock(shared_->mu);
   if (shared_->writer == this) {

@@ -26,6 +26,7 @@ class MemoryStore final : public Store {
   const std::string& where() const override;
   core::Result<std::unique_ptr<Store>> OpenAnother() override;
   core::Result<Snapshot> Load() override;
+  core::Result<int64_t> Serial() override;
 
   core::Status UpsertRollout(const std::string& name, const std::string& product_key, const std::string& firmware_id,
                              core::Time now) override;

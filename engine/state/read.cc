@@ -105,6 +105,13 @@ core::Result<bool> CheckReadable(const Db& db, const std::string& path) {
 
 }  // namespace
 
+core::Result<int64_t> ReadSerial(const Db& db, const std::string& path) {
+  auto readable = CheckReadable(db, path);
+  if (!readable.ok()) return readable.status();
+  if (!*readable) return int64_t{0};
+  return db.QueryInt("SELECT value FROM serial WHERE id = 1", "reading its serial");
+}
+
 core::Result<Snapshot> ReadState(const Db& db, const std::string& path) {
   Snapshot snap;
   snap.exists = true;

@@ -35,6 +35,9 @@ core::Status InsertEvent(const Db& db, const Event& e, const std::string& doing,
 core::Result<Snapshot> ReadState(const Db& db, const std::string& path);
 core::Result<std::vector<RolloutRecord>> ReadRollouts(const Db& db, const std::string& path);
 core::Result<std::vector<Event>> ReadEvents(const Db& db, const std::string& path, const std::string& rollout_filter);
+// The serial alone (0 for a state file without tables yet).
+core::Result<int64_t> ReadSerial(const Db& db, const std::string& path);
+
 // ReadState in its own read transaction: one consistent snapshot.
 core::Result<Snapshot> ReadInTransaction(const Db& db, const std::string& path);
 

@@ -40,6 +40,12 @@ bool Live(const Attempt& a) {
   return Unresolved(a) || a.status == AttemptStatus::kCreated;
 }
 
+AttemptsByStage IndexByStage(const Snapshot& snapshot) {
+  AttemptsByStage out;
+  for (const Attempt& a : snapshot.attempts) out[{a.rollout, a.stage}].push_back(&a);
+  return out;
+}
+
 std::map<int, const Attempt*> CurrentParts(const std::vector<const Attempt*>& stage_attempts,
                                            const std::string& spec_hash, bool (*keep)(const Attempt&)) {
   std::map<int, const Attempt*> out;

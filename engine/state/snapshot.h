@@ -77,6 +77,12 @@ bool Active(const Attempt& a);
 // one per part and spec (the intent fence).
 bool Live(const Attempt& a);
 
+// Every stage's attempts, ordered by id, by (rollout, stage): built once per
+// snapshot, so that reading a stage's attempts is a lookup, not a scan.
+using StageKey = std::pair<std::string, std::string>;
+using AttemptsByStage = std::map<StageKey, std::vector<const Attempt*>>;
+AttemptsByStage IndexByStage(const Snapshot& snapshot);
+
 // The newest attempt of each part of spec `spec_hash` among `stage_attempts`
 // (one stage's, ordered by id) that `keep` accepts (every one when unset).
 // plan, apply and `otaroll status` all read a stage's parts through this.

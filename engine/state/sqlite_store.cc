@@ -90,6 +90,10 @@ core::Result<Snapshot> SqliteStore::Load() {
   return in_transaction_ ? ReadState(*db_, path_) : ReadInTransaction(*db_, path_);
 }
 
+core::Result<int64_t> SqliteStore::Serial() {
+  return ReadSerial(*db_, path_);  // one statement: consistent on its own
+}
+
 core::Result<std::unique_ptr<Store>> SqliteStore::OpenAnother() {
   auto other = Open(path_);
   if (!other.ok()) return other.status();

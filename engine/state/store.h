@@ -60,6 +60,10 @@ class Store {
   // A consistent read of the whole state (one read transaction). Inside an
   // open Transaction it sees that transaction's own writes.
   virtual core::Result<Snapshot> Load() = 0;
+  // Snapshot::serial alone, without reading the rest: a caller that keeps a
+  // snapshot (the daemon between cycles) reads the state again only when it
+  // changed. Inside an open Transaction it sees that transaction's writes.
+  virtual core::Result<int64_t> Serial() = 0;
 
   // Fails (Invalid) when a transaction is already open on this handle.
   core::Result<Transaction> Begin();

@@ -109,6 +109,108 @@ class NoPlatform final : public apply::Platform {
   }
 };
 
+// Creates succeed (job ids j1, j2, ...); every other call fails the test.
+class CreateOnlyPlatform final : public apply::Platform {
+ public:
+  int creates = 0;
+  platform::CallResult<platform::CreatedJob> CreateJob(const spec::ParamSet&, const std::string&) override {
+    platform::CreatedJob job;
+    job.job_id = "j" + std::to_string(++creates);
+    return job;
+  }
+  platform::CallResult<std::vector<platform::JobInfo>> ListJobsByFirmware(const std::string&) override {
+    return none_.ListJobsByFirmware("");
+  }
+  platform::CallResult<platform::JobInfo> QueryJob(const std::string&) override { return none_.QueryJob(""); }
+  platform::CallResult<std::vector<platform::TaskInfo>> ListTasks(const std::string&) override {
+    return none_.ListTasks("");
+  }
+  platform::CallResult<int64_t> CountTasks(const std::string&, const std::string&) override {
+    return none_.CountTasks("", "");
+  }
+  platform::CallResult<platform::Empty> CancelTasks(const std::string&, const platform::CancelWhich&) override {
+    return none_.CancelTasks("", {});
+  }
+
+ private:
+  NoPlatform none_;
+};
+
+// A cycle after a quiet one (nothing done but reading) neither plans nor
+// applies while its inputs are unchanged: the same tree, the same state
+// serial, no gate opened. A change of any of them, an hour without a full
+// cycle, or a full cycle asked for (SIGHUP) plans again.
+TEST(DaemonLoop, AQuietCycleIsNotPlannedAgainUntilAnInputChanges) {
+  test_util::TempDir dir;
+  dir.Write("tree/a.yaml",
+            "apiVersion: otaroll/v1\nkind: Rollout\nmetadata: {name: later}\nspec:\n  productKey: pk\n"
+            "  firmwareId: \"1\"\n  stages:\n    - {name: all, all: true, gate: {notBefore: 2026-12-01T10:00:00Z}}\n");
+  state::MemoryStore store;
+  CreateOnlyPlatform platform;
+  core::FixedClock clock(T("2026-12-01T08:00:00Z"));
+  Options o;
+  o.dir = dir.Join("tree");
+  Daemon d(o, store, platform, clock, nullptr);
+  ASSERT_TRUE(d.Start().ok());
+  Cycle first = d.RunCycle(nullptr);
+  EXPECT_EQ(first.outcome, "nothing-to-do") << first.error;
+  EXPECT_FALSE(first.unchanged);
+  Cycle quiet = d.RunCycle(nullptr);
+  EXPECT_TRUE(quiet.unchanged);
+  EXPECT_EQ(quiet.outcome, "nothing-to-do");
+  EXPECT_EQ(quiet.digest, first.digest);
+  ASSERT_TRUE(quiet.next_gate.has_value());
+  EXPECT_EQ(*quiet.next_gate, T("2026-12-01T10:00:00Z"));  // it still wakes at the gate
+
+  // Asked for (SIGHUP): planned again.
+  EXPECT_FALSE(d.RunCycle(nullptr, /*full=*/true).unchanged);
+  EXPECT_TRUE(d.RunCycle(nullptr).unchanged);
+
+  // The state changed (another handle wrote): planned again, then quiet.
+  auto other = store.OpenAnother();
+  ASSERT_TRUE(other.ok());
+  ASSERT_TRUE((*other)->UpsertRollout("elsewhere", "pk2", "2", clock.Now()).ok());
+  EXPECT_FALSE(d.RunCycle(nullptr).unchanged);
+  EXPECT_TRUE(d.RunCycle(nullptr).unchanged);
+
+  // An hour without a full cycle: planned again.
+  clock.Set(T("2026-12-01T09:00:01Z"));
+  EXPECT_FALSE(d.RunCycle(nullptr).unchanged);
+  EXPECT_TRUE(d.RunCycle(nullptr).unchanged);
+  EXPECT_EQ(platform.creates, 0);
+
+  // The gate opened: planned again, and the stage created.
+  clock.Set(T("2026-12-01T10:00:00Z"));
+  Cycle opened = d.RunCycle(nullptr);
+  EXPECT_FALSE(opened.unchanged);
+  EXPECT_EQ(opened.outcome, "applied");
+  EXPECT_EQ(platform.creates, 1);
+  EXPECT_FALSE(d.RunCycle(nullptr).unchanged);  // that cycle created: the next one plans again
+  EXPECT_TRUE(d.RunCycle(nullptr).unchanged);
+
+  // The tree changed: parsed and planned again.
+  dir.Write("tree/b.yaml",
+            "apiVersion: otaroll/v1\nkind: Rollout\nmetadata: {name: paused}\nspec:\n  productKey: pk3\n"
+            "  firmwareId: \"3\"\n  paused: true\n  stages:\n    - {name: all, all: true}\n");
+  Cycle changed = d.RunCycle(nullptr);
+  EXPECT_FALSE(changed.unchanged);
+  EXPECT_NE(changed.digest, first.digest);
+  EXPECT_TRUE(d.RunCycle(nullptr).unchanged);
+  EXPECT_EQ(platform.creates, 1);
+
+  // Every cycle, quiet or not, is recorded.
+  auto events = store.Events("");
+  ASSERT_TRUE(events.ok());
+  size_t cycles = 0, unchanged = 0;
+  for (const auto& e : *events) {
+    if (e.kind != "cycle") continue;
+    ++cycles;
+    unchanged += e.data_json.find("\"unchanged\":true") != std::string::npos;
+  }
+  EXPECT_EQ(cycles, 13u);
+  EXPECT_EQ(unchanged, 6u);
+}
+
 // A cycle with no changed manifest does not parse the tree again; an invalid
 // tree is reported once, and the last valid one is what the cycle acts on.
 TEST(DaemonLoop, UnchangedTreesAreNotParsedAgainAndInvalidOnesReportedOnce) {

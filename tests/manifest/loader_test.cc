@@ -331,6 +331,49 @@ TEST(Loader, EmptyDocumentsAreSkipped) {
   EXPECT_TRUE(Errors(std::string("---\n") + kValid + "---\n").empty());
 }
 
+// A file whose stat fields are unchanged is not read again; one rewritten to
+// the same size with its mtime put back is, through its ctime.
+TEST(TreeCache, OnlyFilesWhoseStatChangedAreReadAgain) {
+  test_util::TempDir dir;
+  auto rollout = [](const std::string& name) {
+    return "apiVersion: otaroll/v1\nkind: Rollout\nmetadata: {name: " + name +
+           "}\nspec:\n  productKey: pk\n  firmwareId: \"1\"\n  stages:\n    - {name: all, all: true}\n";
+  };
+  dir.Write("a.yaml", rollout("a"));
+  dir.Write("b.yaml", rollout("b"));
+  TreeCache cache;
+  cache.racy_window_ns = 0;  // trust a stat at once (else files written within 2 s are read again)
+  ASSERT_TRUE(LoadTree(dir.path(), cache).ok());
+  EXPECT_EQ(cache.files_read, 2);
+  ASSERT_TRUE(LoadTree(dir.path(), cache).ok());
+  EXPECT_EQ(cache.files_read, 2);
+  EXPECT_EQ(cache.parses, 1);
+
+  const std::filesystem::path a = dir.Join("a.yaml");
+  const auto mtime = std::filesystem::last_write_time(a);
+  dir.Write("a.yaml", rollout("c"));  // the same size
+  std::filesystem::last_write_time(a, mtime);
+  auto changed = LoadTree(dir.path(), cache);
+  ASSERT_TRUE(changed.ok());
+  EXPECT_EQ(cache.files_read, 3);
+  EXPECT_EQ(cache.parses, 2);
+  ASSERT_EQ((*changed)->set.rollouts.size(), 2u);
+  EXPECT_EQ((*changed)->set.rollouts[1].name, "c");
+}
+
+// A file modified within the racy window of its reading is read again, even
+// with its stat unchanged: a write in the same timestamp tick leaves the
+// mtime as it was.
+TEST(TreeCache, RecentlyModifiedFilesAreReadAgain) {
+  test_util::TempDir dir;
+  dir.Write("a.yaml", "apiVersion: otaroll/v1\n");
+  TreeCache cache;
+  ASSERT_TRUE(LoadTree(dir.path(), cache).ok());
+  ASSERT_TRUE(LoadTree(dir.path(), cache).ok());
+  EXPECT_EQ(cache.files_read, 2);
+  EXPECT_EQ(cache.parses, 1);  // read again, hashed the same: not parsed
+}
+
 }  // namespace
 }  // namespace otaroll::manifest
 

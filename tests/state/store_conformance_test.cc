@@ -294,6 +294,32 @@ TEST_P(StoreConformance, SerialChangesOnEveryDataWriteButNotOnLeaseWrites) {
   EXPECT_EQ(Serial(), serial);
 }
 
+// Inside a transaction the serial counts its own writes (the daemon reads it
+// after its cycle event, before committing); other handles see them only
+// once committed.
+TEST_P(StoreConformance, SerialInsideATransactionSeesItsOwnWrites) {
+  const int64_t before = Serial();
+  auto other = store_->OpenAnother();
+  ASSERT_TRUE(other.ok()) << other.status().message();
+  {
+    auto tx = store_->Begin();
+    ASSERT_TRUE(tx.ok());
+    Event e;
+    e.kind = "cycle";
+    ASSERT_TRUE(store_->AppendEvent(e).ok());
+    auto inside = store_->Serial();
+    ASSERT_TRUE(inside.ok());
+    EXPECT_GT(*inside, before);
+    auto outside = (*other)->Serial();
+    ASSERT_TRUE(outside.ok());
+    EXPECT_EQ(*outside, before);
+    ASSERT_TRUE(tx->Commit().ok());
+    auto committed = (*other)->Serial();
+    ASSERT_TRUE(committed.ok());
+    EXPECT_EQ(*committed, *inside);
+  }
+}
+
 TEST_P(StoreConformance, EventsAppendInOrderAndFilterByRollout) {
   int64_t attempt = Insert(PendingAttempt("i1", "r1", "canary"));
   auto append = [&](const std::string& rollout, const std::string& kind, const std::string& data) {

@@ -76,7 +76,13 @@ class StoreFixture : public StateTest, public ::testing::WithParamInterface<Back
     EXPECT_TRUE(snap.ok()) << snap.status().message();
     return snap.ok() ? *snap : Snapshot{};
   }
-  int64_t Serial() { return Load().serial; }
+  // Store::Serial, checked against the serial of a whole Load.
+  int64_t Serial() {
+    auto serial = store_->Serial();
+    EXPECT_TRUE(serial.ok()) << serial.status().message();
+    EXPECT_EQ(serial.ok() ? *serial : -1, Load().serial);
+    return serial.ok() ? *serial : -1;
+  }
 
   int64_t Insert(const Attempt& a) {
     auto id = store_->InsertAttempt(a);
