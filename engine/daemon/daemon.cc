@@ -64,15 +64,18 @@ namespace {
 constexpr core::Duration kFullCycleEvery = std::chrono::hours(1);
 
 // The earliest time gate of a waiting stage, and whether a health gate is
-// still judging (waiting on observations, not on time).
-void Gates(const plan::Plan& p, Cycle& cycle) {
+// still judging (waiting on observations, not on time: no observation yet,
+// or not enough finished tasks).
+void Gates(const manifest::ManifestSet& manifests, const plan::Plan& p, Cycle& cycle) {
   for (const auto& r : p.rollouts) {
+    const manifest::Rollout* rollout = manifests.Find(r.name);
     for (const auto& s : r.stages) {
       if (s.action != plan::Action::kWaiting) continue;
       if (s.opens_at) {
         if (!cycle.next_gate || *s.opens_at < *cycle.next_gate) cycle.next_gate = s.opens_at;
-      } else if (s.health) {
-        cycle.judging = true;  // waiting on finished tasks, not on time
+      } else if (rollout != nullptr && static_cast<size_t>(s.index) < rollout->stages.size() &&
+                 rollout->stages[static_cast<size_t>(s.index)].gate.health) {
+        cycle.judging = true;
       }
     }
   }
@@ -273,7 +276,7 @@ Cycle Daemon::RunCycle(const std::function<bool()>& stop, bool full) {
       if (after.ok() && after->serial != result.plan.state_serial) {
         result.plan = plan::Build(*resolved_, *after, clock_.Now());
       }
-      Gates(result.plan, cycle);
+      Gates(*manifests, result.plan, cycle);
       const apply::Report& r = result.report;
       if (cycle.outcome == "nothing-to-do" && cycle.tree_valid && !cycle.judging && r.ok() && r.observed == 0) {
         quiet_ = QuietInputs{tree_.parses, 0, cycle.next_gate, now};

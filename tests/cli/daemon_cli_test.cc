@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
+#include <sqlite3.h>
 
 #include <chrono>
 #include <filesystem>
@@ -149,6 +150,82 @@ TEST_F(DaemonCli, StagesAdvanceByThemselvesWhenTheirGatesOpen) {
   EXPECT_FALSE(LeaseHolderPid(state_).has_value());
   EXPECT_NE(done.out.find("info stop: stopped; the lease is released"), std::string::npos) << done.out;
   EXPECT_EQ(ListFleetJobs(sandbox_->url(), {"178"}).size(), 3u);
+}
+
+// A health gate opens when enough of the canary's tasks have finished well:
+// observed every --observe-every while it judges, the next stage is created
+// within seconds of the canary's tasks finishing (1 s each in this sandbox).
+TEST_F(DaemonCli, AHealthGatedStageIsCreatedWithinSecondsOfItsCanaryBecomingHealthy) {
+  const std::string tree = dir_.Join("tree");
+  std::filesystem::create_directories(tree);
+  std::ofstream(tree + "/good.yaml") << Rollout(
+      "good-firmware", "702",
+      "    - {name: canary, gray: 50}\n"
+      "    - {name: everyone, all: true, gate: {health: {minTasks: 5, maxFailedPercent: 50}}}\n");
+  DaemonProcess d(tree, state_, sandbox_->url(), {"--interval", "1h", "--observe-every", "1s"});
+  ASSERT_TRUE(Eventually([&] { return Created(state_) == 2; }, seconds(40))) << d.Log() << d.child().Err();
+  auto canary = CreatedAttempt(state_, "good-firmware", "canary");
+  auto everyone = CreatedAttempt(state_, "good-firmware", "everyone");
+  ASSERT_TRUE(canary && everyone);
+  const auto delay = everyone->created_at - *canary->job_created_at;
+  std::printf("canary created → next stage created (health gate, 1 s tasks): %lld ms\n",
+              static_cast<long long>(std::chrono::duration_cast<milliseconds>(delay).count()));
+  EXPECT_LT(delay, seconds(10));
+  d.child().Signal(SIGTERM);
+  EXPECT_EQ(d.child().Wait().exit_code, 0);
+}
+
+// Rows of `table` in a sandbox's data file, read-only (-1 when unreadable).
+int64_t SandboxRows(const std::string& data, const std::string& table) {
+  sqlite3* db = nullptr;
+  int64_t n = -1;
+  const std::string uri = state::SqliteUri(data, "mode=ro");
+  if (sqlite3_open_v2(uri.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr) == SQLITE_OK) {
+    sqlite3_busy_timeout(db, 1000);
+    sqlite3_stmt* stmt = nullptr;
+    const std::string sql = "SELECT COUNT(*) FROM " + table;
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
+      n = sqlite3_column_int64(stmt, 0);
+    }
+    sqlite3_finalize(stmt);
+  }
+  sqlite3_close(db);
+  return n;
+}
+
+// A bad firmware (most device tasks fail) halts after the canary: the next
+// stage is never created, and with onHalt: cancel the canary's unfinished
+// tasks are cancelled once, however many cycles follow.
+TEST_F(DaemonCli, ABadFirmwareHaltsAfterTheCanaryAndItsJobIsCancelledOnce) {
+  const std::string data = dir_.Join("bad-firmware.db");
+  SandboxProcess bad(SandboxArgs(dir_, {"--failure-percent", "80"}, "bad-firmware.db"));
+  ASSERT_TRUE(bad.started()) << bad.error();
+  const std::string tree = dir_.Join("tree");
+  std::filesystem::create_directories(tree);
+  std::ofstream(tree + "/bad.yaml")
+      << "apiVersion: otaroll/v1\nkind: Rollout\nmetadata: {name: bad-firmware}\nspec:\n"
+         "  productKey: k1nhvyl0001\n  firmwareId: \"701\"\n  onHalt: cancel\n  stages:\n"
+         "    - {name: canary, gray: 50}\n"
+         "    - {name: everyone, all: true, gate: {health: {minTasks: 5, maxFailedPercent: 20}}}\n";
+  DaemonProcess d(tree, state_, bad.url(), {"--interval", "1h", "--observe-every", "1s"});
+  ASSERT_TRUE(d.WaitFor("info cancelled: ", seconds(40))) << d.Log() << d.child().Err();
+  ASSERT_TRUE(d.WaitFor("info sleep: next cycle at")) << d.Log();
+
+  // More cycles: nothing more is cancelled or created.
+  for (int i = 0; i < 2; ++i) {
+    const size_t cycles = d.Count("info cycle: ");
+    d.child().Signal(SIGHUP);
+    ASSERT_TRUE(Eventually([&] { return d.Count("info cycle: ") > cycles; })) << d.Log();
+  }
+  d.child().Signal(SIGTERM);
+  EXPECT_EQ(d.child().Wait().exit_code, 0) << d.Log();
+  EXPECT_EQ(d.Count("info cancelled: "), 1u) << d.Log();
+  EXPECT_EQ(SandboxRows(data, "cancels"), 1);
+  auto jobs = ListFleetJobs(bad.url(), {"701"});
+  ASSERT_EQ(jobs.size(), 1u);  // the canary's, and never the next stage's
+  RunResult plan = Otaroll({"plan", tree, "--state", state_});
+  EXPECT_NE(plan.out.find("halted"), std::string::npos) << plan.out;
+  EXPECT_NE(plan.out.find("stage canary breached its health gate"), std::string::npos) << plan.out;
 }
 
 // SIGHUP: reconcile now, not at the next interval.

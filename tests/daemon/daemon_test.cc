@@ -211,6 +211,28 @@ TEST(DaemonLoop, AQuietCycleIsNotPlannedAgainUntilAnInputChanges) {
   EXPECT_EQ(unchanged, 6u);
 }
 
+// A health gate with no observation of the previous stage's job yet is
+// judging: the loop wakes at the observation cadence, not at the interval.
+TEST(DaemonLoop, AHealthGateWaitingForItsFirstObservationIsJudging) {
+  test_util::TempDir dir;
+  dir.Write("tree/a.yaml",
+            "apiVersion: otaroll/v1\nkind: Rollout\nmetadata: {name: gated}\nspec:\n  productKey: pk\n"
+            "  firmwareId: \"1\"\n  stages:\n    - {name: canary, gray: 10}\n"
+            "    - {name: all, all: true, gate: {health: {minTasks: 5, maxFailedPercent: 20}}}\n");
+  state::MemoryStore store;
+  CreateOnlyPlatform platform;
+  core::SystemClock clock;
+  Options o;
+  o.dir = dir.Join("tree");
+  Daemon d(o, store, platform, clock, nullptr);
+  ASSERT_TRUE(d.Start().ok());
+  Cycle c = d.RunCycle(nullptr);
+  EXPECT_EQ(c.outcome, "applied") << c.error;
+  EXPECT_EQ(platform.creates, 1);
+  EXPECT_TRUE(c.judging);
+  EXPECT_FALSE(c.next_gate.has_value());
+}
+
 // A cycle with no changed manifest does not parse the tree again; an invalid
 // tree is reported once, and the last valid one is what the cycle acts on.
 TEST(DaemonLoop, UnchangedTreesAreNotParsedAgainAndInvalidOnesReportedOnce) {
