@@ -16,7 +16,6 @@
 #include "cli/platform_options.h"
 #include "core/escape.h"
 #include "render/render.h"
-#include "state/open.h"
 
 namespace otaroll::cli {
 namespace {
@@ -117,16 +116,12 @@ int Run(const Settings& s) {
     }
     saved = std::move(*read);
   }
-  auto connection = Connect(s.platform);
-  if (!connection.ok()) {
-    PrintError(connection.status().message());
+  auto session = OpenSession(s.platform, s.state, s.dir);
+  if (!session.ok()) {
+    PrintError(session.status().message());
     return kExitError;
   }
-  auto store = state::OpenStore(StateValue(s.state, s.dir));
-  if (!store.ok()) {
-    PrintError(store.status().message());
-    return kExitError;
-  }
+  state::Store& store = *session->store;
 
   apply::SessionOptions o;
   o.apply = ToApplyOptions(s.flags, s.platform);
@@ -148,8 +143,8 @@ int Run(const Settings& s) {
              "otaroll: " + core::Printable(message));
   };
   core::SystemClock clock;
-  apply::ClientPlatform platform(*connection->client);
-  auto result = apply::ApplyOnce(**store, platform, clock, *manifests, o);
+  apply::ClientPlatform platform(*session->connection.client);
+  auto result = apply::ApplyOnce(store, platform, clock, *manifests, o);
   if (!result.ok()) {
     PrintError(result.status().message());
     return kExitError;

@@ -2,6 +2,9 @@
 
 #include <fmt/format.h>
 
+#include "cli/commands.h"
+#include "state/open.h"
+
 namespace otaroll::cli {
 
 void AddApplyFlags(CLI::App* cmd, ApplyFlags* f, const char* max_creates_scope) {
@@ -26,6 +29,15 @@ apply::Options ToApplyOptions(const ApplyFlags& f, const PlatformOptions& platfo
   o.intent_tags = platform.platform == "alibaba";
   o.settle = std::chrono::milliseconds(static_cast<int64_t>(platform.timeout_s * 1000)) + std::chrono::seconds(1);
   return o;
+}
+
+core::Result<Session> OpenSession(const PlatformOptions& platform, const std::string& state_option,
+                                  const std::string& dir) {
+  auto connection = Connect(platform);
+  if (!connection.ok()) return connection.status();
+  auto store = state::OpenStore(StateValue(state_option, dir));
+  if (!store.ok()) return store.status();
+  return Session{std::move(*connection), std::move(*store)};
 }
 
 }  // namespace otaroll::cli

@@ -6,6 +6,8 @@
 
 #include "apply/applier.h"
 #include "cli/platform_options.h"
+#include "core/status.h"
+#include "state/store.h"
 
 namespace otaroll::cli {
 
@@ -24,5 +26,15 @@ void AddApplyFlags(CLI::App* command, ApplyFlags* flags, const char* max_creates
 // apply::Options from the flags and the platform connection: intent tags on
 // alibaba, and the settle window (the request timeout plus one second).
 apply::Options ToApplyOptions(const ApplyFlags& flags, const PlatformOptions& platform);
+
+// What `apply` and `daemon` open before they act: the platform connection
+// (credentials read, options checked) and the state store of `--state`.
+struct Session {
+  Connection connection;
+  std::unique_ptr<state::Store> store;
+};
+// One sentence naming the option and the fix when either cannot be opened.
+core::Result<Session> OpenSession(const PlatformOptions& platform, const std::string& state_option,
+                                  const std::string& dir);
 
 }  // namespace otaroll::cli

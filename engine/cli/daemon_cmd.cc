@@ -19,7 +19,6 @@
 #include "daemon/metrics.h"
 #include "daemon/server.h"
 #include "manifest/duration.h"
-#include "state/open.h"
 
 namespace otaroll::cli {
 namespace {
@@ -106,16 +105,12 @@ int Run(const Settings& s) {
       return kExitError;
     }
   }
-  auto connection = Connect(s.platform);
-  if (!connection.ok()) {
-    PrintError(connection.status().message());
+  auto session = OpenSession(s.platform, s.state, s.dir);
+  if (!session.ok()) {
+    PrintError(session.status().message());
     return kExitError;
   }
-  auto store = state::OpenStore(StateValue(s.state, s.dir));
-  if (!store.ok()) {
-    PrintError(store.status().message());
-    return kExitError;
-  }
+  state::Store& store = *session->store;
   daemon::Options o;
   o.dir = s.dir;
   o.interval = *interval;
@@ -126,10 +121,10 @@ int Run(const Settings& s) {
   auto log = [](const daemon::LogLine& l) { WriteLog(std::cout, l); };
 
   daemon::Metrics metrics;
-  apply::ClientPlatform client(*connection->client);
+  apply::ClientPlatform client(*session->connection.client);
   daemon::CountingPlatform platform(client, metrics);
   core::SystemClock clock;
-  daemon::Daemon d(o, **store, platform, clock, log, &metrics);
+  daemon::Daemon d(o, store, platform, clock, log, &metrics);
   if (auto started = d.Start(); !started.ok()) {
     PrintError(started.message());
     return kExitError;
@@ -147,7 +142,7 @@ int Run(const Settings& s) {
     log(daemon::LogLine{"info", "listen", "", "", "", "", "", "listening on " + server->url()});
   }
   log(daemon::LogLine{"info", "start", "", "", "", "", "",
-                      fmt::format("reconciling {} every {} (state {})", s.dir, s.interval, (*store)->where())});
+                      fmt::format("reconciling {} every {} (state {})", s.dir, s.interval, store.where())});
   core::Status ran = d.Run(waker);
   looping = false;
   if (!ran.ok()) {
