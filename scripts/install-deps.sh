@@ -9,7 +9,8 @@ packages=(g++ cmake ninja-build pkg-config git
           libyaml-cpp-dev nlohmann-json3-dev libsqlite3-dev libssl-dev
           libgtest-dev libgmock-dev libcli11-dev libfmt-dev sqlite3
           libcurl4-openssl-dev libcpp-httplib-dev clang-format clang-tidy
-          prometheus-cpp-dev prometheus)
+          prometheus-cpp-dev prometheus
+          libhowardhinnant-date-dev tzdata)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 

@@ -10,13 +10,18 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include "cli/commands.h"
 #include "cli/log.h"
 #include "core/clock.h"
 #include "core/escape.h"
 #include "core/files.h"
+#include "git/tree.h"
+#include "manifest/ignore.h"
+#include "manifest/limits.h"
 #include "manifest/loader.h"
 #include "plan/plan.h"
 #include "render/render.h"
@@ -30,12 +35,11 @@ namespace fs = std::filesystem;
 }  // namespace
 
 // Loads and validates a manifest tree; prints every diagnostic.
-std::optional<manifest::ManifestSet> LoadManifests(const std::string& dir) {
-  auto loaded = manifest::LoadTree(dir);
-  if (!loaded.ok()) {
-    PrintError(loaded.status().message());
-    return std::nullopt;
-  }
+namespace {
+
+// Every diagnostic of an invalid tree and the summary line; nullopt. The
+// set when it is valid.
+std::optional<manifest::ManifestSet> Checked(manifest::LoadResult* loaded) {
   if (!loaded->ok()) {
     std::set<std::string> files;
     for (const auto& d : loaded->errors) {
@@ -49,6 +53,17 @@ std::optional<manifest::ManifestSet> LoadManifests(const std::string& dir) {
     return std::nullopt;
   }
   return std::move(loaded->set);
+}
+
+}  // namespace
+
+std::optional<manifest::ManifestSet> LoadManifests(const std::string& dir) {
+  auto loaded = manifest::LoadTree(dir);
+  if (!loaded.ok()) {
+    PrintError(loaded.status().message());
+    return std::nullopt;
+  }
+  return Checked(&*loaded);
 }
 
 bool UseColor() {
@@ -67,8 +82,10 @@ int Validate(const ValidateOptions& o) {
   if (!set) return kExitError;
   size_t stages = 0;
   for (const auto& r : set->rollouts) stages += r.stages.size();
-  std::cout << fmt::format("otaroll: {} is valid: {} rollout{}, {} stage{} in {} file{}\n", o.path,
+  const size_t freezes = set->freezes.size();
+  std::cout << fmt::format("otaroll: {} is valid: {} rollout{}, {} stage{}{} in {} file{}\n", o.path,
                            set->rollouts.size(), set->rollouts.size() == 1 ? "" : "s", stages, stages == 1 ? "" : "s",
+                           freezes == 0 ? "" : fmt::format(", {} freeze{}", freezes, freezes == 1 ? "" : "s"),
                            set->files, set->files == 1 ? "" : "s");
   return kExitOk;
 }
@@ -77,6 +94,7 @@ struct PlanOptions {
   std::string dir = ".";
   std::string state;
   std::string baseline;
+  std::string baseline_ref;
   std::string format = "text";
   std::string out;
   bool detailed_exitcode = false;
@@ -95,6 +113,38 @@ std::string StateValue(const std::string& option, const std::string& dir) {
 
 namespace {
 
+// --baseline-ref: the baseline tree read from DIR's git repository at REF
+// (git/tree.h), and how the plan names it ("origin/main (1a2b3c4d5e6f)").
+std::optional<std::pair<manifest::ManifestSet, std::string>> LoadBaselineRef(const std::string& dir,
+                                                                             const std::string& ref) {
+  git::RefTreeOptions options;
+  options.max_files = manifest::kMaxFiles;
+  options.max_file_bytes = manifest::kMaxFileBytes;
+  // The ignore file as it is at the ref says which files are not manifests.
+  options.select = [](const std::string& path) { return path == manifest::kIgnoreFile; };
+  auto top = git::ReadTreeAt(dir, ref, options);
+  manifest::IgnoreRules ignore;
+  if (top.ok() && !top->files.empty()) ignore = manifest::IgnoreRules::Parse(top->files[0].text);
+  options.select = [&ignore](const std::string& path) {
+    return manifest::IsManifestPath(path) && !ignore.IgnoredPath(path);
+  };
+  auto tree = top.ok() ? git::ReadTreeAt(dir, ref, options) : top;
+  if (!tree.ok()) {
+    PrintError(fmt::format("--baseline-ref {}: {}", core::Printable(ref), tree.status().message()));
+    return std::nullopt;
+  }
+  std::vector<manifest::SourceFile> files;
+  for (auto& f : tree->files) files.push_back({f.shown, std::move(f.text), f.too_large, f.problem});
+  manifest::LoadResult loaded = manifest::LoadSources(files);
+  auto set = Checked(&loaded);
+  if (!set) {
+    PrintError(fmt::format("the baseline tree at {} is invalid (see above); fix it or plan without --baseline-ref",
+                           core::Printable(ref)));
+    return std::nullopt;
+  }
+  return std::make_pair(std::move(*set), fmt::format("{} ({})", core::Printable(ref), tree->commit.substr(0, 12)));
+}
+
 int RunPlan(const PlanOptions& o) {
   core::SystemClock system_clock;
   core::Time now = system_clock.Now();
@@ -110,11 +160,21 @@ int RunPlan(const PlanOptions& o) {
     PrintError("--baseline and --state exclude each other; --baseline plans against a tree instead of a state file");
     return kExitError;
   }
+  if (!o.baseline_ref.empty() && (!o.baseline.empty() || !o.state.empty())) {
+    PrintError(fmt::format("--baseline-ref excludes {}; it plans against the tree at a git ref instead",
+                           o.baseline.empty() ? "--state" : "--baseline"));
+    return kExitError;
+  }
   auto manifests = LoadManifests(o.dir);
   if (!manifests) return kExitError;
 
   state::Snapshot snapshot;
-  if (!o.baseline.empty()) {
+  std::optional<std::pair<manifest::ManifestSet, std::string>> at_ref;
+  if (!o.baseline_ref.empty()) {
+    at_ref = LoadBaselineRef(o.dir, o.baseline_ref);
+    if (!at_ref) return kExitError;
+    snapshot = plan::SnapshotFromBaseline(at_ref->first, at_ref->second);
+  } else if (!o.baseline.empty()) {
     auto baseline = LoadManifests(o.baseline);
     if (!baseline) {
       PrintError(
@@ -132,7 +192,7 @@ int RunPlan(const PlanOptions& o) {
   }
 
   plan::Plan p = plan::Build(*manifests, snapshot, now);
-  if (!o.baseline.empty()) p.mode = "baseline";
+  if (!o.baseline.empty() || at_ref) p.mode = "baseline";
 
   std::string rendered;
   if (o.format == "json") {
@@ -209,6 +269,9 @@ int run(int argc, char** argv) {
                 "state file (default: $OTAROLL_STATE, else DIR/.otaroll/state.db); opened read-only, never locked");
   p->add_option("--baseline", plan.baseline,
                 "treat every stage of this tree (e.g. the target branch) as created; excludes --state");
+  p->add_option("--baseline-ref", plan.baseline_ref,
+                "like --baseline, with the tree of DIR as it is at this git ref (e.g. origin/main), read from "
+                "DIR's repository without a checkout");
   p->add_option("--format", plan.format, "text, json or markdown (a pull-request comment)")
       ->check(CLI::IsMember({"text", "json", "markdown"}));
   p->add_option("--out", plan.out, "also write the plan as JSON to this file (for apply --plan)");

@@ -18,6 +18,7 @@ struct ProcessOptions {
   std::map<std::string, std::string> env;  // added to our environment
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};
   size_t max_output = 1 << 20;  // bytes kept of stdout and of stderr each; the rest is read and dropped
+  std::string input;            // written to the program's stdin, then closed ("" = /dev/null)
 };
 
 struct ProcessResult {
@@ -25,6 +26,7 @@ struct ProcessResult {
   bool timed_out = false;
   std::string out;
   std::string err;
+  bool truncated = false;  // stdout or stderr went past max_output
 };
 
 // Runs args[0] (looked up in PATH) with args. An error only when it could

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/escape.h"
-#include "daemon/git.h"
+#include "git/checkout.h"
 #include "manifest/loader.h"
 
 namespace otaroll::daemon {
@@ -145,7 +145,7 @@ core::Status Daemon::Start() {
 }
 
 const manifest::ManifestSet* Daemon::LoadTree(Cycle& cycle) {
-  Git git(options_.dir, options_.git_timeout);
+  git::Checkout git(options_.dir, options_.git_timeout);
   if (options_.git_pull) {
     auto pulled = git.FetchAndFastForward();
     if (!pulled.ok()) {

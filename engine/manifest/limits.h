@@ -7,6 +7,7 @@
 
 namespace otaroll::manifest {
 
+inline constexpr size_t kMaxWindows = 16;                 // promotion windows of one stage
 inline constexpr size_t kMaxFileBytes = 4 * 1024 * 1024;  // one manifest file
 inline constexpr size_t kMaxFiles = 100000;               // manifest files in a tree
 inline constexpr size_t kMaxDocuments = 1000;             // YAML documents in one file

@@ -5,6 +5,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 #include <sstream>
@@ -12,10 +13,13 @@
 #include "core/escape.h"
 #include "core/names.h"
 #include "manifest/duration.h"
+#include "manifest/fields.h"
+#include "manifest/freeze.h"
 #include "manifest/limits.h"
 #include "manifest/rules.h"
 #include "manifest/scalar.h"
 #include "manifest/syntax.h"
+#include "manifest/window.h"
 
 namespace otaroll::manifest {
 using core::Diagnostic;
@@ -24,195 +28,20 @@ namespace {
 
 constexpr const char* kTargets = "a stage takes exactly one of gray, group, devices, all";
 
-// One mapping's entries, keyed by name, after unknown and duplicate keys
-// have been reported.
-struct Entry {
-  YAML::Node key;
-  YAML::Node value;
-};
-using Entries = std::map<std::string, Entry>;
+constexpr const char* kDayNames[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+bool IsDayName(const std::string& s) {
+  return std::find_if(std::begin(kDayNames), std::end(kDayNames), [&](const char* d) { return s == d; }) !=
+         std::end(kDayNames);
+}
+int DayIndex(const std::string& s) {
+  return static_cast<int>(
+      std::find_if(std::begin(kDayNames), std::end(kDayNames), [&](const char* d) { return s == d; }) - kDayNames);
+}
 
 // Reads one YAML document into a Rollout, reporting every problem.
-class DocReader {
+class DocReader : public FieldReader {
  public:
-  DocReader(const std::string& file, std::vector<Diagnostic>& errors) : file_(file), errors_(errors) {}
-
-  bool failed() const { return failed_; }
-
-  void Report(const YAML::Mark& mark, const std::string& field, std::string message) {
-    failed_ = true;
-    errors_.push_back(DiagnosticAt(manifest::PositionOf(file_, mark), field, std::move(message)));
-  }
-  void Report(const Position& p, const std::string& field, std::string message) {
-    failed_ = true;
-    errors_.push_back(DiagnosticAt(p, field, std::move(message)));
-  }
-  void Report(const Entry& e, const std::string& field, std::string message) {
-    Report(MarkOf(e), field, std::move(message));
-  }
-
-  static YAML::Mark MarkOf(const Entry& e) {
-    YAML::Mark m = e.value.Mark();
-    return m.is_null() || (e.value.IsNull() && m.line < e.key.Mark().line) ? e.key.Mark() : m;
-  }
-  Position PositionOf(const YAML::Mark& m) const { return manifest::PositionOf(file_, m); }
-
-  // Checks that node is a mapping with only allowed keys, none repeated.
-  bool ReadMap(const YAML::Node& node, const YAML::Mark& at, const std::string& path,
-               std::initializer_list<const char*> allowed, Entries& out, const char* what) {
-    if (!node.IsMap()) {
-      Report(at, path, fmt::format("found {}; expected {}", Describe(node), what));
-      return false;
-    }
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      std::string key = Key(it->first);
-      std::string field = path.empty() ? key : path + "." + key;
-      if (out.count(key)) {
-        Report(it->first.Mark(), field,
-               fmt::format("duplicate key; it is already given at line {}", PositionOf(out[key].key.Mark()).line));
-        continue;
-      }
-      if (std::find_if(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; }) == allowed.end()) {
-        std::string list, suggestion;
-        size_t best = 3;
-        for (const char* a : allowed) {
-          list += (list.empty() ? "" : ", ") + std::string(a);
-          size_t d = EditDistance(key, a);
-          if (d < best) best = d, suggestion = a;
-        }
-        Report(it->first.Mark(), field,
-               suggestion.empty()
-                   ? fmt::format("unknown key; allowed here: {}", list)
-                   : fmt::format("unknown key (did you mean {}?); allowed here: {}", Quote(suggestion), list));
-        continue;
-      }
-      out[key] = Entry{it->first, it->second};
-    }
-    return true;
-  }
-
-  const Entry* Require(const Entries& m, const char* key, const YAML::Mark& at, const std::string& path,
-                       const char* what) {
-    auto it = m.find(key);
-    if (it != m.end()) return &it->second;
-    Report(at, Join(path, key), fmt::format("missing; {} is required", what));
-    return nullptr;
-  }
-  static const Entry* Find(const Entries& m, const char* key) {
-    auto it = m.find(key);
-    return it == m.end() ? nullptr : &it->second;
-  }
-  static std::string Join(const std::string& path, const std::string& key) {
-    return path.empty() ? key : path + "." + key;
-  }
-
-  std::optional<std::string> String(const Entry& e, const std::string& path, const char* expected) {
-    Scalar s = Classify(e.value);
-    if (s.kind == Kind::kString) return s.text;
-    std::string hint = (s.kind == Kind::kInt || s.kind == Kind::kFloat || s.kind == Kind::kBool)
-                           ? fmt::format(" (quote it: {})", Quote(s.text))
-                           : "";
-    Report(e, path, fmt::format("found {}; expected {}{}", Describe(e.value), expected, hint));
-    return std::nullopt;
-  }
-
-  std::optional<bool> Bool(const Entry& e, const std::string& path) {
-    Scalar s = Classify(e.value);
-    if (s.kind == Kind::kBool) return s.boolean;
-    Report(e, path, fmt::format("found {}; expected true or false", Describe(e.value)));
-    return std::nullopt;
-  }
-
-  std::optional<long long> Integer(const Entry& e, const std::string& path, long long lo, long long hi) {
-    Scalar s = Classify(e.value);
-    if (s.kind == Kind::kInt || s.kind == Kind::kFloat) {
-      if (!s.exact_int) {
-        Report(e, path,
-               s.kind == Kind::kInt ? fmt::format("{} is out of range; allowed: {}..{}", Raw(s.text), lo, hi)
-                                    : fmt::format("{} is not a whole number; allowed: {}..{}", Raw(s.text), lo, hi));
-        return std::nullopt;
-      }
-      if (s.integer < lo || s.integer > hi) {
-        Report(e, path, fmt::format("{} is out of range; allowed: {}..{}", Raw(s.text), lo, hi));
-        return std::nullopt;
-      }
-      return s.integer;
-    }
-    Report(e, path, fmt::format("found {}; expected an integer {}..{}", Describe(e.value), lo, hi));
-    return std::nullopt;
-  }
-
-  std::optional<int> OneOfInts(const Entry& e, const std::string& path, std::initializer_list<int> allowed) {
-    Scalar s = Classify(e.value);
-    std::string list;
-    for (int a : allowed) list += (list.empty() ? "" : ", ") + std::to_string(a);
-    if (s.kind == Kind::kInt || s.kind == Kind::kFloat) {
-      if (s.exact_int && std::find(allowed.begin(), allowed.end(), s.integer) != allowed.end()) {
-        return static_cast<int>(s.integer);
-      }
-      Report(e, path, fmt::format("{} is not allowed; allowed: {}", Raw(s.text), list));
-      return std::nullopt;
-    }
-    Report(e, path, fmt::format("found {}; expected one of {}", Describe(e.value), list));
-    return std::nullopt;
-  }
-
-  std::optional<double> Percent(const Entry& e, const std::string& path) {
-    Scalar s = Classify(e.value);
-    if (s.kind == Kind::kInt || s.kind == Kind::kFloat) {
-      if (!(s.number >= 0 && s.number <= 100)) {
-        Report(e, path, fmt::format("{} is out of range; allowed: 0..100", Raw(s.text)));
-        return std::nullopt;
-      }
-      return s.number;
-    }
-    Report(e, path, fmt::format("found {}; expected a percentage 0..100", Describe(e.value)));
-    return std::nullopt;
-  }
-
-  // A list of unique strings, each checked by valid(); nullopt on any error.
-  std::optional<std::vector<std::string>> StringList(const Entry& e, const std::string& path, const char* item_what,
-                                                     bool (*valid)(const std::string&), const char* allowed,
-                                                     const char* unique_note, size_t max_items) {
-    if (!e.value.IsSequence()) {
-      Report(e, path, fmt::format("found {}; expected a list of {}", Describe(e.value), item_what));
-      return std::nullopt;
-    }
-    if (e.value.size() == 0) {
-      Report(e, path, fmt::format("empty list; give at least one {} or remove the key", item_what));
-      return std::nullopt;
-    }
-    if (e.value.size() > max_items) {
-      Report(e, path, fmt::format("{} items, more than the limit of {}; split the list", e.value.size(), max_items));
-      return std::nullopt;
-    }
-    std::vector<std::string> out;
-    std::map<std::string, size_t> seen;
-    bool ok = true;
-    for (size_t i = 0; i < e.value.size(); ++i) {
-      Entry item{e.value[i], e.value[i]};
-      std::string item_path = fmt::format("{}[{}]", path, i);
-      auto text = String(item, item_path, item_what);
-      if (!text) {
-        ok = false;
-        continue;
-      }
-      if (!valid(*text)) {
-        Report(item, item_path, fmt::format("{} is not a valid {}; allowed: {}", Quote(*text), item_what, allowed));
-        ok = false;
-        continue;
-      }
-      auto [it, inserted] = seen.emplace(*text, i);
-      if (!inserted) {
-        Report(item, item_path, fmt::format("{} repeats [{}]; {}", Quote(*text), it->second, unique_note));
-        ok = false;
-        continue;
-      }
-      out.push_back(*text);
-    }
-    if (!ok) return std::nullopt;
-    return out;
-  }
+  using FieldReader::FieldReader;
 
   void ReadUpgrade(const Entry& e, const std::string& path, Upgrade& up) {
     Entries m;
@@ -256,10 +85,11 @@ class DocReader {
 
   void ReadGate(const Entry& e, const std::string& path, bool first, Gate& gate) {
     Entries m;
-    if (!ReadMap(e.value, MarkOf(e), path, {"soak", "hold", "notBefore", "health"}, m,
+    if (!ReadMap(e.value, MarkOf(e), path, {"soak", "hold", "notBefore", "health", "window"}, m,
                  "a mapping of gate conditions")) {
       return;
     }
+    if (auto* x = Find(m, "window")) ReadWindows(*x, Join(path, "window"), gate.windows);
     const char* first_note = "the first stage has no previous stage; allowed on the first stage: hold, notBefore";
     if (auto* x = Find(m, "soak")) {
       std::string p = Join(path, "soak");
@@ -311,6 +141,93 @@ class DocReader {
       }
       gate.health = health;
     }
+  }
+
+  // gate.window: a list of {days, hours, timeZone} (manifest/window.h).
+  void ReadWindows(const Entry& e, const std::string& path, std::vector<Window>& out) {
+    if (!e.value.IsSequence()) {
+      Report(
+          e, path,
+          fmt::format("found {}; expected a list of windows, each with days, hours and timeZone", Describe(e.value)));
+      return;
+    }
+    if (e.value.size() == 0) {
+      Report(e, path, "empty list; give at least one window or remove the key");
+      return;
+    }
+    if (e.value.size() > kMaxWindows) {
+      Report(e, path, fmt::format("{} windows, more than the limit of {}", e.value.size(), kMaxWindows));
+      return;
+    }
+    for (size_t i = 0; i < e.value.size(); ++i) {
+      const Entry item{e.value[i], e.value[i]};
+      const std::string p = fmt::format("{}[{}]", path, i);
+      Entries m;
+      if (!ReadMap(item.value, MarkOf(item), p, {"days", "hours", "timeZone"}, m,
+                   "a window mapping (days, hours, timeZone)")) {
+        continue;
+      }
+      Window w;
+      w.position = PositionOf(MarkOf(item));
+      if (auto* x = Find(m, "days")) {
+        auto days = StringList(*x, Join(p, "days"), "day", IsDayName, "Mon, Tue, Wed, Thu, Fri, Sat, Sun",
+                               "each day may be given once", 7);
+        for (const auto& d : days.value_or(std::vector<std::string>{})) w.days.push_back(DayIndex(d));
+        std::sort(w.days.begin(), w.days.end());
+      }
+      if (auto* x = Require(m, "hours", MarkOf(item), p, "a range of hours like \"02:00-05:00\"")) {
+        ReadHours(*x, Join(p, "hours"), w);
+      }
+      if (auto* x = Find(m, "timeZone")) {
+        const std::string zp = Join(p, "timeZone");
+        if (auto zone = String(*x, zp, "an IANA time zone name like Europe/Berlin")) {
+          if (KnownTimeZone(*zone)) {
+            w.time_zone = *zone;
+          } else {
+            Report(*x, zp,
+                   fmt::format("{} is not a time zone of the tz database; expected an IANA name like Europe/Berlin, "
+                               "America/New_York or UTC",
+                               Quote(*zone)));
+          }
+        }
+      }
+      out.push_back(std::move(w));
+    }
+  }
+
+  // "HH:MM-HH:MM" on a 24-hour clock; 24:00 only as an end; a start after
+  // the end wraps midnight.
+  void ReadHours(const Entry& e, const std::string& path, Window& w) {
+    auto text = String(e, path, "a range of hours like \"02:00-05:00\"");
+    if (!text) return;
+    auto minute = [](const std::string& t, bool end) -> int {
+      if (t.size() != 5 || t[2] != ':' || !std::isdigit(static_cast<unsigned char>(t[0])) ||
+          !std::isdigit(static_cast<unsigned char>(t[1])) || !std::isdigit(static_cast<unsigned char>(t[3])) ||
+          !std::isdigit(static_cast<unsigned char>(t[4]))) {
+        return -1;
+      }
+      const int h = (t[0] - '0') * 10 + (t[1] - '0'), m = (t[3] - '0') * 10 + (t[4] - '0');
+      if (end && h == 24 && m == 0) return 1440;
+      return h < 24 && m < 60 ? h * 60 + m : -1;
+    };
+    const size_t dash = text->find('-');
+    const int start = dash == std::string::npos ? -1 : minute(text->substr(0, dash), false);
+    const int end = dash == std::string::npos ? -1 : minute(text->substr(dash + 1), true);
+    if (start < 0 || end < 0) {
+      Report(e, path,
+             fmt::format("{} is not a range of hours; expected HH:MM-HH:MM on a 24-hour clock, e.g. \"02:00-05:00\" "
+                         "(24:00 only as an end; \"22:00-02:00\" wraps midnight)",
+                         Quote(*text)));
+      return;
+    }
+    if (start == end) {
+      Report(e, path,
+             fmt::format("{} is empty: it ends where it starts; use \"00:00-24:00\" for the whole day", Quote(*text)));
+      return;
+    }
+    w.start_minute = start;
+    w.end_minute = end;
+    w.hours = *text;
   }
 
   void ReadGray(const Entry& e, const std::string& path, Stage& stage) {
@@ -394,13 +311,6 @@ class DocReader {
     if (auto* x = Find(m, "upgrade")) ReadUpgrade(*x, Join(path, "upgrade"), stage.upgrade);
   }
 
-  static std::string NameError(const std::string& name) {
-    return fmt::format(
-        "{} is not a valid name; allowed: 1-63 lower-case letters, digits, '-' and '.', beginning and ending "
-        "with a letter or digit",
-        Quote(name));
-  }
-
   // The retry interval must be below the timeout once a stage's options are
   // resolved. A conflict within spec.upgrade alone is reported once, there.
   void CheckRetryWithinTimeout(const Rollout& r, const std::string& stage_path, const Upgrade& own) {
@@ -430,67 +340,16 @@ class DocReader {
     }
     Rollout r;
     r.position = PositionOf(doc.Mark());
-    if (auto* x = Require(top, "apiVersion", doc.Mark(), "", "apiVersion: otaroll/v1")) {
-      if (auto v = String(*x, "apiVersion", "otaroll/v1"); v && *v != "otaroll/v1") {
-        Report(*x, "apiVersion", fmt::format("{} is not supported; allowed: otaroll/v1", Quote(*v)));
-      }
-    }
     if (auto* x = Require(top, "kind", doc.Mark(), "", "kind: Rollout")) {
       if (auto v = String(*x, "kind", "Rollout"); v && *v != "Rollout") {
-        Report(*x, "kind", fmt::format("{} is not supported; allowed: Rollout", Quote(*v)));
+        Report(*x, "kind", fmt::format("{} is not supported; allowed: Rollout, Freeze", Quote(*v)));
       }
     }
-    if (auto* meta = Require(top, "metadata", doc.Mark(), "", "a metadata mapping with a name")) {
-      Entries m;
-      if (ReadMap(meta->value, MarkOf(*meta), "metadata", {"name", "labels"}, m, "a mapping with name and labels")) {
-        if (auto* x = Require(m, "name", MarkOf(*meta), "metadata", "a rollout name")) {
-          if (auto name = String(*x, "metadata.name", "a rollout name")) {
-            if (IsName(*name)) {
-              r.name = *name;
-              r.name_position = PositionOf(MarkOf(*x));
-            } else {
-              Report(*x, "metadata.name", NameError(*name));
-            }
-          }
-        }
-        if (auto* x = Find(m, "labels")) {
-          if (!x->value.IsMap()) {
-            Report(*x, "metadata.labels", fmt::format("found {}; expected a mapping of strings", Describe(x->value)));
-          } else if (x->value.size() > kMaxLabels) {
-            Report(*x, "metadata.labels",
-                   fmt::format("{} labels, more than the limit of {}", x->value.size(), kMaxLabels));
-          } else {
-            ReadLabels(x->value, r);
-          }
-        }
-      }
-    }
+    ReadIdentity(top, doc, "a rollout name", r.name, r.name_position, r.labels);
     auto* spec = Require(top, "spec", doc.Mark(), "", "a spec mapping");
     if (spec) ReadSpec(*spec, r);
     if (failed_) return std::nullopt;
     return r;
-  }
-
-  void ReadLabels(const YAML::Node& labels, Rollout& r) {
-    for (auto it = labels.begin(); it != labels.end(); ++it) {
-      const std::string field = "metadata.labels." + Key(it->first);
-      const std::string key = it->first.IsScalar() ? it->first.Scalar() : "";
-      Entry label{it->first, it->second};
-      if (key.empty() || key.size() > kMaxLabelKey || !core::IsPrintable(key)) {
-        Report(it->first.Mark(), field,
-               fmt::format("not a valid label key; allowed: 1-{} printable characters", kMaxLabelKey));
-      } else if (r.labels.count(key)) {
-        Report(it->first.Mark(), field, "duplicate key; each label may be given once");
-      } else if (auto v = String(label, field, "a string")) {
-        if (v->size() > kMaxLabelValue || !core::IsPrintable(*v)) {
-          Report(label, field,
-                 fmt::format("{} is not a valid label value; allowed: up to {} printable characters", Quote(*v),
-                             kMaxLabelValue));
-        } else {
-          r.labels[key] = *v;
-        }
-      }
-    }
   }
 
   void ReadSpec(const Entry& spec, Rollout& r) {
@@ -576,22 +435,20 @@ class DocReader {
       }
     }
   }
-
- private:
-  const std::string& file_;
-  std::vector<Diagnostic>& errors_;
-  bool failed_ = false;
 };
 
 }  // namespace
 
-void ParseText(std::string_view text, const std::string& display_name, std::vector<Rollout>& out,
+Diagnostic FileTooLarge(const std::string& display_name) {
+  return Diagnostic{display_name, 0, 0, "",
+                    fmt::format("larger than {} MiB, the limit for one manifest file; split it into several files",
+                                kMaxFileBytes / (1024 * 1024))};
+}
+
+void ParseText(std::string_view text, const std::string& display_name, Documents& out,
                std::vector<Diagnostic>& errors) {
   if (text.size() > kMaxFileBytes) {
-    errors.push_back(Diagnostic{display_name, 0, 0, "",
-                                fmt::format("larger than {} MiB, the limit for one manifest file; split it into "
-                                            "several files",
-                                            kMaxFileBytes / (1024 * 1024))});
+    errors.push_back(FileTooLarge(display_name));
     return;
   }
   if (auto bad = CheckText(text, display_name)) {
@@ -620,35 +477,60 @@ void ParseText(std::string_view text, const std::string& display_name, std::vect
     if (doc.IsNull()) continue;  // an empty document (e.g. a trailing ---)
     size_t before = errors.size();
     if (!CheckTags(doc, display_name, errors) || errors.size() != before) continue;
+    if (IsFreeze(doc)) {
+      if (auto f = ReadFreeze(doc, display_name, errors)) out.freezes.push_back(std::move(*f));
+      continue;
+    }
     DocReader reader(display_name, errors);
-    if (auto r = reader.Read(doc)) out.push_back(std::move(*r));
+    if (auto r = reader.Read(doc)) out.rollouts.push_back(std::move(*r));
   }
 }
 
-void FinishSet(std::vector<Rollout> rollouts, LoadResult& result) {
+void FinishSet(Documents docs, LoadResult& result) {
   // The first occurrence in (file, line) order keeps the name; later ones are errors.
-  std::stable_sort(rollouts.begin(), rollouts.end(), [](const Rollout& a, const Rollout& b) {
-    return std::tie(a.name, a.name_position.file, a.name_position.line) <
-           std::tie(b.name, b.name_position.file, b.name_position.line);
+  struct Named {
+    const std::string* name;
+    const Position* at;
+    bool freeze;
+    size_t index;
+  };
+  std::vector<Named> all;
+  for (size_t i = 0; i < docs.rollouts.size(); ++i) {
+    all.push_back({&docs.rollouts[i].name, &docs.rollouts[i].name_position, false, i});
+  }
+  for (size_t i = 0; i < docs.freezes.size(); ++i) {
+    all.push_back({&docs.freezes[i].name, &docs.freezes[i].name_position, true, i});
+  }
+  std::stable_sort(all.begin(), all.end(), [](const Named& a, const Named& b) {
+    return std::tie(*a.name, a.at->file, a.at->line) < std::tie(*b.name, b.at->file, b.at->line);
   });
-  for (size_t i = 1; i < rollouts.size(); ++i) {
-    const Rollout& first = rollouts[i - 1];
-    if (rollouts[i].name != first.name) continue;
+  std::set<size_t> dropped_rollouts, dropped_freezes;
+  for (size_t i = 1; i < all.size(); ++i) {
+    const Named& first = all[i - 1];
+    if (*all[i].name != *first.name) continue;
     size_t j = i;
-    while (j < rollouts.size() && rollouts[j].name == first.name) {
-      const Position& p = rollouts[j].name_position;
+    while (j < all.size() && *all[j].name == *first.name) {
+      const Position& p = *all[j].at;
       result.errors.push_back(Diagnostic{
           p.file, p.line, p.column, "metadata.name",
-          fmt::format("\"{}\" is already defined at {}:{}:{}; rollout names must be unique across the tree", first.name,
-                      first.name_position.file, first.name_position.line, first.name_position.column)});
+          fmt::format("\"{}\" is already defined at {}:{}:{}; names must be unique across the tree (rollouts and "
+                      "freezes)",
+                      *first.name, first.at->file, first.at->line, first.at->column)});
+      (all[j].freeze ? dropped_freezes : dropped_rollouts).insert(all[j].index);
       ++j;
     }
     i = j - 1;
   }
-  rollouts.erase(std::unique(rollouts.begin(), rollouts.end(),
-                             [](const Rollout& a, const Rollout& b) { return a.name == b.name; }),
-                 rollouts.end());
-  result.set.rollouts = std::move(rollouts);
+  for (size_t i = 0; i < docs.rollouts.size(); ++i) {
+    if (!dropped_rollouts.count(i)) result.set.rollouts.push_back(std::move(docs.rollouts[i]));
+  }
+  for (size_t i = 0; i < docs.freezes.size(); ++i) {
+    if (!dropped_freezes.count(i)) result.set.freezes.push_back(std::move(docs.freezes[i]));
+  }
+  std::sort(result.set.rollouts.begin(), result.set.rollouts.end(),
+            [](const Rollout& a, const Rollout& b) { return a.name < b.name; });
+  std::sort(result.set.freezes.begin(), result.set.freezes.end(),
+            [](const Freeze& a, const Freeze& b) { return a.name < b.name; });
   core::SortDiagnostics(result.errors);
 }
 

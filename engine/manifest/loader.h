@@ -54,14 +54,40 @@ struct TreeCache {
 // updated and its result returned (no copy of the manifests).
 core::Result<const LoadResult*> LoadTree(const std::string& dir, TreeCache& cache);
 
+// A manifest file read from elsewhere than a folder (a git ref): its name as
+// diagnostics show it and its bytes; `too_large`: over kMaxFileBytes (not
+// read); `problem`: why it could not be read (one sentence with the fix).
+struct SourceFile {
+  std::string shown;
+  std::string text;
+  bool too_large = false;
+  std::string problem;
+};
+// Parses `files` as one tree, as LoadTree parses a folder's files.
+LoadResult LoadSources(const std::vector<SourceFile>& files);
+
+// Whether a '/'-separated path relative to a tree's folder names a file the
+// walk reads: *.yaml or *.yml, with no hidden folder or file on the way.
+bool IsManifestPath(const std::string& relative);
+
+// "larger than 4 MiB, the limit for one manifest file; …" for `display_name`.
+core::Diagnostic FileTooLarge(const std::string& display_name);
+
+// The documents of one or more files, before the cross-file rules.
+struct Documents {
+  std::vector<Rollout> rollouts;
+  std::vector<Freeze> freezes;
+};
+
 // Parses one file's text. display_name is used in positions and diagnostics.
-// Appends rollouts and diagnostics; cross-file rules (duplicate names) are
-// checked by LoadTree / CheckUniqueNames.
-void ParseText(std::string_view text, const std::string& display_name, std::vector<Rollout>& out,
+// Appends documents and diagnostics; cross-file rules (duplicate names) are
+// checked by FinishSet.
+void ParseText(std::string_view text, const std::string& display_name, Documents& out,
                std::vector<core::Diagnostic>& errors);
 
-// Duplicate metadata.name across the set: one diagnostic per later occurrence,
-// naming the first. Sorts rollouts by name.
-void FinishSet(std::vector<Rollout> rollouts, LoadResult& result);
+// Duplicate metadata.name across the set (rollouts and freezes share one
+// namespace): one diagnostic per later occurrence, naming the first. Sorts
+// rollouts and freezes by name.
+void FinishSet(Documents docs, LoadResult& result);
 
 }  // namespace otaroll::manifest

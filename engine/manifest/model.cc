@@ -10,6 +10,14 @@ const Rollout* ManifestSet::Find(const std::string& name) const {
   return it != rollouts.end() && it->name == name ? &*it : nullptr;
 }
 
+bool Freeze::Matches(const Rollout& r) const {
+  for (const auto& [key, value] : selector) {
+    auto it = r.labels.find(key);
+    if (it == r.labels.end() || it->second != value) return false;
+  }
+  return true;
+}
+
 const char* TargetName(Target t) {
   switch (t) {
     case Target::kGray: return "GRAY";

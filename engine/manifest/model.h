@@ -37,6 +37,17 @@ struct Health {
   std::optional<double> min_succeeded_percent;
 };
 
+// gate.window: a stage starts only inside one of its windows, in the local
+// time of a zone of the tz database (manifest/window.h).
+struct Window {
+  std::vector<int> days;  // 0 = Monday … 6 = Sunday, ascending; empty = every day
+  int start_minute = 0;   // after local midnight of a day in `days`
+  int end_minute = 0;     // ≤ start_minute: the window wraps past midnight; 1440 = 24:00
+  std::string hours;      // as written, e.g. "22:00-02:00"
+  std::string time_zone = "UTC";
+  Position position;
+};
+
 // Conditions on the PREVIOUS stage before this one starts. Not part of the hash.
 struct Gate {
   std::optional<core::Duration> soak;
@@ -44,6 +55,7 @@ struct Gate {
   bool hold = false;
   std::optional<core::Time> not_before;
   std::optional<Health> health;
+  std::vector<Window> windows;  // several: any of them
 };
 
 struct Stage {
@@ -74,9 +86,23 @@ struct Rollout {
   Position name_position;
 };
 
-// All rollouts of a tree, sorted by name.
+// kind: Freeze — no new job starts in the rollouts it matches from `from`
+// until `until` (SPEC §1). A freeze wins over a window.
+struct Freeze {
+  std::string name;
+  core::Time from{}, until{};
+  std::string from_text, until_text;  // as written
+  std::string reason;
+  std::map<std::string, std::string> selector;  // labels a rollout must have; empty = every rollout
+  Position position;
+  Position name_position;
+  bool Matches(const Rollout& r) const;
+};
+
+// All rollouts and freezes of a tree, each sorted by name.
 struct ManifestSet {
   std::vector<Rollout> rollouts;
+  std::vector<Freeze> freezes;
   size_t files = 0;  // manifest files read
 
   const Rollout* Find(const std::string& name) const;

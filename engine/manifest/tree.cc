@@ -16,6 +16,7 @@
 
 #include "core/escape.h"
 #include "core/sha256.h"
+#include "manifest/ignore.h"
 #include "manifest/limits.h"
 #include "manifest/loader.h"
 
@@ -43,8 +44,11 @@ struct FileCloser {
 // link that stops the tree from being read whole.
 class Walk {
  public:
-  Walk(const fs::path& root, std::string root_display, fs::path real_root)
-      : root_(root), root_display_(std::move(root_display)), real_root_(std::move(real_root)) {}
+  Walk(const fs::path& root, std::string root_display, fs::path real_root, IgnoreRules ignore)
+      : root_(root),
+        root_display_(std::move(root_display)),
+        real_root_(std::move(real_root)),
+        ignore_(std::move(ignore)) {}
 
   std::vector<std::pair<std::string, fs::path>> files;
   std::vector<Diagnostic> errors;
@@ -74,6 +78,10 @@ class Walk {
       const fs::path& p = entry.path();
       if (IsHidden(p)) continue;
       auto st = entry.symlink_status(ec);
+      if (!ignore_.empty() && !ec &&
+          ignore_.Ignored(p.lexically_relative(root_).generic_string(), fs::is_directory(st))) {
+        continue;
+      }
       if (ec) {
         Error(p, fmt::format("cannot read it: {}", ec.message()));
       } else if (fs::is_symlink(st)) {
@@ -131,6 +139,7 @@ class Walk {
   fs::path root_;
   std::string root_display_;
   fs::path real_root_;
+  IgnoreRules ignore_;
 };
 
 // Reads one file, but never more than one byte past kMaxFileBytes (ParseText
@@ -176,7 +185,7 @@ using Files = std::vector<std::pair<std::string, fs::path>>;  // display name, p
 
 // Parses `files` into `result` (texts already read by path are not read again).
 void Parse(const Files& files, const std::map<std::string, std::string>& texts, LoadResult& result) {
-  std::vector<Rollout> rollouts;
+  Documents rollouts;
   for (const auto& [display, path] : files) {
     auto read = texts.find(path.native());
     if (read != texts.end()) {
@@ -243,6 +252,34 @@ core::Result<LoadResult> LoadTree(const std::string& dir) {
   return LoadTreeWith(dir, nullptr);
 }
 
+LoadResult LoadSources(const std::vector<SourceFile>& files) {
+  LoadResult result;
+  Documents rollouts;
+  for (const auto& f : files) {
+    if (!f.problem.empty()) {
+      result.errors.push_back(Diagnostic{f.shown, 0, 0, "", f.problem});
+    } else if (f.too_large) {
+      result.errors.push_back(FileTooLarge(f.shown));
+    } else {
+      ParseText(f.text, f.shown, rollouts, result.errors);
+    }
+  }
+  result.set.files = files.size();
+  FinishSet(std::move(rollouts), result);
+  return result;
+}
+
+bool IsManifestPath(const std::string& relative) {
+  size_t at = 0;
+  while (at < relative.size()) {
+    if (relative[at] == '.') return false;  // a hidden folder or file
+    const size_t slash = relative.find('/', at);
+    if (slash == std::string::npos) break;
+    at = slash + 1;
+  }
+  return IsManifestName(fs::path(relative));
+}
+
 core::Result<const LoadResult*> LoadTree(const std::string& dir, TreeCache& cache) {
   auto loaded = LoadTreeWith(dir, &cache);  // fills cache.result
   if (!loaded.ok()) return loaded.status();
@@ -272,7 +309,14 @@ core::Result<LoadResult> LoadTreeWith(const std::string& dir, TreeCache* cache) 
     if (ec) return core::Status::IOError(fmt::format("{}: cannot read the directory: {}", shown, ec.message()));
     fs::directory_iterator probe(root, ec);
     if (ec) return core::Status::IOError(fmt::format("{}: cannot read the directory: {}", shown, ec.message()));
-    Walk walk(root, shown, real_root);
+    // An ignore file that cannot be read is an error: which files to skip is unknown.
+    IgnoreRules ignore;
+    if (const fs::path ignore_file = root / kIgnoreFile; fs::exists(ignore_file, ec)) {
+      if (auto text = ReadFile(shown + "/" + kIgnoreFile, ignore_file, result.errors)) {
+        ignore = IgnoreRules::Parse(*text);
+      }
+    }
+    Walk walk(root, shown, real_root, std::move(ignore));
     walk.Folder(root);
     files = std::move(walk.files);
     result.errors = std::move(walk.errors);

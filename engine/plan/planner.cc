@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/sha256.h"
+#include "manifest/window.h"
 #include "plan/plan.h"
 
 namespace otaroll::plan {
@@ -39,8 +40,8 @@ struct StageFacts {
 
 class Planner {
  public:
-  Planner(const state::Snapshot& state, core::Time now)
-      : state_(state), now_(now), by_stage_(state::IndexByStage(state)) {}
+  Planner(const state::Snapshot& state, core::Time now, const std::vector<manifest::Freeze>& freezes)
+      : state_(state), now_(now), freezes_(freezes), by_stage_(state::IndexByStage(state)) {}
 
   RolloutPlan PlanRollout(const manifest::Rollout& r, const std::vector<spec::StageSpec>& specs) {
     RolloutPlan out{r.name, r.name_position, r.product_key, r.firmware_id, r.paused, {}};
@@ -182,6 +183,9 @@ class Planner {
     if (gate.not_before && *gate.not_before > now_) {
       wait_until(*gate.not_before, fmt::format("notBefore: opens {}", core::FormatRfc3339(*gate.not_before)));
     }
+    if (auto start = Start(r, gate, opens && *opens > now_ ? *opens : now_)) {
+      wait_until(start->first, std::move(start->second));
+    }
     if (!waiting.empty()) {
       p.opens_at = opens;
       std::string reason;
@@ -189,6 +193,44 @@ class Planner {
       return decide(Action::kWaiting, reason);
     }
     return decide(replaced ? Action::kReplace : Action::kCreate);
+  }
+
+  // When a new job of this stage may start, from `t` (now, or when its time
+  // gates open) on: not during a freeze that matches the rollout, and only
+  // inside one of its windows; a freeze wins. Nothing when that is now;
+  // else the instant and the reason ("…: opens …").
+  std::optional<std::pair<core::Time, std::string>> Start(const manifest::Rollout& r, const manifest::Gate& gate,
+                                                          core::Time t) const {
+    std::vector<std::string> notes;
+    auto note = [&](std::string n) {
+      if (std::find(notes.begin(), notes.end(), n) == notes.end()) notes.push_back(std::move(n));
+    };
+    for (int round = 0; round < 64; ++round) {  // freezes and windows push each other later; bounded
+      bool moved = false;
+      for (const manifest::Freeze& f : freezes_) {
+        if (f.from <= t && t < f.until && f.Matches(r)) {
+          note(fmt::format("frozen by {} until {} ({})", f.name, core::FormatRfc3339(f.until), f.reason));
+          t = f.until;
+          moved = true;
+        }
+      }
+      if (!gate.windows.empty()) {
+        auto open = manifest::NextOpening(gate.windows, t);
+        if (!open) return std::make_pair(t, std::string("no window of this stage ever opens"));
+        if (*open > t) {
+          std::string which;
+          for (const auto& w : gate.windows) which += (which.empty() ? "" : " | ") + manifest::Describe(w);
+          note(fmt::format("outside window{} {}", gate.windows.size() == 1 ? "" : "s", which));
+          t = *open;
+          moved = true;
+        }
+      }
+      if (!moved) break;
+    }
+    if (t <= now_ || notes.empty()) return std::nullopt;
+    std::string reason;
+    for (const auto& n : notes) reason += (reason.empty() ? "" : "; ") + n;
+    return std::make_pair(t, fmt::format("{}: opens {}", reason, core::FormatRfc3339(t)));
   }
 
   // Judges the health gate on the latest observations of the previous
@@ -244,6 +286,7 @@ class Planner {
 
   const state::Snapshot& state_;
   core::Time now_;
+  const std::vector<manifest::Freeze>& freezes_;
   state::AttemptsByStage by_stage_;
 };
 
@@ -261,8 +304,12 @@ std::string ManifestDigest(const manifest::ManifestSet& manifests,
                         g.health ? nlohmann::json{g.health->min_tasks, g.health->max_failed_percent.value_or(-1),
                                                   g.health->min_succeeded_percent.value_or(-1)}
                                  : nlohmann::json()});
+      for (const auto& w : g.windows) stages.back().push_back({w.days, w.start_minute, w.end_minute, w.time_zone});
     }
     all.push_back({r.name, r.paused, r.cancel_superseded, r.on_halt == manifest::OnHalt::kCancel, stages});
+  }
+  for (const auto& f : manifests.freezes) {
+    all.push_back({"freeze", f.name, core::FormatRfc3339(f.from), core::FormatRfc3339(f.until), f.reason, f.selector});
   }
   return core::Sha256Hex(all.dump());
 }
@@ -287,7 +334,7 @@ Plan Build(const Resolved& resolved, const state::Snapshot& state, core::Time no
   plan.state_exists = state.exists;
   plan.state_serial = state.serial;
   plan.mode = "state";
-  Planner planner(state, now);
+  Planner planner(state, now, manifests.freezes);
   plan.rollouts.reserve(manifests.rollouts.size());
   for (size_t i = 0; i < manifests.rollouts.size(); ++i) {
     plan.rollouts.push_back(planner.PlanRollout(manifests.rollouts[i], resolved.specs(i)));

@@ -182,6 +182,35 @@ TEST(Cli, BaselineAndStateExcludeEachOther) {
             "state file\n");
 }
 
+// A window and a freeze of the examples, with the instant they open, in
+// every format.
+TEST(Cli, WindowsAndFreezesShowInEveryFormat) {
+  const std::string reason =
+      "frozen by holidays-2026 until 2027-01-03T23:00:00Z (holiday change freeze, nobody on call); outside window "
+      "Tue, Wed, Thu 22:00-04:00 Europe/Berlin: opens 2027-01-05T21:00:00Z";
+  TempDir dir;
+  const std::string state = dir.Join("none.db");
+  RunResult text = Otaroll({"plan", kExamples, "--state", state, "--now=2026-12-24T22:00:00Z"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("  > canary    waiting  GRAY 5%  " + reason + "\n"), std::string::npos) << text.out;
+  RunResult markdown =
+      Otaroll({"plan", kExamples, "--state", state, "--now=2026-12-24T22:00:00Z", "--format", "markdown"});
+  EXPECT_NE(markdown.out.find("| canary | waiting | GRAY 5% | " + reason + " |"), std::string::npos) << markdown.out;
+  RunResult json = Otaroll({"plan", kExamples, "--state", state, "--now=2026-12-24T22:00:00Z", "--format", "json"});
+  auto plan = nlohmann::json::parse(json.out);
+  bool found = false;
+  for (const auto& r : plan["rollouts"]) {
+    if (r["name"] != "heat-pump-5-2-0") continue;
+    found = true;
+    EXPECT_EQ(r["stages"][0]["action"], "waiting");
+    EXPECT_EQ(r["stages"][0]["reason"], reason);
+    EXPECT_EQ(r["stages"][0]["opens_at"], "2027-01-05T21:00:00Z");
+  }
+  EXPECT_TRUE(found);
+  RunResult valid = Otaroll({"validate", kExamples});
+  EXPECT_NE(valid.out.find(" stages, 1 freeze in "), std::string::npos) << valid.out;
+}
+
 TEST(Cli, PlanIsByteIdenticalForTheSameInputs) {
   for (const char* format : {"text", "json", "markdown"}) {
     RunResult a = Otaroll({"plan", kExamples, kNow, "--format", format});

@@ -10,7 +10,6 @@
 #include <fstream>
 #include <thread>
 
-#include "daemon/git.h"
 #include "daemon/metrics.h"
 #include "daemon/server.h"
 #include "state/memory_store.h"
@@ -233,6 +232,33 @@ TEST(DaemonLoop, AHealthGateWaitingForItsFirstObservationIsJudging) {
   EXPECT_FALSE(c.next_gate.has_value());
 }
 
+// A stage outside its window, or frozen, wakes the loop at the instant it
+// opens; at that instant the stage is created.
+TEST(DaemonLoop, WakesWhenAWindowOpensOrAFreezeEnds) {
+  test_util::TempDir dir;
+  dir.Write("tree/a.yaml",
+            "apiVersion: otaroll/v1\nkind: Rollout\nmetadata: {name: night, labels: {team: a}}\nspec:\n"
+            "  productKey: pk\n  firmwareId: \"1\"\n  stages:\n    - name: all\n      all: true\n      gate:\n"
+            "        window: [{hours: \"22:00-04:00\", timeZone: Europe/Berlin}]\n");
+  dir.Write("tree/freeze.yaml",
+            "apiVersion: otaroll/v1\nkind: Freeze\nmetadata: {name: f}\nspec:\n  from: 2026-12-01T20:00:00Z\n"
+            "  until: 2026-12-01T22:30:00Z\n  reason: a release party\n  selector: {team: a}\n");
+  state::MemoryStore store;
+  CreateOnlyPlatform platform;
+  core::FixedClock clock(T("2026-12-01T08:00:00Z"));
+  Options o;
+  o.dir = dir.Join("tree");
+  Daemon d(o, store, platform, clock, nullptr);
+  ASSERT_TRUE(d.Start().ok());
+  Cycle c = d.RunCycle(nullptr);
+  ASSERT_TRUE(c.next_gate.has_value()) << c.outcome << c.error;
+  EXPECT_EQ(*c.next_gate, T("2026-12-01T22:30:00Z"));  // the window opens at 21:00Z, inside the freeze
+  clock.Set(*c.next_gate);
+  Cycle opened = d.RunCycle(nullptr);
+  EXPECT_EQ(opened.outcome, "applied");
+  EXPECT_EQ(platform.creates, 1);
+}
+
 // A cycle with no changed manifest does not parse the tree again; an invalid
 // tree is reported once, and the last valid one is what the cycle acts on.
 TEST(DaemonLoop, UnchangedTreesAreNotParsedAgainAndInvalidOnesReportedOnce) {
@@ -279,91 +305,6 @@ TEST(DaemonLoop, UnchangedTreesAreNotParsedAgainAndInvalidOnesReportedOnce) {
   }
   EXPECT_EQ(cycles, 4u);
   EXPECT_EQ(invalid, 1u);
-}
-
-// ---------------------------------------------------------------- Git
-
-class GitTest : public ::testing::Test {
- protected:
-  GitTest() : repos_(dir_, "a.yaml", "one\n"), author_(repos_.author), checkout_(repos_.checkout) {}
-  static test_util::RunResult Git(std::vector<std::string> args) { return test_util::Git(std::move(args)); }
-  static std::string Head(const std::string& repo) { return test_util::GitRepos::Head(repo); }
-  void Commit(const std::string& file, const std::string& text) { repos_.Commit(file, text); }
-  void Push() { repos_.Push(/*force=*/true); }
-
-  test_util::TempDir dir_;
-  test_util::GitRepos repos_;
-  std::string author_, checkout_;
-};
-
-TEST_F(GitTest, FetchesAndFastForwards) {
-  daemon::Git git(checkout_, seconds(30));
-  const std::string before = Head(checkout_);
-  auto same = git.FetchAndFastForward();
-  ASSERT_TRUE(same.ok()) << same.status().message();
-  EXPECT_FALSE(same->advanced());
-  Commit("b.yaml", "two\n");
-  Push();
-  auto moved = git.FetchAndFastForward();
-  ASSERT_TRUE(moved.ok()) << moved.status().message();
-  EXPECT_EQ(moved->before, before);
-  EXPECT_EQ(moved->after, Head(author_));
-  EXPECT_EQ(Head(checkout_), Head(author_));
-  EXPECT_EQ(*git.Head(), Head(author_));
-}
-
-TEST_F(GitTest, RewrittenHistoryIsReportedAndTheCheckoutLeftAsItWas) {
-  Git({"-C", author_, "commit", "--quiet", "--amend", "-m", "rewritten"});
-  Push();
-  const std::string before = Head(checkout_);
-  auto r = daemon::Git(checkout_, seconds(30)).FetchAndFastForward();
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().message(),
-            checkout_ + ": " + before.substr(0, 12) + " cannot be fast-forwarded to " + Head(author_).substr(0, 12) +
-                " (origin/main): its history was rewritten or has diverged; the checkout was left at " +
-                before.substr(0, 12) + ": reset it on purpose (git -C " + checkout_ +
-                " reset --hard origin/main) if the remote is right");
-  EXPECT_EQ(Head(checkout_), before);
-}
-
-TEST_F(GitTest, LocalChangesADetachedHeadAndNoCheckoutAreReported) {
-  std::ofstream(checkout_ + "/a.yaml") << "edited by hand\n";
-  auto dirty = daemon::Git(checkout_, seconds(30)).FetchAndFastForward();
-  ASSERT_FALSE(dirty.ok());
-  EXPECT_EQ(dirty.status().message(),
-            checkout_ +
-                " has local changes to tracked files; the daemon only fast-forwards and left the checkout as it "
-                "was: commit or discard them");
-  Git({"-C", checkout_, "checkout", "--quiet", "a.yaml"});
-  Git({"-C", checkout_, "checkout", "--quiet", "--detach"});
-  auto detached = daemon::Git(checkout_, seconds(30)).FetchAndFastForward();
-  ASSERT_FALSE(detached.ok());
-  EXPECT_EQ(detached.status().message(), checkout_ + ": HEAD is detached (at " + Head(checkout_).substr(0, 12) +
-                                             "); --git-pull follows a branch: check one out (git -C " + checkout_ +
-                                             " checkout main)");
-  const std::string plain = dir_.Join("plain");
-  std::filesystem::create_directories(plain);
-  auto none = daemon::Git(plain, seconds(30)).FetchAndFastForward();
-  ASSERT_FALSE(none.ok());
-  EXPECT_EQ(none.status().message(), plain +
-                                         " is not a git checkout with a commit; --git-pull needs a clone (git "
-                                         "clone URL " +
-                                         plain + ")");
-}
-
-// A remote that never answers: the fetch is killed at the deadline, with
-// everything it started.
-TEST_F(GitTest, AHangingRemoteIsCutOffAtTheDeadline) {
-  Git({"-C", checkout_, "config", "protocol.ext.allow", "always"});
-  Git({"-C", checkout_, "remote", "set-url", "origin", "ext::sh -c sleep% 600"});
-  const auto start = std::chrono::steady_clock::now();
-  auto r = daemon::Git(checkout_, seconds(1)).FetchAndFastForward();
-  const auto took = std::chrono::steady_clock::now() - start;
-  ASSERT_FALSE(r.ok());
-  EXPECT_EQ(r.status().message(), checkout_ +
-                                      ": git fetch timed out after 1s; the checkout was left as it was (check the "
-                                      "remote's reachability)");
-  EXPECT_LT(took, seconds(30));
 }
 
 // ---------------------------------------------------------------- endpoints

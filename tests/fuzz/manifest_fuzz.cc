@@ -10,11 +10,11 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
-  std::vector<otaroll::manifest::Rollout> rollouts;
+  otaroll::manifest::Documents docs;
   std::vector<otaroll::core::Diagnostic> errors;
-  otaroll::manifest::ParseText(text, "fuzz.yaml", rollouts, errors);
+  otaroll::manifest::ParseText(text, "fuzz.yaml", docs, errors);
   otaroll::manifest::LoadResult result;
-  otaroll::manifest::FinishSet(std::move(rollouts), result);
+  otaroll::manifest::FinishSet(std::move(docs), result);
   for (const auto& d : errors) (void)d.Format();
   return 0;
 }

@@ -25,9 +25,9 @@ spec:
 )";
 
 std::vector<std::string> Errors(const std::string& text) {
-  std::vector<Rollout> rollouts;
+  Documents docs;
   std::vector<core::Diagnostic> errors;
-  ParseText(text, "m.yaml", rollouts, errors);
+  ParseText(text, "m.yaml", docs, errors);
   std::vector<std::string> out;
   for (const auto& d : errors) out.push_back(d.Format());
   return out;

@@ -40,11 +40,11 @@ std::string Replace(std::string text, const std::string& from, const std::string
 }
 
 std::vector<std::string> Errors(const std::string& text) {
-  std::vector<Rollout> rollouts;
+  Documents docs;
   std::vector<core::Diagnostic> errors;
-  ParseText(text, "m.yaml", rollouts, errors);
+  ParseText(text, "m.yaml", docs, errors);
   LoadResult result;
-  FinishSet(std::move(rollouts), result);
+  FinishSet(std::move(docs), result);
   errors.insert(errors.end(), result.errors.begin(), result.errors.end());
   core::SortDiagnostics(errors);
   std::vector<std::string> out;
@@ -55,12 +55,12 @@ std::vector<std::string> Errors(const std::string& text) {
 using Lines = std::vector<std::string>;
 
 TEST(Loader, AcceptsTheBaseManifest) {
-  std::vector<Rollout> rollouts;
+  Documents docs;
   std::vector<core::Diagnostic> errors;
-  ParseText(kValid, "m.yaml", rollouts, errors);
+  ParseText(kValid, "m.yaml", docs, errors);
   ASSERT_TRUE(errors.empty()) << errors[0].Format();
-  ASSERT_EQ(rollouts.size(), 1u);
-  const Rollout& r = rollouts[0];
+  ASSERT_EQ(docs.rollouts.size(), 1u);
+  const Rollout& r = docs.rollouts[0];
   EXPECT_EQ(r.name, "thermo");
   EXPECT_EQ(r.firmware_id, "178");
   ASSERT_EQ(r.stages.size(), 2u);
@@ -122,7 +122,7 @@ TEST(Loader, WrongApiVersionAndKind) {
   EXPECT_EQ(Errors(Replace(kValid, "otaroll/v1", "otaroll/v2")),
             Lines{"m.yaml:1:13: apiVersion: \"otaroll/v2\" is not supported; allowed: otaroll/v1"});
   EXPECT_EQ(Errors(Replace(kValid, "kind: Rollout", "kind: Deployment")),
-            Lines{"m.yaml:2:7: kind: \"Deployment\" is not supported; allowed: Rollout"});
+            Lines{"m.yaml:2:7: kind: \"Deployment\" is not supported; allowed: Rollout, Freeze"});
 }
 
 TEST(Loader, BadRolloutName) {
@@ -141,11 +141,11 @@ TEST(Loader, WrongTypesNameTheFix) {
 }
 
 TEST(Loader, FirmwareIdBareIntegerKeptAsDecimalText) {
-  std::vector<Rollout> rollouts;
+  Documents docs;
   std::vector<core::Diagnostic> errors;
-  ParseText(Replace(kValid, "\"178\"", "178"), "m.yaml", rollouts, errors);
+  ParseText(Replace(kValid, "\"178\"", "178"), "m.yaml", docs, errors);
   ASSERT_TRUE(errors.empty());
-  EXPECT_EQ(rollouts[0].firmware_id, "178");
+  EXPECT_EQ(docs.rollouts[0].firmware_id, "178");
   EXPECT_EQ(Errors(Replace(kValid, "\"178\"", "1.5")),
             Lines{"m.yaml:7:15: spec.firmwareId: found a number (1.5); expected a firmware id string (or a "
                   "non-negative integer)"});
@@ -288,9 +288,9 @@ TEST(Loader, DuplicateRolloutNamesAcrossFilesNameBothPlaces) {
   auto loaded = LoadTree(dir.path());
   ASSERT_TRUE(loaded.ok());
   ASSERT_EQ(loaded->errors.size(), 1u);
-  EXPECT_EQ(loaded->errors[0].Format(), dir.path() +
-                                            "/sub/b.yml:4:9: metadata.name: \"thermo\" is already defined at " +
-                                            dir.path() + "/a.yaml:4:9; rollout names must be unique across the tree");
+  EXPECT_EQ(loaded->errors[0].Format(),
+            dir.path() + "/sub/b.yml:4:9: metadata.name: \"thermo\" is already defined at " + dir.path() +
+                "/a.yaml:4:9; names must be unique across the tree (rollouts and freezes)");
   EXPECT_EQ(loaded->set.files, 2u);
 }
 
@@ -320,11 +320,11 @@ TEST(Loader, ManifestsAreUtf8TextWithoutControlCharacters) {
 }
 
 TEST(Loader, FirmwareIdWithAZeroFractionIsAnInteger) {
-  std::vector<Rollout> rollouts;
+  Documents docs;
   std::vector<core::Diagnostic> errors;
-  ParseText(Replace(kValid, "\"178\"", "178.0"), "m.yaml", rollouts, errors);
+  ParseText(Replace(kValid, "\"178\"", "178.0"), "m.yaml", docs, errors);
   ASSERT_TRUE(errors.empty());
-  EXPECT_EQ(rollouts[0].firmware_id, "178");
+  EXPECT_EQ(docs.rollouts[0].firmware_id, "178");
 }
 
 TEST(Loader, EmptyDocumentsAreSkipped) {

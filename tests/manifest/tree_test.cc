@@ -128,7 +128,7 @@ TEST(Tree, LinksInsideTheTreeAreFollowedToFilesButNotToFolders) {
   ASSERT_EQ(loaded->errors.size(), 1u);
   EXPECT_EQ(loaded->errors[0].Format(),
             tree + "/shared/bulb-link.yaml:4:9: metadata.name: \"bulb\" is already defined at " + tree +
-                "/real/bulb.yml:4:9; rollout names must be unique across the tree");
+                "/real/bulb.yml:4:9; names must be unique across the tree (rollouts and freezes)");
   EXPECT_EQ(loaded->set.files, 3u);
 }
 

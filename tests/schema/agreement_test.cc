@@ -15,10 +15,12 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <string>
 #include <vector>
 
+#include "manifest/ignore.h"
 #include "test_util/child.h"
 
 namespace {
@@ -69,9 +71,13 @@ bool IsManifest(const fs::path& p) {
 std::vector<fs::path> ManifestFiles(const fs::path& dir) {
   std::vector<fs::path> out;
   if (!fs::is_directory(dir)) return out;
+  std::ifstream ignore_file(dir / otaroll::manifest::kIgnoreFile);
+  const auto ignore = otaroll::manifest::IgnoreRules::Parse(
+      std::string(std::istreambuf_iterator<char>(ignore_file), std::istreambuf_iterator<char>()));
   for (auto it = fs::recursive_directory_iterator(dir); it != fs::recursive_directory_iterator(); ++it) {
     const std::string name = it->path().filename().string();
-    if (!name.empty() && name[0] == '.') {
+    if ((!name.empty() && name[0] == '.') ||
+        ignore.Ignored(it->path().lexically_relative(dir).generic_string(), it->is_directory())) {
       if (it->is_directory()) it.disable_recursion_pending();
       continue;
     }

@@ -10,12 +10,12 @@
 namespace otaroll::test_util {
 
 inline manifest::ManifestSet Parse(const std::string& text, const std::string& file = "m.yaml") {
-  std::vector<manifest::Rollout> rollouts;
+  manifest::Documents docs;
   std::vector<core::Diagnostic> errors;
-  manifest::ParseText(text, file, rollouts, errors);
+  manifest::ParseText(text, file, docs, errors);
   for (const auto& e : errors) ADD_FAILURE() << e.Format();
   manifest::LoadResult result;
-  manifest::FinishSet(std::move(rollouts), result);
+  manifest::FinishSet(std::move(docs), result);
   for (const auto& e : result.errors) ADD_FAILURE() << e.Format();
   return result.set;
 }

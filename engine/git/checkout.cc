@@ -1,37 +1,15 @@
-#include "daemon/git.h"
+#include "git/checkout.h"
 
 #include <fmt/format.h>
 
 #include <vector>
 
 #include "core/escape.h"
-#include "core/process.h"
+#include "git/run.h"
 
-namespace otaroll::daemon {
+namespace otaroll::git {
 
-namespace {
-
-// git's own message, on one line, short.
-std::string GitSays(const core::ProcessResult& r) {
-  std::string text = r.err.empty() ? r.out : r.err;
-  while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.pop_back();
-  return core::Shown(text, 200);
-}
-
-core::Result<core::ProcessResult> RunGit(const std::string& dir, const std::vector<std::string>& args,
-                                         std::chrono::milliseconds timeout) {
-  std::vector<std::string> argv = {"git", "-C", dir};
-  argv.insert(argv.end(), args.begin(), args.end());
-  core::ProcessOptions o;
-  o.timeout = timeout;
-  // Never wait for a person: no password prompt, no editor.
-  o.env = {{"GIT_TERMINAL_PROMPT", "0"}, {"GIT_EDITOR", "true"}, {"LC_ALL", "C"}};
-  return core::RunProcess(argv, o);
-}
-
-}  // namespace
-
-core::Result<std::string> Git::Run(const std::vector<std::string>& args, const std::string& doing) const {
+core::Result<std::string> Checkout::Run(const std::vector<std::string>& args, const std::string& doing) const {
   auto r = RunGit(dir_, args, timeout_);
   if (!r.ok()) {
     return core::Status::Unavailable(
@@ -45,22 +23,18 @@ core::Result<std::string> Git::Run(const std::vector<std::string>& args, const s
   if (r->exit_code != 0) {
     return core::Status::Invalid(fmt::format("{}: {} failed: {}", dir_, doing, GitSays(*r)));
   }
-  std::string out = r->out;
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return out;
+  return Chomp(r->out);
 }
 
-core::Result<std::string> Git::Head() const {
+core::Result<std::string> Checkout::Head() const {
   auto r = RunGit(dir_, {"rev-parse", "--verify", "--quiet", "HEAD^{commit}"}, timeout_);
   if (!r.ok()) return r.status();
   if (r->timed_out) return core::Status::Unavailable(fmt::format("{}: git rev-parse timed out", dir_));
   if (r->exit_code != 0) return core::Status::NotFound(fmt::format("{} is not a git checkout with a commit", dir_));
-  std::string out = r->out;
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
+  return Chomp(r->out);
 }
 
-core::Result<PullResult> Git::FetchAndFastForward() const {
+core::Result<PullResult> Checkout::FetchAndFastForward() const {
   auto before = Head();
   if (!before.ok()) {
     return core::Status::Invalid(
@@ -110,4 +84,4 @@ core::Result<PullResult> Git::FetchAndFastForward() const {
   return result;
 }
 
-}  // namespace otaroll::daemon
+}  // namespace otaroll::git

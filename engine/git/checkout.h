@@ -1,4 +1,4 @@
-// The daemon's git (SPEC §7, docs/daemon.md): the `git` command itself, as
+// A checkout the daemon follows (SPEC §7, docs/daemon.md): the `git` command itself, as
 // Argo CD does, so users' SSH keys, credential helpers and proxies work
 // unchanged. Fetch, then fast-forward only: a checkout that cannot
 // fast-forward (rewritten or diverged history, local changes, a detached
@@ -12,7 +12,7 @@
 
 #include "core/status.h"
 
-namespace otaroll::daemon {
+namespace otaroll::git {
 
 struct PullResult {
   std::string before;  // HEAD before
@@ -20,9 +20,9 @@ struct PullResult {
   bool advanced() const { return before != after; }
 };
 
-class Git {
+class Checkout {
  public:
-  Git(std::string dir, std::chrono::milliseconds timeout) : dir_(std::move(dir)), timeout_(timeout) {}
+  Checkout(std::string dir, std::chrono::milliseconds timeout) : dir_(std::move(dir)), timeout_(timeout) {}
 
   // The commit checked out at `dir`; NotFound when `dir` is not in a git
   // checkout.
@@ -41,4 +41,4 @@ class Git {
   std::chrono::milliseconds timeout_;
 };
 
-}  // namespace otaroll::daemon
+}  // namespace otaroll::git
