@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "apply/helpers.h"
 #include "apply/match.h"
@@ -250,9 +251,11 @@ core::Status Applier::Supersede(const manifest::Rollout& rollout, const std::str
 }
 
 core::Status Applier::Observe(const manifest::ManifestSet& manifests, const plan::Plan& p, Report* report) {
+  std::set<std::string> seen;  // each job once per refresh
   for (const auto& r : p.rollouts) {
     const manifest::Rollout* rollout = manifests.Find(r.name);
     if (rollout == nullptr) continue;
+    // The jobs that gate a next stage's health.
     for (size_t i = 1; i < r.stages.size(); ++i) {
       const plan::StagePlan& s = r.stages[i];
       const plan::StagePlan& before = r.stages[i - 1];
@@ -262,34 +265,45 @@ core::Status Applier::Observe(const manifest::ManifestSet& manifests, const plan
       }
       for (const auto& job : before.jobs) {
         if (job.spec_hash != before.spec_hash || job.status != "created" || job.job_id.empty()) continue;
-        state::Observation o;
-        o.job_id = job.job_id;
-        o.observed_at = clock_.Now();
-        bool complete = true;
-        for (const auto& status : state::TaskStatuses()) {
-          auto n = platform_.CountTasks(job.job_id, status);
-          if (!n.ok()) {
-            if (Stopped(n.error(), fmt::format("counting the tasks of job {}", job.job_id), report)) {
-              return core::Status::Ok();
-            }
-            complete = false;
-            Problem(EventKind::kObserveFailed, r.name, before.name,
-                    fmt::format("{}: counting the {} tasks of job {} failed: {}", StageName(r.name, before.name),
-                                status, job.job_id, n.error().Describe()),
-                    report);
-            break;
-          }
-          if (*n > 0) o.by_status[status] = *n;
-          // The total is the sum of what was counted: tasks move between
-          // statuses while they are counted, so a separate total would not add up.
-          o.total += *n;
-        }
-        if (!complete) continue;
-        if (auto st = store_.AddObservation(o); !st.ok()) return st;
-        ++report->observed;
+        if (!seen.insert(job.job_id).second) continue;
+        if (auto st = ObserveJob(r.name, before.name, job.job_id, report); !st.ok() || report->stopped) return st;
+      }
+    }
+    // The jobs of an earlier conflicting rollout this one's first stage waits for.
+    if (r.stages.empty() || r.stages[0].action != plan::Action::kBlocked) continue;
+    for (const auto& c : r.conflicts) {
+      if (!c.other_first || c.superseded) continue;
+      for (const auto& job : c.unfinished_jobs) {
+        if (!seen.insert(job).second) continue;
+        if (auto st = ObserveJob(c.rollout, "", job, report); !st.ok() || report->stopped) return st;
       }
     }
   }
+  return core::Status::Ok();
+}
+
+core::Status Applier::ObserveJob(const std::string& rollout, const std::string& stage, const std::string& job_id,
+                                 Report* report) {
+  state::Observation o;
+  o.job_id = job_id;
+  o.observed_at = clock_.Now();
+  for (const auto& status : state::TaskStatuses()) {
+    auto n = platform_.CountTasks(job_id, status);
+    if (!n.ok()) {
+      if (Stopped(n.error(), fmt::format("counting the tasks of job {}", job_id), report)) return core::Status::Ok();
+      Problem(EventKind::kObserveFailed, rollout, stage,
+              fmt::format("{}: counting the {} tasks of job {} failed: {}",
+                          stage.empty() ? rollout : StageName(rollout, stage), status, job_id, n.error().Describe()),
+              report);
+      return core::Status::Ok();
+    }
+    if (*n > 0) o.by_status[status] = *n;
+    // The total is the sum of what was counted: tasks move between
+    // statuses while they are counted, so a separate total would not add up.
+    o.total += *n;
+  }
+  if (auto st = store_.AddObservation(o); !st.ok()) return st;
+  ++report->observed;
   return core::Status::Ok();
 }
 

@@ -114,7 +114,13 @@ class Applier {
                              Report* report);
   core::Status FinishReplacements(const manifest::ManifestSet& manifests, const plan::Plan& p,
                                   const state::Snapshot& snapshot, Report* report);
+  // Observes the jobs that gate a next stage's health, and the jobs of an
+  // earlier conflicting rollout that a first stage waits for.
   core::Status Observe(const manifest::ManifestSet& manifests, const plan::Plan& p, Report* report);
+  // Counts one job's tasks by status and records the observation; a failed
+  // count is a problem of `rollout`/`stage` ("" = the rollout).
+  core::Status ObserveJob(const std::string& rollout, const std::string& stage, const std::string& job_id,
+                          Report* report);
   core::Status CancelHalted(const manifest::ManifestSet& manifests, const plan::Plan& p,
                             const state::Snapshot& snapshot, Report* report);
   core::Status CreateStage(const manifest::Rollout& rollout, const plan::StagePlan& stage,

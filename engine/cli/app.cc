@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -23,6 +24,7 @@
 #include "manifest/ignore.h"
 #include "manifest/limits.h"
 #include "manifest/loader.h"
+#include "plan/conflicts.h"
 #include "plan/plan.h"
 #include "render/render.h"
 #include "state/open.h"
@@ -82,6 +84,18 @@ int Validate(const ValidateOptions& o) {
   if (!set) return kExitError;
   size_t stages = 0;
   for (const auto& r : set->rollouts) stages += r.stages.size();
+  // Conflicting rollouts are allowed (the planner orders them) but worth a look.
+  for (const auto& [a, b] : plan::OverlappingPairs(*set)) {
+    const bool superseded = std::find(a->supersedes.begin(), a->supersedes.end(), b->name) != a->supersedes.end() ||
+                            std::find(b->supersedes.begin(), b->supersedes.end(), a->name) != b->supersedes.end();
+    if (superseded) continue;
+    const std::string message = fmt::format(
+        "{}:{}:{}: rollouts {} and {} both update product {} and could hold the same devices at once; the later "
+        "to start waits until the earlier has finished (or list the earlier in the later's spec.supersedes)",
+        b->name_position.file, b->name_position.line, b->name_position.column, a->name, b->name, a->product_key);
+    WriteLog(std::cerr, daemon::LogLine{"warn", "conflict", a->name, "", "", "", "", message},
+             "otaroll: warning: " + core::Printable(message));
+  }
   const size_t freezes = set->freezes.size();
   std::cout << fmt::format("otaroll: {} is valid: {} rollout{}, {} stage{}{} in {} file{}\n", o.path,
                            set->rollouts.size(), set->rollouts.size() == 1 ? "" : "s", stages, stages == 1 ? "" : "s",

@@ -28,6 +28,8 @@ struct Settings {
   std::string state;
   std::string interval = "5m";
   std::string git_timeout = "60s";
+  bool verify_commits = false;
+  std::string trusted_keys;
   std::string observe_every = "30s";
   bool git_pull = false;
   std::string listen;
@@ -116,6 +118,8 @@ int Run(const Settings& s) {
   o.interval = *interval;
   o.git_pull = s.git_pull;
   o.git_timeout = *git_timeout;
+  o.verify_commits = s.verify_commits;
+  o.trusted_keys = s.trusted_keys;
   o.health_cadence = *observe;
   o.apply = ToApplyOptions(s.flags, s.platform);
   auto log = [](const daemon::LogLine& l) { WriteLog(std::cout, l); };
@@ -164,6 +168,11 @@ Runner AddDaemonCommand(CLI::App& app) {
   cmd->add_option("--interval", s->interval, "time between cycles, ±10 % jitter (default 5m)");
   cmd->add_flag("--git-pull", s->git_pull, "fetch and fast-forward DIR's checkout before each cycle");
   cmd->add_option("--git-timeout", s->git_timeout, "bound on every git call (default 60s)");
+  auto* keys = cmd->add_option("--trusted-keys", s->trusted_keys,
+                               "armored OpenPGP public keys whose signatures --verify-commits accepts");
+  cmd->add_flag("--verify-commits", s->verify_commits,
+                "act only on commits signed by a key of --trusted-keys (gpg with a private, temporary keyring)")
+      ->needs(keys);
   cmd->add_option("--observe-every", s->observe_every,
                   "while a health gate is judging, observe at least this often (default 30s)");
   cmd->add_option("--listen", s->listen, "serve /healthz, /readyz and /metrics on HOST:PORT (:PORT = loopback)");

@@ -336,6 +336,7 @@ int RunStatus(const Settings& s) {
                                    {"commit", data.is_object() ? data.value("commit", "") : ""},
                                    {"valid_commit", data.is_object() ? data.value("valid_commit", "") : ""},
                                    {"outcome", data.is_object() ? data.value("outcome", "") : ""},
+                                   {"signer", data.is_object() ? data.value("signer", "") : ""},
                                    {"message", cycle->message}};
     }
     out["rollouts"] = std::move(rollouts);

@@ -3,10 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 #include <nlohmann/json.hpp>
 
 #include "core/escape.h"
-#include "git/checkout.h"
+#include "manifest/ignore.h"
 #include "manifest/loader.h"
 
 namespace otaroll::daemon {
@@ -65,8 +66,18 @@ constexpr core::Duration kFullCycleEvery = std::chrono::hours(1);
 
 // The earliest time gate of a waiting stage, and whether a health gate is
 // still judging (waiting on observations, not on time: no observation yet,
-// or not enough finished tasks).
+// or not enough finished tasks) or a first stage waits for a conflicting
+// rollout's jobs to finish.
 void Gates(const manifest::ManifestSet& manifests, const plan::Plan& p, Cycle& cycle) {
+  for (const auto& r : p.rollouts) {
+    // A first stage waiting for an earlier conflicting rollout to finish:
+    // its jobs are observed at the same cadence.
+    if (!r.stages.empty() && r.stages[0].action == plan::Action::kBlocked &&
+        std::any_of(r.conflicts.begin(), r.conflicts.end(),
+                    [](const plan::Conflict& c) { return c.other_first && !c.superseded; })) {
+      cycle.judging = true;
+    }
+  }
   for (const auto& r : p.rollouts) {
     const manifest::Rollout* rollout = manifests.Find(r.name);
     for (const auto& s : r.stages) {
@@ -112,6 +123,14 @@ void Daemon::Log(const std::string& level, const std::string& kind, const std::s
 }
 
 core::Status Daemon::Start() {
+  if (options_.verify_commits) {
+    auto keys = git::TrustedKeys::Import(options_.trusted_keys, options_.git_timeout);
+    if (!keys.ok()) return keys.status();
+    keys_ = std::move(*keys);
+    Log("info", "start",
+        fmt::format("--verify-commits: acting only on commits signed by {} key{} of {}", keys_->fingerprints().size(),
+                    keys_->fingerprints().size() == 1 ? "" : "s", core::Printable(options_.trusted_keys)));
+  }
   auto lease = apply::LeaseGuard::Acquire(store_, clock_, options_.heartbeat);
   if (!lease.ok()) return lease.status();
   lease_ = std::move(*lease);
@@ -158,44 +177,31 @@ const manifest::ManifestSet* Daemon::LoadTree(Cycle& cycle) {
     }
   }
   if (auto head = git.Head(); head.ok()) cycle.commit = *head;
-  const int64_t parses = tree_.parses;
-  auto loaded = manifest::LoadTree(options_.dir, tree_);
   std::vector<std::string> errors;
-  if (!loaded.ok()) {
-    errors.push_back(loaded.status().message());
+  const std::string untrusted = cycle.untrusted = Untrusted(git, cycle);
+  if (!untrusted.empty()) {
+    errors.push_back(untrusted);  // not even parsed: nothing of it is acted on
   } else {
-    for (const auto& d : (*loaded)->errors) errors.push_back(d.Format());
-  }
-  cycle.tree_valid = errors.empty();
-  if (cycle.tree_valid) {
-    // An unchanged tree was taken as valid_ the cycle it was parsed.
-    if (tree_.parses != parses || !valid_) {
+    const int64_t parses = tree_.parses;
+    auto loaded = manifest::LoadTree(options_.dir, tree_);
+    if (!loaded.ok()) {
+      errors.push_back(loaded.status().message());
+    } else {
+      for (const auto& d : (*loaded)->errors) errors.push_back(d.Format());
+    }
+    if (errors.empty() && (tree_.parses != parses || !valid_)) {
+      // An unchanged tree was taken as valid_ the cycle it was parsed.
       resolved_.reset();  // it refers to valid_
       valid_ = (*loaded)->set;
       resolved_.emplace(*valid_);
     }
+  }
+  cycle.tree_valid = errors.empty();
+  if (cycle.tree_valid) {
     valid_commit_ = cycle.commit;
     reported_invalid_.clear();
   } else {
-    // Reported once per commit and set of errors: every error, with its place.
-    std::string key = cycle.commit;
-    for (const auto& e : errors) key += "\n" + e;
-    if (key != reported_invalid_) {
-      reported_invalid_ = key;
-      for (const auto& e : errors) Log("error", "tree-invalid", e);
-      const std::string what =
-          valid_ ? fmt::format("the last valid tree (commit {}) keeps being reconciled", Short(valid_commit_))
-          : valid_commit_.empty()
-              ? std::string("no valid tree has been seen yet: nothing is done until one appears")
-              : fmt::format("the last valid commit acted on was {}; nothing is done until a valid tree appears",
-                            Short(valid_commit_));
-      const std::string message = fmt::format("the tree at commit {} is invalid ({} error{}); {}", Short(cycle.commit),
-                                              errors.size(), errors.size() == 1 ? "" : "s", what);
-      Log("error", "tree-invalid", message);
-      nlohmann::json data = {{"commit", cycle.commit}, {"errors", errors}};
-      (void)store_.AppendEvent(
-          state::Event{0, clock_.Now(), "", "", std::nullopt, "tree-invalid", message, data.dump()});
-    }
+    ReportInvalid(cycle, errors, !untrusted.empty());
   }
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -209,6 +215,56 @@ const manifest::ManifestSet* Daemon::LoadTree(Cycle& cycle) {
     metrics_->Commit(cycle.commit);
   }
   return valid_ ? &*valid_ : nullptr;
+}
+
+std::string Daemon::Untrusted(const git::Checkout& git, Cycle& cycle) const {
+  if (!keys_) return "";
+  if (cycle.commit.empty()) {
+    return fmt::format("{} is not a git checkout with a commit; --verify-commits acts only on signed commits",
+                       options_.dir);
+  }
+  auto signer = keys_->Verify(options_.dir, cycle.commit);
+  if (!signer.ok()) return signer.status().message();
+  auto changes = git.Changes();
+  if (!changes.ok()) return changes.status().message();
+  for (const auto& path : *changes) {
+    // Only what the walk reads counts (hidden files, such as the state, do not).
+    const bool ignore_file =
+        path == manifest::kIgnoreFile ||
+        (path.size() > std::strlen(manifest::kIgnoreFile) &&
+         path.substr(path.size() - std::strlen(manifest::kIgnoreFile) - 1) == std::string("/") + manifest::kIgnoreFile);
+    if (!manifest::IsManifestPath(path) && !ignore_file) continue;
+    return fmt::format(
+        "the checkout {} has changes that are not in commit {} ({}); with --verify-commits only what was signed is "
+        "acted on: commit or discard them",
+        options_.dir, Short(cycle.commit), core::Printable(path));
+  }
+  cycle.signer = *signer;
+  return "";
+}
+
+void Daemon::ReportInvalid(const Cycle& cycle, const std::vector<std::string>& errors, bool untrusted) {
+  // Reported once per commit and set of errors: every error, with its place.
+  std::string key = cycle.commit;
+  for (const auto& e : errors) key += "\n" + e;
+  if (key == reported_invalid_) return;
+  reported_invalid_ = key;
+  const char* kind = untrusted ? "tree-untrusted" : "tree-invalid";
+  for (const auto& e : errors) Log("error", kind, e);
+  const char* good = untrusted ? "trusted" : "valid";
+  const std::string what =
+      valid_ ? fmt::format("the last {} tree (commit {}) keeps being reconciled", good, Short(valid_commit_))
+      : valid_commit_.empty()
+          ? fmt::format("no {} tree has been seen yet: nothing is done until one appears", good)
+          : fmt::format("the last {} commit acted on was {}; nothing is done until a {} tree appears", good,
+                        Short(valid_commit_), good);
+  const std::string message =
+      untrusted ? fmt::format("commit {} is not trusted; {}", Short(cycle.commit), what)
+                : fmt::format("the tree at commit {} is invalid ({} error{}); {}", Short(cycle.commit), errors.size(),
+                              errors.size() == 1 ? "" : "s", what);
+  Log("error", kind, message);
+  nlohmann::json data = {{"commit", cycle.commit}, {"errors", errors}};
+  (void)store_.AppendEvent(state::Event{0, clock_.Now(), "", "", std::nullopt, kind, message, data.dump()});
 }
 
 bool Daemon::Quiet(core::Time now) {
@@ -296,6 +352,7 @@ Cycle Daemon::RunCycle(const std::function<bool()>& stop, bool full) {
 core::Status Daemon::Record(const Cycle& cycle) {
   const apply::Report& r = cycle.report;
   nlohmann::json data = {{"commit", cycle.commit},
+                         {"signer", cycle.signer},
                          {"valid_commit", cycle.valid_commit},
                          {"digest", cycle.digest},
                          {"outcome", cycle.outcome},
@@ -310,6 +367,7 @@ core::Status Daemon::Record(const Cycle& cycle) {
                          {"cancelled", r.cancelled},
                          {"observed", r.observed}};
   data["unchanged"] = cycle.unchanged;
+  const std::string signed_by = cycle.signer.empty() ? "" : fmt::format(" (signed by {})", cycle.signer);
   const std::string message =
       cycle.unchanged ? fmt::format("cycle at commit {}: nothing-to-do (nothing changed since the last plan) in {} ms",
                                     Short(cycle.commit), cycle.duration.count())
@@ -347,7 +405,9 @@ void Daemon::Observe(const Cycle& cycle, const plan::Plan* plan) {
   if (health_.ready) {
     health_.not_ready.clear();
   } else if (!cycle.tree_valid) {
-    health_.not_ready = fmt::format("the tree at commit {} is invalid", Short(cycle.commit));
+    health_.not_ready = cycle.untrusted.empty()
+                            ? fmt::format("the tree at commit {} is invalid", Short(cycle.commit))
+                            : fmt::format("commit {} is not trusted: {}", Short(cycle.commit), cycle.untrusted);
   } else if (cycle.outcome == "error") {
     health_.not_ready = "the last cycle failed: " + cycle.error;
   } else {

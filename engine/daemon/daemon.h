@@ -28,6 +28,8 @@
 #include "core/clock.h"
 #include "core/status.h"
 #include "daemon/metrics.h"
+#include "git/checkout.h"
+#include "git/verify.h"
 #include "manifest/loader.h"
 #include "manifest/model.h"
 #include "plan/plan.h"
@@ -41,6 +43,10 @@ struct Options {
   double jitter = 0.1;  // ± this share of the interval
   bool git_pull = false;
   std::chrono::milliseconds git_timeout{std::chrono::seconds(60)};
+  // --verify-commits --trusted-keys FILE: act only on commits signed by a
+  // key of FILE (git/verify.h); others are treated like an invalid tree.
+  bool verify_commits = false;
+  std::string trusted_keys;
   // While a health gate is still judging (observations gate the next
   // stage), the loop wakes at least this often to observe again.
   std::chrono::milliseconds health_cadence{std::chrono::seconds(30)};
@@ -60,6 +66,8 @@ using LogSink = std::function<void(const LogLine&)>;
 // What one cycle did.
 struct Cycle {
   std::string commit;        // "" when the tree is not a git checkout
+  std::string signer;        // --verify-commits: the fingerprint of the key that signed it
+  std::string untrusted;     // --verify-commits: why the commit is not acted on ("" = it is, or no check)
   std::string digest;        // the manifest digest acted on ("" when nothing was)
   std::string outcome;       // "applied", "nothing-to-do", "invalid-tree", "no-valid-tree", "error", "stopped"
   bool tree_valid = false;   // the tree as it is now
@@ -133,6 +141,11 @@ class Daemon {
   // Loads the tree (and pulls first with --git-pull); sets the manifests to
   // act on, and reports an invalid tree once per commit and errors.
   const manifest::ManifestSet* LoadTree(Cycle& cycle);
+  // --verify-commits: why the checked-out commit may not be acted on ("" =
+  // it may: signed by a trusted key, and the checkout is what was signed).
+  std::string Untrusted(const git::Checkout& git, Cycle& cycle) const;
+  // An invalid or untrusted tree, reported once per commit and errors.
+  void ReportInvalid(const Cycle& cycle, const std::vector<std::string>& errors, bool untrusted);
   // Whether the inputs of the last quiet cycle's plan are unchanged: the
   // same parsed tree, the same state serial (no write but the daemon's own
   // cycle events), no gate opened since and no full cycle due. Then this
@@ -151,6 +164,7 @@ class Daemon {
   LogSink log_;
   Metrics* metrics_;
   std::unique_ptr<apply::LeaseGuard> lease_;
+  std::unique_ptr<git::TrustedKeys> keys_;      // --verify-commits
   manifest::TreeCache tree_;                    // what was parsed last: unchanged trees are not parsed again
   std::optional<manifest::ManifestSet> valid_;  // the last valid tree
   std::optional<plan::Resolved> resolved_;      // valid_'s specs, resolved once per tree

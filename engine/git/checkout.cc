@@ -34,6 +34,21 @@ core::Result<std::string> Checkout::Head() const {
   return Chomp(r->out);
 }
 
+core::Result<std::vector<std::string>> Checkout::Changes() const {
+  auto out = Run({"status", "--porcelain=v1", "-z", "--no-renames", "--untracked-files=all", "--", "."},
+                 "checking for local changes");
+  if (!out.ok()) return out.status();
+  std::vector<std::string> paths;
+  size_t at = 0;
+  while (at < out->size()) {  // "XY path\0"
+    size_t end = out->find('\0', at);
+    if (end == std::string::npos) end = out->size();
+    if (end - at > 3) paths.push_back(out->substr(at + 3, end - at - 3));
+    at = end + 1;
+  }
+  return paths;
+}
+
 core::Result<PullResult> Checkout::FetchAndFastForward() const {
   auto before = Head();
   if (!before.ok()) {

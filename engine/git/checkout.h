@@ -27,6 +27,10 @@ class Checkout {
   // The commit checked out at `dir`; NotFound when `dir` is not in a git
   // checkout.
   core::Result<std::string> Head() const;
+  // The files below `dir` that differ from the commit checked out: changed,
+  // staged or untracked (paths from the repository's top). What
+  // --verify-commits acts on must be what was signed.
+  core::Result<std::vector<std::string>> Changes() const;
   // `git fetch`, then `git merge --ff-only` of the branch's upstream. An
   // error (naming the checkout and the fix) leaves the checkout as it was.
   core::Result<PullResult> FetchAndFastForward() const;

@@ -33,6 +33,9 @@ bool IsDayName(const std::string& s) {
   return std::find_if(std::begin(kDayNames), std::end(kDayNames), [&](const char* d) { return s == d; }) !=
          std::end(kDayNames);
 }
+bool IsRolloutName(const std::string& s) {
+  return IsName(s);
+}
 int DayIndex(const std::string& s) {
   return static_cast<int>(
       std::find_if(std::begin(kDayNames), std::end(kDayNames), [&](const char* d) { return s == d; }) - kDayNames);
@@ -352,12 +355,30 @@ class DocReader : public FieldReader {
     return r;
   }
 
+  // spec.supersedes: names of other rollouts (they need not be in the tree:
+  // one that finished may have been removed).
+  void ReadSupersedes(const Entry& e, Rollout& r) {
+    auto names = StringList(e, "spec.supersedes", "rollout name", IsRolloutName,
+                            "1-63 lower-case letters, digits, '-' and '.', beginning and ending with a letter or digit",
+                            "each rollout may be listed once", kMaxStages);
+    if (!names) return;
+    for (size_t i = 0; i < names->size(); ++i) {
+      if ((*names)[i] == r.name) {
+        Report(Entry{e.value[i], e.value[i]}, fmt::format("spec.supersedes[{}]", i),
+               fmt::format("{} is this rollout; list the other rollouts of the same product it may overlap",
+                           Quote(r.name)));
+        return;
+      }
+    }
+    r.supersedes = std::move(*names);
+  }
+
   void ReadSpec(const Entry& spec, Rollout& r) {
     Entries m;
-    if (!ReadMap(
-            spec.value, MarkOf(spec), "spec",
-            {"productKey", "firmwareId", "srcVersions", "paused", "cancelSuperseded", "onHalt", "upgrade", "stages"}, m,
-            "a mapping")) {
+    if (!ReadMap(spec.value, MarkOf(spec), "spec",
+                 {"productKey", "firmwareId", "srcVersions", "paused", "cancelSuperseded", "onHalt", "supersedes",
+                  "upgrade", "stages"},
+                 m, "a mapping")) {
       return;
     }
     const YAML::Mark at = MarkOf(spec);
@@ -402,6 +423,7 @@ class DocReader : public FieldReader {
         }
       }
     }
+    if (auto* x = Find(m, "supersedes")) ReadSupersedes(*x, r);
     if (auto* x = Find(m, "upgrade")) {
       ReadUpgrade(*x, "spec.upgrade", r.upgrade);
       CheckRetryWithinTimeout(r, "", r.upgrade);

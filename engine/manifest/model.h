@@ -80,6 +80,9 @@ struct Rollout {
   bool paused = false;
   bool cancel_superseded = false;
   OnHalt on_halt = OnHalt::kStop;
+  // spec.supersedes: rollouts of the same product this one does not wait
+  // for, though their jobs could hold the same devices (SPEC §1).
+  std::vector<std::string> supersedes;
   Upgrade upgrade;
   std::vector<Stage> stages;
   Position position;  // of the document (apiVersion line)

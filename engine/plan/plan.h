@@ -77,6 +77,20 @@ struct StagePlan {
   manifest::Position position;
 };
 
+// Another rollout of the same product whose jobs could hold the same
+// devices as this one's while it has not finished (plan/conflicts.h). The
+// later of the two (by first-stage creation, else by name) does not start
+// its first stage until the earlier has finished: all its stages created
+// and every job completed or cancelled, as last observed; unless the later
+// lists the earlier in spec.supersedes.
+struct Conflict {
+  std::string rollout;       // the other rollout
+  bool other_first = false;  // the other is the earlier one
+  bool superseded = false;   // the later lists the earlier in spec.supersedes: the later does not wait
+  // other_first: the other's jobs not seen finished yet (apply observes them).
+  std::vector<std::string> unfinished_jobs;
+};
+
 struct RolloutPlan {
   std::string name;
   manifest::Position position;
@@ -84,6 +98,7 @@ struct RolloutPlan {
   std::string firmware_id;
   bool paused = false;
   std::vector<StagePlan> stages;
+  std::vector<Conflict> conflicts;  // by the other's name
 };
 
 // A job in state whose rollout or stage is no longer in the manifests.

@@ -9,6 +9,7 @@
 
 #include "core/sha256.h"
 #include "manifest/window.h"
+#include "plan/conflicts.h"
 #include "plan/plan.h"
 
 namespace otaroll::plan {
@@ -43,13 +44,41 @@ class Planner {
   Planner(const state::Snapshot& state, core::Time now, const std::vector<manifest::Freeze>& freezes)
       : state_(state), now_(now), freezes_(freezes), by_stage_(state::IndexByStage(state)) {}
 
-  RolloutPlan PlanRollout(const manifest::Rollout& r, const std::vector<spec::StageSpec>& specs) {
-    RolloutPlan out{r.name, r.name_position, r.product_key, r.firmware_id, r.paused, {}};
+  RolloutPlan PlanRollout(const manifest::Rollout& r, const std::vector<spec::StageSpec>& specs,
+                          std::vector<Conflict> conflicts) {
+    RolloutPlan out{r.name, r.name_position, r.product_key, r.firmware_id, r.paused, {}, std::move(conflicts)};
+    conflicts_ = &out.conflicts;
     StageFacts prev;
     for (size_t i = 0; i < r.stages.size(); ++i) {
       StageFacts facts;
       out.stages.push_back(PlanStage(r, i, specs[i], i == 0 ? nullptr : &prev, facts));
       prev = facts;
+    }
+    return out;
+  }
+
+  // Each overlapping pair whose earlier rollout has not finished, from both
+  // sides, by rollout name (plan.h, Conflict).
+  std::map<std::string, std::vector<Conflict>> Conflicts(const Resolved& resolved) const {
+    const manifest::ManifestSet& set = resolved.manifests();
+    std::map<std::string, std::vector<Conflict>> out;
+    for (const auto& [a, b] : OverlappingPairs(set)) {
+      const Progress pa = ProgressOf(*a, resolved.specs(static_cast<size_t>(a - set.rollouts.data())));
+      const Progress pb = ProgressOf(*b, resolved.specs(static_cast<size_t>(b - set.rollouts.data())));
+      // By first-stage creation, else by name (a's is the smaller).
+      const bool a_first = pa.first_created && pb.first_created ? *pa.first_created <= *pb.first_created
+                                                                : pa.first_created || !pb.first_created;
+      const manifest::Rollout& earlier = a_first ? *a : *b;
+      const manifest::Rollout& later = a_first ? *b : *a;
+      const Progress& progress = a_first ? pa : pb;
+      if (progress.finished) continue;
+      const bool superseded =
+          std::find(later.supersedes.begin(), later.supersedes.end(), earlier.name) != later.supersedes.end();
+      out[later.name].push_back(Conflict{earlier.name, true, superseded, progress.unfinished_jobs});
+      out[earlier.name].push_back(Conflict{later.name, false, superseded, {}});
+    }
+    for (auto& [name, list] : out) {
+      std::sort(list.begin(), list.end(), [](const Conflict& x, const Conflict& y) { return x.rollout < y.rollout; });
     }
     return out;
   }
@@ -71,6 +100,47 @@ class Planner {
   }
 
  private:
+  // How far a rollout has come, for its conflicts.
+  struct Progress {
+    std::optional<core::Time> first_created;  // its first stage's earliest job
+    bool finished = false;                    // every stage created, every job finished
+    std::vector<std::string> unfinished_jobs;
+  };
+
+  // A job is finished once cancelled or completed, or when its last
+  // observation counts no task still to run.
+  bool JobFinished(const Attempt& a) const {
+    if (a.job_status == "CANCELED" || a.job_status == "COMPLETED") return true;
+    auto o = state_.observations.find(a.job_id);
+    if (o == state_.observations.end() || o->second.total == 0) return false;
+    const state::Observation& seen = o->second;
+    return seen.Count("CONFIRM") + seen.Count("QUEUED") + seen.Count("NOTIFIED") + seen.Count("IN_PROGRESS") == 0;
+  }
+
+  Progress ProgressOf(const manifest::Rollout& r, const std::vector<spec::StageSpec>& specs) const {
+    static const std::vector<const Attempt*> kNone;
+    Progress p;
+    bool all_created = true;
+    for (size_t i = 0; i < r.stages.size(); ++i) {
+      auto found = by_stage_.find({r.name, r.stages[i].name});
+      const auto& attempts = found == by_stage_.end() ? kNone : found->second;
+      for (const Attempt* a : attempts) {
+        if (i == 0 && a->status == AttemptStatus::kCreated && a->job_created_at &&
+            (!p.first_created || *a->job_created_at < *p.first_created)) {
+          p.first_created = a->job_created_at;
+        }
+      }
+      const auto created = state::CurrentParts(attempts, specs[i].hash,
+                                               [](const Attempt& a) { return a.status == AttemptStatus::kCreated; });
+      if (created.size() < specs[i].parts.size()) all_created = false;
+      for (const auto& [part, a] : created) {
+        if (!JobFinished(*a)) p.unfinished_jobs.push_back(a->job_id);
+      }
+    }
+    p.finished = all_created && p.unfinished_jobs.empty();
+    return p;
+  }
+
   StagePlan PlanStage(const manifest::Rollout& r, size_t i, const spec::StageSpec& spec, const StageFacts* prev,
                       StageFacts& facts) {
     const manifest::Stage& stage = r.stages[i];
@@ -149,6 +219,19 @@ class Planner {
     }
     // 4. Gates.
     if (r.paused) return decide(Action::kHeld, "the rollout is paused (spec.paused: true)");
+    const bool started = std::any_of(attempts.begin(), attempts.end(),
+                                     [](const Attempt* a) { return a->status == AttemptStatus::kCreated; });
+    if (i == 0 && !started) {
+      for (const Conflict& c : *conflicts_) {
+        if (!c.other_first || c.superseded) continue;
+        return decide(Action::kBlocked,
+                      fmt::format("rollout {} of the same product goes first: its jobs could hold the same devices "
+                                  "(a device is in one pending job at a time); this rollout starts when {} has "
+                                  "finished (every stage created, every job completed or cancelled), or list it in "
+                                  "spec.supersedes",
+                                  c.rollout, c.rollout));
+      }
+    }
     if (prev && !prev->created) {
       const manifest::Stage& before = r.stages[i - 1];
       if (prev->failure) {
@@ -287,6 +370,7 @@ class Planner {
   const state::Snapshot& state_;
   core::Time now_;
   const std::vector<manifest::Freeze>& freezes_;
+  const std::vector<Conflict>* conflicts_ = nullptr;  // of the rollout being planned
   state::AttemptsByStage by_stage_;
 };
 
@@ -335,9 +419,13 @@ Plan Build(const Resolved& resolved, const state::Snapshot& state, core::Time no
   plan.state_serial = state.serial;
   plan.mode = "state";
   Planner planner(state, now, manifests.freezes);
+  std::map<std::string, std::vector<Conflict>> conflicts = planner.Conflicts(resolved);
   plan.rollouts.reserve(manifests.rollouts.size());
   for (size_t i = 0; i < manifests.rollouts.size(); ++i) {
-    plan.rollouts.push_back(planner.PlanRollout(manifests.rollouts[i], resolved.specs(i)));
+    auto mine = conflicts.find(manifests.rollouts[i].name);
+    plan.rollouts.push_back(
+        planner.PlanRollout(manifests.rollouts[i], resolved.specs(i),
+                            mine == conflicts.end() ? std::vector<Conflict>{} : std::move(mine->second)));
     for (const StagePlan& s : plan.rollouts.back().stages) ++plan.summary.counts[static_cast<size_t>(s.action)];
   }
   plan.orphans = planner.Orphans(manifests);

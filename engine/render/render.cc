@@ -200,6 +200,29 @@ std::string Clean(std::string_view s) {
   return core::Printable(out);
 }
 
+// One conflict, as text and Markdown say it (plan.h, Conflict).
+std::string ConflictText(const plan::Conflict& c) {
+  if (c.other_first && c.superseded) {
+    return fmt::format("overlaps {} (same product): listed in spec.supersedes, so this rollout does not wait for it",
+                       c.rollout);
+  }
+  if (c.other_first) {
+    return fmt::format(
+        "conflicts with {} (same product, could hold the same devices): {} goes first; this rollout's first stage "
+        "waits until it has finished{}",
+        c.rollout, c.rollout,
+        c.unfinished_jobs.empty() ? "" : fmt::format(" ({} of its jobs still running)", c.unfinished_jobs.size()));
+  }
+  if (c.superseded) {
+    return fmt::format("overlaps {} (same product): it lists this rollout in spec.supersedes and does not wait",
+                       c.rollout);
+  }
+  return fmt::format(
+      "conflicts with {} (same product, could hold the same devices): this rollout goes first; {} waits until it has "
+      "finished",
+      c.rollout, c.rollout);
+}
+
 struct Painter {
   bool on;
   std::string operator()(const char* code, std::string_view s) const {
@@ -209,15 +232,20 @@ struct Painter {
 };
 
 void TextRollout(const RolloutPlan& r, const Painter& paint, std::string& out) {
+  auto conflicts = [&] {
+    for (const auto& c : r.conflicts) out += "  " + paint("33", "! conflict:") + " " + Clean(ConflictText(c)) + '\n';
+  };
   if (AllInSync(r)) {
     out += paint("2", fmt::format("= rollout {}: {} in sync", r.name,
                                   Plural(static_cast<long long>(r.stages.size()), "stage", "stages")));
     out += '\n';
+    conflicts();
     return;
   }
   out += fmt::format("{}  ({}:{}:{})  product {}, firmware {}{}\n", paint("1", "rollout " + r.name),
                      Clean(r.position.file), r.position.line, r.position.column, Clean(r.product_key),
                      Clean(r.firmware_id), r.paused ? ", paused" : "");
+  conflicts();
   size_t name_w = 0, target_w = 0;
   for (const auto& st : r.stages) {
     name_w = std::max(name_w, Width(st.name));
@@ -272,6 +300,7 @@ std::string MdTable(const RolloutPlan& r) {
   std::string out = fmt::format("\n**{}** · product {} · firmware {} · {}:{}:{}{}\n\n", Esc(r.name), Esc(r.product_key),
                                 Esc(r.firmware_id), Esc(r.position.file), r.position.line, r.position.column,
                                 r.paused ? " · **paused**" : "");
+  for (const auto& c : r.conflicts) out += "⚠ conflict: " + Esc(ConflictText(c)) + "\n\n";
   out += "| stage | action | target | details |\n|---|---|---|---|\n";
   for (const auto& st : r.stages) {
     std::vector<std::string> cell;
@@ -447,6 +476,13 @@ std::string Json(const Plan& plan) {
     o["paused"] = r.paused;
     o["stages"] = OJson::array();
     for (const auto& st : r.stages) o["stages"].push_back(StageJson(st));
+    o["conflicts"] = OJson::array();
+    for (const auto& c : r.conflicts) {
+      o["conflicts"].push_back({{"rollout", c.rollout},
+                                {"other_first", c.other_first},
+                                {"superseded", c.superseded},
+                                {"unfinished_jobs", c.unfinished_jobs}});
+    }
     rollouts.push_back(std::move(o));
   }
   j["rollouts"] = std::move(rollouts);

@@ -211,6 +211,40 @@ TEST(Cli, WindowsAndFreezesShowInEveryFormat) {
   EXPECT_NE(valid.out.find(" stages, 1 freeze in "), std::string::npos) << valid.out;
 }
 
+// Two rollouts of one product: validate warns (and passes); plan blocks the
+// later one's first stage and says why, in every format.
+TEST(Cli, ConflictingRolloutsAreAWarningAndAnOrder) {
+  TempDir dir;
+  auto rollout = [](const std::string& name) {
+    return "apiVersion: otaroll/v1\nkind: Rollout\nmetadata: {name: " + name +
+           "}\nspec:\n  productKey: k1nhvyl0001\n  firmwareId: \"1\"\n  stages:\n    - {name: all, all: true}\n";
+  };
+  dir.Write("tree/a.yaml", rollout("thermostat-a"));
+  dir.Write("tree/b.yaml", rollout("thermostat-b"));
+  RunResult v = Otaroll({"validate", dir.Join("tree")});
+  EXPECT_EQ(v.exit_code, 0);
+  EXPECT_EQ(v.err, "otaroll: warning: " + dir.Join("tree") +
+                       "/b.yaml:3:18: rollouts thermostat-a and thermostat-b both update product k1nhvyl0001 and "
+                       "could hold the same devices at once; the later to start waits until the earlier has finished "
+                       "(or list the earlier in the later's spec.supersedes)\n");
+  const std::string state = dir.Join("none.db");
+  RunResult text = Otaroll({"plan", dir.Join("tree"), "--state", state, kNow});
+  EXPECT_NE(text.out.find("  ! conflict: conflicts with thermostat-a (same product, could hold the same devices): "
+                          "thermostat-a goes first; this rollout's first stage waits until it has finished\n"),
+            std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("  ! all  blocked  ALL  rollout thermostat-a of the same product goes first"),
+            std::string::npos)
+      << text.out;
+  RunResult md = Otaroll({"plan", dir.Join("tree"), "--state", state, kNow, "--format", "markdown"});
+  EXPECT_NE(md.out.find("⚠ conflict: conflicts with thermostat-a"), std::string::npos) << md.out;
+  RunResult json = Otaroll({"plan", dir.Join("tree"), "--state", state, kNow, "--format", "json"});
+  auto plan = nlohmann::json::parse(json.out);
+  EXPECT_EQ(plan["rollouts"][1]["conflicts"][0]["rollout"], "thermostat-a");
+  EXPECT_EQ(plan["rollouts"][1]["conflicts"][0]["other_first"], true);
+  EXPECT_EQ(plan["rollouts"][0]["conflicts"][0]["other_first"], false);
+}
+
 TEST(Cli, PlanIsByteIdenticalForTheSameInputs) {
   for (const char* format : {"text", "json", "markdown"}) {
     RunResult a = Otaroll({"plan", kExamples, kNow, "--format", format});

@@ -79,11 +79,14 @@ class DaemonProcess {
   std::unique_ptr<Child> child_;
 };
 
-std::string Rollout(const std::string& name, const std::string& firmware, const std::string& stages) {
+// A rollout of its own product (pk<firmware>) unless `product` is given:
+// rollouts of one product conflict (SPEC §1) and run one after the other.
+std::string Rollout(const std::string& name, const std::string& firmware, const std::string& stages,
+                    const std::string& product = "") {
   return fmt::format(
-      "apiVersion: otaroll/v1\nkind: Rollout\nmetadata: {{name: {}}}\nspec:\n  productKey: k1nhvyl0001\n"
+      "apiVersion: otaroll/v1\nkind: Rollout\nmetadata: {{name: {}}}\nspec:\n  productKey: {}\n"
       "  firmwareId: \"{}\"\n  stages:\n{}",
-      name, firmware, stages);
+      name, product.empty() ? "pk" + firmware : product, firmware, stages);
 }
 
 size_t Created(const std::string& state_path) {
@@ -171,6 +174,31 @@ TEST_F(DaemonCli, AHealthGatedStageIsCreatedWithinSecondsOfItsCanaryBecomingHeal
   std::printf("canary created → next stage created (health gate, 1 s tasks): %lld ms\n",
               static_cast<long long>(std::chrono::duration_cast<milliseconds>(delay).count()));
   EXPECT_LT(delay, seconds(10));
+  d.child().Signal(SIGTERM);
+  EXPECT_EQ(d.child().Wait().exit_code, 0);
+}
+
+// Two rollouts of one product: the later one's first stage is created only
+// once the daemon has seen every task of the earlier one's jobs finish.
+TEST_F(DaemonCli, AConflictingRolloutWaitsForTheEarlierOneToFinish) {
+  const std::string tree = dir_.Join("tree");
+  std::filesystem::create_directories(tree);
+  std::ofstream(tree + "/a.yaml") << Rollout("sensor-a", "801", "    - {name: half, gray: 50}\n", "k1nhvyl0001");
+  std::ofstream(tree + "/b.yaml") << Rollout("sensor-b", "802", "    - {name: half, gray: 50}\n", "k1nhvyl0001");
+  DaemonProcess d(tree, state_, sandbox_->url(), {"--interval", "1h", "--observe-every", "1s"});
+  ASSERT_TRUE(Eventually([&] { return Created(state_) == 2; }, seconds(40))) << d.Log() << d.child().Err();
+  auto a = CreatedAttempt(state_, "sensor-a", "half");
+  auto b = CreatedAttempt(state_, "sensor-b", "half");
+  ASSERT_TRUE(a && b);
+  EXPECT_GT(b->created_at, *a->job_created_at);
+  // The observation that let it go: every task of a's job finished before b's create.
+  auto snap = state::LoadSnapshot(state_);
+  ASSERT_TRUE(snap.ok());
+  auto seen = snap->observations.find(a->job_id);
+  ASSERT_NE(seen, snap->observations.end());
+  EXPECT_LE(seen->second.observed_at, b->created_at);
+  EXPECT_GT(seen->second.total, 0);
+  EXPECT_EQ(seen->second.Count("QUEUED") + seen->second.Count("NOTIFIED") + seen->second.Count("IN_PROGRESS"), 0);
   d.child().Signal(SIGTERM);
   EXPECT_EQ(d.child().Wait().exit_code, 0);
 }

@@ -22,10 +22,11 @@ using test_util::RunResult;
 using test_util::SandboxProcess;
 using test_util::TempDir;
 
+// A rollout of its own product: rollouts of one product would run one after
+// the other (SPEC §1, conflicting rollouts).
 std::string Rollout(const std::string& name, const std::string& firmware) {
-  return "apiVersion: otaroll/v1\nkind: Rollout\nmetadata: {name: " + name +
-         "}\nspec:\n  productKey: k1nhvyl0001\n  firmwareId: \"" + firmware +
-         "\"\n  stages:\n    - {name: canary, gray: 10}\n";
+  return "apiVersion: otaroll/v1\nkind: Rollout\nmetadata: {name: " + name + "}\nspec:\n  productKey: pk" + firmware +
+         "\n  firmwareId: \"" + firmware + "\"\n  stages:\n    - {name: canary, gray: 10}\n";
 }
 
 class HostileCliTest : public ::testing::Test {

@@ -15,6 +15,7 @@
 #include "state/memory_store.h"
 #include "test_util/child.h"
 #include "test_util/git_repo.h"
+#include "test_util/gpg.h"
 #include "test_util/temp_dir.h"
 
 namespace otaroll::daemon {
@@ -257,6 +258,83 @@ TEST(DaemonLoop, WakesWhenAWindowOpensOrAFreezeEnds) {
   Cycle opened = d.RunCycle(nullptr);
   EXPECT_EQ(opened.outcome, "applied");
   EXPECT_EQ(platform.creates, 1);
+}
+
+// --verify-commits: a commit signed by a trusted key is acted on; one signed
+// by another key, an unsigned one and uncommitted changes to manifests are
+// reported once and not acted on; the last trusted tree keeps being
+// reconciled; the signer is recorded with each cycle.
+TEST(DaemonLoop, OnlyCommitsSignedByATrustedKeyAreActedOn) {
+  test_util::TempDir dir;
+  test_util::GpgKey trusted(dir, "trusted"), other(dir, "other");
+  std::ofstream(dir.Join("trusted.asc")) << trusted.Armored();
+  test_util::GitRepos repos(dir);
+  auto commit = [&](test_util::GpgKey* key, const std::string& name, const std::string& firmware) {
+    std::ofstream(repos.author + "/" + name + ".yaml")
+        << "apiVersion: otaroll/v1\nkind: Rollout\nmetadata: {name: " << name << "}\nspec:\n  productKey: pk"
+        << firmware << "\n  firmwareId: \"" << firmware << "\"\n  stages:\n    - {name: all, all: true}\n";
+    test_util::Git({"-C", repos.author, "add", name + ".yaml"});
+    if (key != nullptr) {
+      EXPECT_EQ(key->CommitSigned(repos.author, name).exit_code, 0);
+    } else {
+      test_util::Git({"-C", repos.author, "commit", "--quiet", "-m", name});
+    }
+  };
+  state::MemoryStore store;
+  CreateOnlyPlatform platform;
+  core::SystemClock clock;
+  std::vector<LogLine> log;
+  Options o;
+  o.dir = repos.author;
+  o.verify_commits = true;
+  o.trusted_keys = dir.Join("trusted.asc");
+  Daemon d(o, store, platform, clock, [&](const LogLine& l) { log.push_back(l); });
+  ASSERT_TRUE(d.Start().ok());
+
+  commit(&trusted, "first", "1");
+  Cycle good = d.RunCycle(nullptr);
+  EXPECT_EQ(good.outcome, "applied") << good.error;
+  EXPECT_EQ(good.signer, trusted.fingerprint());
+  EXPECT_EQ(platform.creates, 1);
+
+  commit(&other, "second", "2");
+  Cycle foreign = d.RunCycle(nullptr);
+  EXPECT_FALSE(foreign.tree_valid);
+  EXPECT_EQ(foreign.outcome, "invalid-tree");
+  EXPECT_NE(foreign.untrusted.find("which is not in " + dir.Join("trusted.asc")), std::string::npos)
+      << foreign.untrusted;
+  EXPECT_EQ(platform.creates, 1);  // second.yaml is on disk, but never acted on
+  EXPECT_EQ(d.health().not_ready.rfind("commit " + foreign.commit.substr(0, 12) + " is not trusted: commit ", 0), 0u)
+      << d.health().not_ready;
+  d.RunCycle(nullptr);  // reported once
+  size_t reported = 0;
+  for (const auto& l : log)
+    reported +=
+        l.kind == "tree-untrusted" && l.message.find("is not trusted; the last trusted tree") != std::string::npos;
+  EXPECT_EQ(reported, 1u);
+
+  commit(nullptr, "third", "3");
+  EXPECT_NE(d.RunCycle(nullptr).untrusted.find(" is not signed; "), std::string::npos);
+  EXPECT_EQ(platform.creates, 1);
+
+  commit(&trusted, "fourth", "4");  // signs the history before it: everything is acted on
+  Cycle again = d.RunCycle(nullptr);
+  EXPECT_EQ(again.outcome, "applied");
+  EXPECT_EQ(platform.creates, 4);
+
+  // A manifest changed without a commit is not what was signed.
+  std::ofstream(repos.author + "/fourth.yaml", std::ios::app) << "# edited\n";
+  Cycle edited = d.RunCycle(nullptr);
+  EXPECT_NE(edited.untrusted.find("has changes that are not in commit"), std::string::npos) << edited.untrusted;
+  auto events = store.Events("");
+  ASSERT_TRUE(events.ok());
+  size_t untrusted = 0, signed_cycles = 0;
+  for (const auto& e : *events) {
+    untrusted += e.kind == "tree-untrusted";
+    signed_cycles += e.kind == "cycle" && e.data_json.find(trusted.fingerprint()) != std::string::npos;
+  }
+  EXPECT_EQ(untrusted, 3u);
+  EXPECT_EQ(signed_cycles, 2u);
 }
 
 // A cycle with no changed manifest does not parse the tree again; an invalid

@@ -127,5 +127,22 @@ TEST(Freezes, EveryRuleHasItsError) {
             Lines{"m.yaml:8:13: spec.selector: found a list; expected a mapping of strings"});
 }
 
+TEST(Supersedes, NamesOtherRolloutsOnly) {
+  const std::string head =
+      "apiVersion: otaroll/v1\nkind: Rollout\nmetadata: {name: fix}\nspec:\n  productKey: pk\n  firmwareId: \"2\"\n";
+  const std::string stages = "  stages:\n    - {name: all, all: true}\n";
+  Parsed ok = Load(head + "  supersedes: [broken, gone-long-ago]\n" + stages);
+  ASSERT_TRUE(ok.errors.empty()) << ok.errors[0];
+  EXPECT_EQ(ok.result.set.rollouts[0].supersedes, (std::vector<std::string>{"broken", "gone-long-ago"}));
+  EXPECT_EQ(Load(head + "  supersedes: [fix]\n" + stages).errors,
+            Lines{"m.yaml:7:16: spec.supersedes[0]: \"fix\" is this rollout; list the other rollouts of the same "
+                  "product it may overlap"});
+  EXPECT_EQ(Load(head + "  supersedes: broken\n" + stages).errors,
+            Lines{"m.yaml:7:15: spec.supersedes: found a string (\"broken\"); expected a list of rollout name"});
+  EXPECT_EQ(Load(head + "  supersedes: [Broken]\n" + stages).errors,
+            Lines{"m.yaml:7:16: spec.supersedes[0]: \"Broken\" is not a valid rollout name; allowed: 1-63 lower-case "
+                  "letters, digits, '-' and '.', beginning and ending with a letter or digit"});
+}
+
 }  // namespace
 }  // namespace otaroll::manifest
