@@ -10,7 +10,8 @@ packages=(g++ cmake ninja-build pkg-config git
           libgtest-dev libgmock-dev libcli11-dev libfmt-dev sqlite3
           libcurl4-openssl-dev libcpp-httplib-dev clang-format clang-tidy
           prometheus-cpp-dev prometheus
-          libhowardhinnant-date-dev tzdata gnupg)
+          libhowardhinnant-date-dev tzdata gnupg help2man
+          chromium)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)
 

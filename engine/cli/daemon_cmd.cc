@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <iostream>
+#include <mutex>
 #include <thread>
 
 #include "apply/platform.h"
@@ -136,9 +137,25 @@ int Run(const Settings& s) {
   daemon::Waker waker;
   SignalThread signals(waker);
   std::atomic<bool> looping{true};
+  std::unique_ptr<state::Store> history_store;  // declared before the server: it outlives its threads
+  std::mutex history_mu;
   std::unique_ptr<daemon::Server> server;
   if (!s.listen.empty()) {
     server = std::make_unique<daemon::Server>([&] { return d.health(); }, [&] { return looping.load(); }, metrics);
+    // A rollout's history on its page is read through a handle of the
+    // server's own (requests come from the server's threads).
+    auto reader = store.OpenAnother();
+    if (!reader.ok()) {
+      PrintError(reader.status().message());
+      return kExitError;
+    }
+    history_store = std::move(*reader);
+    server->SetPages([&] { return d.page(); },
+                     [&](const std::string& rollout) {
+                       std::lock_guard<std::mutex> lock(history_mu);
+                       auto events = history_store->Events(rollout);
+                       return events.ok() ? std::move(*events) : std::vector<state::Event>{};
+                     });
     if (auto bound = server->Start(s.listen); !bound.ok()) {
       PrintError(bound.message());
       return kExitError;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/escape.h"
+#include "daemon/page.h"
 #include "manifest/ignore.h"
 #include "manifest/loader.h"
 
@@ -63,6 +64,9 @@ namespace {
 // However quiet the tree and the state, a full cycle (refresh, plan, apply)
 // runs at least this often: a bound on what an unforeseen input could hide.
 constexpr core::Duration kFullCycleEvery = std::chrono::hours(1);
+
+// Recent events on the status page.
+constexpr size_t kPageEvents = 30;
 
 // The earliest time gate of a waiting stage, and whether a health gate is
 // still judging (waiting on observations, not on time: no observation yet,
@@ -333,6 +337,7 @@ Cycle Daemon::RunCycle(const std::function<bool()>& stop, bool full) {
         result.plan = plan::Build(*resolved_, *after, clock_.Now());
       }
       Gates(*manifests, result.plan, cycle);
+      Publish(result.plan, after.ok() ? after->observations : std::map<std::string, state::Observation>{});
       const apply::Report& r = result.report;
       if (cycle.outcome == "nothing-to-do" && cycle.tree_valid && !cycle.judging && r.ok() && r.observed == 0) {
         quiet_ = QuietInputs{tree_.parses, 0, cycle.next_gate, now};
@@ -453,6 +458,20 @@ core::Status Daemon::Run(Waker& waker) {
       }
     }
   }
+}
+
+void Daemon::Publish(const plan::Plan& plan, std::map<std::string, state::Observation> observations) {
+  auto model = std::make_shared<PageModel>();
+  model->plan = plan;
+  model->observations = std::move(observations);
+  if (auto events = store_.RecentEvents("", kPageEvents); events.ok()) model->events = std::move(*events);
+  std::lock_guard<std::mutex> lock(mu_);
+  page_ = std::move(model);
+}
+
+std::shared_ptr<const PageModel> Daemon::page() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return page_;
 }
 
 Health Daemon::health() const {

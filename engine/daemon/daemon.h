@@ -95,6 +95,8 @@ struct Health {
   int64_t tree_parses = 0;  // cycles that parsed the tree (the others found it unchanged)
 };
 
+struct PageModel;  // daemon/page.h
+
 // Wakes the loop: the next cycle is due, SIGHUP (reconcile now) or a stop.
 class Waker {
  public:
@@ -136,6 +138,9 @@ class Daemon {
   core::Status Run(Waker& waker);
 
   Health health() const;
+  // What the status page shows (daemon/page.h): the plan after the last
+  // planned cycle, its observations and recent events; null before one.
+  std::shared_ptr<const PageModel> page() const;
 
  private:
   // Loads the tree (and pulls first with --git-pull); sets the manifests to
@@ -156,6 +161,8 @@ class Daemon {
   core::Status Record(const Cycle& cycle);
   void Log(const std::string& level, const std::string& kind, const std::string& message) const;
   void Observe(const Cycle& cycle, const plan::Plan* plan);
+  // Publishes what the status page shows after a planned cycle.
+  void Publish(const plan::Plan& plan, std::map<std::string, state::Observation> observations);
 
   Options options_;
   state::Store& store_;
@@ -182,7 +189,8 @@ class Daemon {
   std::mt19937_64 rng_{std::random_device{}()};
 
   mutable std::mutex mu_;
-  Health health_;  // guarded by mu_
+  Health health_;                          // guarded by mu_
+  std::shared_ptr<const PageModel> page_;  // guarded by mu_
 };
 
 }  // namespace otaroll::daemon

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "core/clock.h"
+
 namespace otaroll::daemon {
 
 Server::Server(std::function<Health()> health, std::function<bool()> alive, Metrics& metrics)
@@ -31,6 +33,12 @@ std::string Server::ReadyJson(const Health& h) {
   j["last_success"] = h.last_success ? core::FormatRfc3339(*h.last_success) : "";
   j["lease_held"] = h.lease_held;
   return j.dump() + "\n";
+}
+
+void Server::SetPages(std::function<std::shared_ptr<const PageModel>()> page,
+                      std::function<std::vector<state::Event>(const std::string&)> history) {
+  page_ = std::move(page);
+  history_ = std::move(history);
 }
 
 core::Status Server::Start(const std::string& address) {
@@ -73,6 +81,27 @@ core::Status Server::Start(const std::string& address) {
   http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(metrics_.Text(), "text/plain; version=0.0.4; charset=utf-8");
   });
+  if (page_) {
+    // The model as last published, with the health of now.
+    auto model = [this] {
+      auto shown = page_();
+      PageModel m = shown ? *shown : PageModel{};
+      m.health = health_();
+      return m;
+    };
+    http_->Get("/", [model](const httplib::Request&, httplib::Response& res) {
+      res.set_content(StatusPage(model(), core::SystemClock().Now()), "text/html; charset=utf-8");
+    });
+    http_->Get(R"(/rollouts/([a-z0-9][-a-z0-9.]{0,62}))",
+               [this, model](const httplib::Request& req, httplib::Response& res) {
+                 const std::string name = req.matches[1];
+                 auto page = RolloutPage(model(), name, history_ ? history_(name) : std::vector<state::Event>{},
+                                         core::SystemClock().Now());
+                 res.status = page ? 200 : 404;
+                 res.set_content(page ? *page : "no rollout " + HtmlEscape(name) + " in the last plan\n",
+                                 page ? "text/html; charset=utf-8" : "text/plain; charset=utf-8");
+               });
+  }
   const int bound = port == 0 ? http_->bind_to_any_port(host) : (http_->bind_to_port(host, port) ? port : -1);
   if (bound <= 0) {
     return core::Status::IOError(fmt::format(

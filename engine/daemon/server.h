@@ -8,10 +8,12 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "core/status.h"
 #include "daemon/daemon.h"
 #include "daemon/metrics.h"
+#include "daemon/page.h"
 
 namespace httplib {
 class Server;
@@ -27,6 +29,12 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
+  // The status page (daemon/page.h) at "/" and "/rollouts/NAME": `page`
+  // gives the last model (may be null), `history` a rollout's events. Set
+  // before Start; without it those paths are 404.
+  void SetPages(std::function<std::shared_ptr<const PageModel>()> page,
+                std::function<std::vector<state::Event>(const std::string& rollout)> history);
+
   // Binds `address` ("HOST:PORT", ":PORT" = 127.0.0.1, port 0 = any free
   // one) and serves in the background. Invalid for a malformed address,
   // IOError when it cannot bind.
@@ -40,6 +48,8 @@ class Server {
  private:
   std::function<Health()> health_;
   std::function<bool()> alive_;
+  std::function<std::shared_ptr<const PageModel>()> page_;
+  std::function<std::vector<state::Event>(const std::string&)> history_;
   Metrics& metrics_;
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;

@@ -299,6 +299,12 @@ core::Result<std::vector<Event>> MemoryStore::Events(const std::string& rollout_
   return out;
 }
 
+core::Result<std::vector<Event>> MemoryStore::RecentEvents(const std::string& rollout_filter, size_t limit) {
+  auto all = Events(rollout_filter);
+  if (!all.ok() || all->size() <= limit) return all;
+  return std::vector<Event>(all->end() - static_cast<std::ptrdiff_t>(limit), all->end());
+}
+
 core::Result<std::vector<RolloutRecord>> MemoryStore::Rollouts() {
   std::lock_guard<std::mutex> lock(shared_->mu);
   const Tables& t = shared_->VisibleTo(this);

@@ -184,18 +184,24 @@ core::Result<std::vector<RolloutRecord>> ReadRollouts(const Db& db, const std::s
 
 namespace {}  // namespace
 
-core::Result<std::vector<Event>> ReadEvents(const Db& db, const std::string& path, const std::string& rollout_filter) {
-  auto stmt = db.Prepare(
-      "SELECT seq, at, rollout, stage, attempt_id, kind, message, data_json FROM events "
-      "WHERE ?1 = '' OR rollout = ?1 ORDER BY seq",
-      "reading events");
+core::Result<std::vector<Event>> ReadEvents(const Db& db, const std::string& path, const std::string& rollout_filter,
+                                            size_t last) {
+  auto stmt = db.Prepare(last == 0 ? "SELECT seq, at, rollout, stage, attempt_id, kind, message, data_json FROM events "
+                                     "WHERE ?1 = '' OR rollout = ?1 ORDER BY seq"
+                                   : "SELECT seq, at, rollout, stage, attempt_id, kind, message, data_json FROM events "
+                                     "WHERE ?1 = '' OR rollout = ?1 ORDER BY seq DESC LIMIT ?2",
+                         "reading events");
   if (!stmt.ok()) return stmt.status();
   stmt->Bind(1, rollout_filter);
+  if (last > 0) stmt->Bind(2, static_cast<int64_t>(last));
   std::vector<Event> events;
   for (;;) {
     auto row = stmt->Step();
     if (!row.ok()) return row.status();
-    if (!*row) return events;
+    if (!*row) {
+      if (last > 0) std::reverse(events.begin(), events.end());
+      return events;
+    }
     Event e;
     e.seq = stmt->Int(0);
     auto at = TimeColumn(*stmt, 1, path, fmt::format("event {}", e.seq));

@@ -34,7 +34,9 @@ core::Status InsertEvent(const Db& db, const Event& e, const std::string& doing,
 // Readers that run inside the caller's read (or write) transaction.
 core::Result<Snapshot> ReadState(const Db& db, const std::string& path);
 core::Result<std::vector<RolloutRecord>> ReadRollouts(const Db& db, const std::string& path);
-core::Result<std::vector<Event>> ReadEvents(const Db& db, const std::string& path, const std::string& rollout_filter);
+// Oldest first; with `last` > 0 only the last `last` of them.
+core::Result<std::vector<Event>> ReadEvents(const Db& db, const std::string& path, const std::string& rollout_filter,
+                                            size_t last = 0);
 // The serial alone (0 for a state file without tables yet).
 core::Result<int64_t> ReadSerial(const Db& db, const std::string& path);
 

@@ -280,6 +280,10 @@ core::Status SqliteStore::AppendEvent(const Event& e) {
   return Write(doing, [&]() -> core::Status { return InsertEvent(*db_, row, doing); });
 }
 
+core::Result<std::vector<Event>> SqliteStore::RecentEvents(const std::string& rollout_filter, size_t limit) {
+  return ReadEvents(*db_, path_, rollout_filter, limit);
+}
+
 core::Result<std::vector<Event>> SqliteStore::Events(const std::string& rollout_filter) {
   return ReadEvents(*db_, path_, rollout_filter);
 }

@@ -84,6 +84,7 @@ class SqliteStore final : public Store {
   core::Status AddObservation(const Observation& observation) override;
   core::Status AppendEvent(const Event& event) override;
   core::Result<std::vector<Event>> Events(const std::string& rollout_filter) override;
+  core::Result<std::vector<Event>> RecentEvents(const std::string& rollout_filter, size_t limit) override;
   core::Result<std::vector<RolloutRecord>> Rollouts() override;
 
   core::Result<LeaseAcquired> AcquireLease(const Lease& me, core::Time now) override;

@@ -95,6 +95,9 @@ class Store {
 
   // Ordered by seq; "" = every rollout.
   virtual core::Result<std::vector<Event>> Events(const std::string& rollout_filter) = 0;
+  // The last `limit` events of Events(rollout_filter), oldest first,
+  // without reading the others (the status page's recent events).
+  virtual core::Result<std::vector<Event>> RecentEvents(const std::string& rollout_filter, size_t limit) = 0;
   // Ordered by name.
   virtual core::Result<std::vector<RolloutRecord>> Rollouts() = 0;
 

@@ -203,6 +203,64 @@ TEST_F(DaemonCli, AConflictingRolloutWaitsForTheEarlierOneToFinish) {
   EXPECT_EQ(d.child().Wait().exit_code, 0);
 }
 
+// The status page of a running daemon in a real browser: headless Chromium
+// loads it from --listen, saves a screenshot under the build folder
+// (status-page.png) and its DOM shows the rollouts, a countdown and events.
+TEST_F(DaemonCli, TheStatusPageRendersInABrowser) {
+  RunResult which = test_util::Run({"sh", "-c", "command -v chromium"}, [] {
+    RunOptions o;
+    o.search_path = true;
+    return o;
+  }());
+  ASSERT_EQ(which.exit_code, 0) << "chromium is missing: scripts/install-deps.sh installs it";
+  // The demo's rollout (README command a): canary, then health and soak gates.
+  const std::string tree = dir_.Join("tree");
+  std::filesystem::create_directories(tree);
+  std::filesystem::copy_file(std::string(OTAROLL_SOURCE_DIR) + "/examples/daemon-demo/fast-sensor.yaml",
+                             tree + "/fast-sensor.yaml");
+  DaemonProcess d(tree, state_, sandbox_->url(), {"--interval", "1h", "--observe-every", "1s"});
+  ASSERT_TRUE(d.WaitFor("info listen: listening on")) << d.Log() << d.child().Err();
+  // Once the canary's devices have been observed, the page has a progress bar.
+  int status = 0;
+  ASSERT_TRUE(Eventually([&] { return d.Get("/", &status).find("devices (observed") != std::string::npos; }))
+      << d.Log();
+  const std::string url = d.url() + "/";
+  const std::string shot = std::string(OTAROLL_BUILD_DIR) + "/status-page.png";
+  std::filesystem::remove(shot);
+  auto chromium = [&](std::vector<std::string> args) {
+    std::vector<std::string> argv = {"chromium",
+                                     "--headless",
+                                     "--no-sandbox",
+                                     "--disable-gpu",
+                                     "--disable-dev-shm-usage",
+                                     "--user-data-dir=" + dir_.Join("chromium"),
+                                     "--window-size=1280,900"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    RunOptions o;
+    o.search_path = true;
+    o.timeout_seconds = 90;
+    o.env = {{"HOME", dir_.path()}};
+    return test_util::Run(argv, o);
+  };
+  RunResult dom = chromium({"--dump-dom", url});
+  ASSERT_EQ(dom.exit_code, 0) << dom.err;
+  EXPECT_NE(dom.out.find("<a href=\"/rollouts/fast-sensor-demo\">fast-sensor-demo</a>"), std::string::npos) << dom.out;
+  EXPECT_NE(dom.out.find("class=\"bar\""), std::string::npos) << dom.out;
+  EXPECT_NE(dom.out.find("devices (observed"), std::string::npos) << dom.out;
+  EXPECT_NE(dom.out.find("<td>fast-sensor-demo</td><td>canary</td><td>created</td>"), std::string::npos) << dom.out;
+  RunResult png = chromium({"--screenshot=" + shot, url});
+  EXPECT_EQ(png.exit_code, 0) << png.err;
+  ASSERT_TRUE(std::filesystem::exists(shot)) << png.err;
+  EXPECT_GT(std::filesystem::file_size(shot), 10000u);  // a page, not a blank image
+  const std::string rollout = d.Get("/rollouts/fast-sensor-demo", &status);
+  EXPECT_EQ(status, 200);
+  EXPECT_NE(rollout.find("<h2>History</h2>"), std::string::npos);
+  d.Get("/rollouts/nope", &status);
+  EXPECT_EQ(status, 404);
+  d.child().Signal(SIGTERM);
+  EXPECT_EQ(d.child().Wait().exit_code, 0);
+}
+
 // Rows of `table` in a sandbox's data file, read-only (-1 when unreadable).
 int64_t SandboxRows(const std::string& data, const std::string& table) {
   sqlite3* db = nullptr;

@@ -357,6 +357,17 @@ TEST_P(StoreConformance, EventsAppendInOrderAndFilterByRollout) {
   EXPECT_FALSE((*all)[1].attempt_id.has_value());
   EXPECT_TRUE(store_->Events("nope")->empty());
 
+  // The last ones only, oldest first.
+  auto recent = store_->RecentEvents("", 2);
+  ASSERT_TRUE(recent.ok()) << recent.status().message();
+  ASSERT_EQ(recent->size(), 2u);
+  EXPECT_EQ((*recent)[0].kind, "lease");
+  EXPECT_EQ((*recent)[1].kind, "created");
+  EXPECT_EQ((*recent)[1].rollout, "r1");
+  auto recent_r1 = store_->RecentEvents("r1", 10);
+  ASSERT_TRUE(recent_r1.ok());
+  EXPECT_EQ(recent_r1->size(), 2u);
+
   Event bad;
   bad.kind = "oops";
   bad.data_json = "{not json";
