@@ -86,9 +86,7 @@ int Validate(const ValidateOptions& o) {
   for (const auto& r : set->rollouts) stages += r.stages.size();
   // Conflicting rollouts are allowed (the planner orders them) but worth a look.
   for (const auto& [a, b] : plan::OverlappingPairs(*set)) {
-    const bool superseded = std::find(a->supersedes.begin(), a->supersedes.end(), b->name) != a->supersedes.end() ||
-                            std::find(b->supersedes.begin(), b->supersedes.end(), a->name) != b->supersedes.end();
-    if (superseded) continue;
+    if (plan::Supersedes(*a, *b) || plan::Supersedes(*b, *a)) continue;
     const std::string message = fmt::format(
         "{}:{}:{}: rollouts {} and {} both update product {} and could hold the same devices at once; the later "
         "to start waits until the earlier has finished (or list the earlier in the later's spec.supersedes)",
@@ -135,14 +133,13 @@ std::optional<std::pair<manifest::ManifestSet, std::string>> LoadBaselineRef(con
   options.max_files = manifest::kMaxFiles;
   options.max_file_bytes = manifest::kMaxFileBytes;
   // The ignore file as it is at the ref says which files are not manifests.
-  options.select = [](const std::string& path) { return path == manifest::kIgnoreFile; };
-  auto top = git::ReadTreeAt(dir, ref, options);
   manifest::IgnoreRules ignore;
-  if (top.ok() && !top->files.empty()) ignore = manifest::IgnoreRules::Parse(top->files[0].text);
+  options.rules_file = manifest::kIgnoreFile;
+  options.on_rules = [&ignore](const std::string& text) { ignore = manifest::IgnoreRules::Parse(text); };
   options.select = [&ignore](const std::string& path) {
     return manifest::IsManifestPath(path) && !ignore.IgnoredPath(path);
   };
-  auto tree = top.ok() ? git::ReadTreeAt(dir, ref, options) : top;
+  auto tree = git::ReadTreeAt(dir, ref, options);
   if (!tree.ok()) {
     PrintError(fmt::format("--baseline-ref {}: {}", core::Printable(ref), tree.status().message()));
     return std::nullopt;

@@ -3,7 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <cstring>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "core/escape.h"
@@ -233,10 +233,7 @@ std::string Daemon::Untrusted(const git::Checkout& git, Cycle& cycle) const {
   if (!changes.ok()) return changes.status().message();
   for (const auto& path : *changes) {
     // Only what the walk reads counts (hidden files, such as the state, do not).
-    const bool ignore_file =
-        path == manifest::kIgnoreFile ||
-        (path.size() > std::strlen(manifest::kIgnoreFile) &&
-         path.substr(path.size() - std::strlen(manifest::kIgnoreFile) - 1) == std::string("/") + manifest::kIgnoreFile);
+    const bool ignore_file = std::filesystem::path(path).filename() == manifest::kIgnoreFile;
     if (!manifest::IsManifestPath(path) && !ignore_file) continue;
     return fmt::format(
         "the checkout {} has changes that are not in commit {} ({}); with --verify-commits only what was signed is "

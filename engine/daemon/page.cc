@@ -158,9 +158,9 @@ std::string Humanize(core::Duration d) {
   return fmt::format("{} s", s);
 }
 
-std::string StatusPage(const PageModel& m, core::Time now) {
+std::string StatusPage(const PageModel& m, const Health& health, core::Time now) {
   std::string out = Head("otaroll");
-  out += "<h1>otaroll</h1>\n" + Overview(m.health, now);
+  out += "<h1>otaroll</h1>\n" + Overview(health, now);
   if (m.plan.rollouts.empty()) out += "<p>No rollouts planned yet.</p>\n";
   for (const auto& r : m.plan.rollouts) out += RolloutSection(r, m, now, true);
   out += "<h2>Recent events</h2>\n" + EventTable(m.events, true);

@@ -22,12 +22,13 @@
 
 namespace otaroll::daemon {
 
-// What the page shows: published by the daemon after every planned cycle.
+// What the page shows of the last planned cycle: published by the daemon
+// after each one, shared by every request (the health is the server's, of
+// the moment it renders).
 struct PageModel {
   plan::Plan plan;                                         // after the cycle's creates
   std::map<std::string, state::Observation> observations;  // latest per job
   std::vector<state::Event> events;                        // the most recent, oldest first
-  Health health;
 };
 
 // `text` safe inside HTML text and attribute values.
@@ -36,8 +37,8 @@ std::string HtmlEscape(std::string_view text);
 // "3 h 12 min", "45 s", "2 d 3 h": how long `d` is, roughly, for people.
 std::string Humanize(core::Duration d);
 
-// "/" at `now`.
-std::string StatusPage(const PageModel& model, core::Time now);
+// "/" at `now`, with the daemon's `health` of now.
+std::string StatusPage(const PageModel& model, const Health& health, core::Time now);
 
 // "/rollouts/NAME": the rollout and its `history` (its events, oldest
 // first); nullopt when the plan has no such rollout.

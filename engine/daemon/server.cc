@@ -82,20 +82,19 @@ core::Status Server::Start(const std::string& address) {
     res.set_content(metrics_.Text(), "text/plain; version=0.0.4; charset=utf-8");
   });
   if (page_) {
-    // The model as last published, with the health of now.
+    // The model as last published (shared, not copied), with the health of now.
     auto model = [this] {
+      static const auto kEmpty = std::make_shared<const PageModel>();
       auto shown = page_();
-      PageModel m = shown ? *shown : PageModel{};
-      m.health = health_();
-      return m;
+      return shown ? shown : kEmpty;
     };
-    http_->Get("/", [model](const httplib::Request&, httplib::Response& res) {
-      res.set_content(StatusPage(model(), core::SystemClock().Now()), "text/html; charset=utf-8");
+    http_->Get("/", [this, model](const httplib::Request&, httplib::Response& res) {
+      res.set_content(StatusPage(*model(), health_(), core::SystemClock().Now()), "text/html; charset=utf-8");
     });
     http_->Get(R"(/rollouts/([a-z0-9][-a-z0-9.]{0,62}))",
                [this, model](const httplib::Request& req, httplib::Response& res) {
                  const std::string name = req.matches[1];
-                 auto page = RolloutPage(model(), name, history_ ? history_(name) : std::vector<state::Event>{},
+                 auto page = RolloutPage(*model(), name, history_ ? history_(name) : std::vector<state::Event>{},
                                          core::SystemClock().Now());
                  res.status = page ? 200 : 404;
                  res.set_content(page ? *page : "no rollout " + HtmlEscape(name) + " in the last plan\n",

@@ -202,6 +202,17 @@ core::Result<RefTree> ReadTreeAt(const std::string& dir, const std::string& ref,
   auto entries = List(root, *commit, below, o);
   if (!entries.ok()) return entries.status();
 
+  if (o.on_rules) {
+    std::string text;
+    auto rules = entries->find(below + o.rules_file);
+    if (rules != entries->end() && rules->second.mode != "120000" && rules->second.mode != "160000" &&
+        rules->second.size <= static_cast<int64_t>(o.max_file_bytes)) {
+      auto blob = ReadBlobs(root, {rules->second.sha}, rules->second.size, o);
+      if (!blob.ok()) return blob.status();
+      text = std::move(blob->front());
+    }
+    o.on_rules(text);
+  }
   auto links = Links(root, *entries, below, o);
   if (!links.ok()) return links.status();
   RefTree tree;

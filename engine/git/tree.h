@@ -29,6 +29,11 @@ struct RefTreeOptions {
   // Which files to read, by path relative to the folder (hidden folders and
   // other extensions are the caller's to skip).
   std::function<bool(const std::string& path)> select;
+  // A file at the folder's top that says what to select (`.otarollignore`):
+  // its text at the ref ("" when there is none) is handed to `on_rules`
+  // before `select` is first called, from the same listing.
+  std::string rules_file;
+  std::function<void(const std::string& text)> on_rules;
   size_t max_files = 10000;                                     // more selected files than this: an error
   size_t max_file_bytes = 4 << 20;                              // a larger blob is not read (too_large)
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};  // for each git call

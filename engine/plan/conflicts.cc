@@ -37,6 +37,10 @@ bool Overlap(const manifest::Rollout& a, const manifest::Rollout& b) {
   return std::any_of(da->begin(), da->end(), [&](const std::string& d) { return db->count(d) > 0; });
 }
 
+bool Supersedes(const manifest::Rollout& r, const manifest::Rollout& other) {
+  return std::find(r.supersedes.begin(), r.supersedes.end(), other.name) != r.supersedes.end();
+}
+
 std::vector<std::pair<const manifest::Rollout*, const manifest::Rollout*>> OverlappingPairs(
     const manifest::ManifestSet& set) {
   std::map<std::string, std::vector<const manifest::Rollout*>> by_product;

@@ -16,6 +16,9 @@ namespace otaroll::plan {
 // not both made only of SPECIFIC stages with disjoint device lists.
 bool Overlap(const manifest::Rollout& a, const manifest::Rollout& b);
 
+// Whether `r` lists `other` in spec.supersedes: it does not wait for it.
+bool Supersedes(const manifest::Rollout& r, const manifest::Rollout& other);
+
 // Every overlapping pair of the set, each once (first < second by name).
 std::vector<std::pair<const manifest::Rollout*, const manifest::Rollout*>> OverlappingPairs(
     const manifest::ManifestSet& set);

@@ -72,8 +72,7 @@ class Planner {
       const manifest::Rollout& later = a_first ? *b : *a;
       const Progress& progress = a_first ? pa : pb;
       if (progress.finished) continue;
-      const bool superseded =
-          std::find(later.supersedes.begin(), later.supersedes.end(), earlier.name) != later.supersedes.end();
+      const bool superseded = Supersedes(later, earlier);
       out[later.name].push_back(Conflict{earlier.name, true, superseded, progress.unfinished_jobs});
       out[earlier.name].push_back(Conflict{later.name, false, superseded, {}});
     }

@@ -243,6 +243,14 @@ TEST(Cli, ConflictingRolloutsAreAWarningAndAnOrder) {
   EXPECT_EQ(plan["rollouts"][1]["conflicts"][0]["rollout"], "thermostat-a");
   EXPECT_EQ(plan["rollouts"][1]["conflicts"][0]["other_first"], true);
   EXPECT_EQ(plan["rollouts"][0]["conflicts"][0]["other_first"], false);
+
+  // Listing the earlier one in spec.supersedes resolves it: no warning.
+  std::string b = rollout("thermostat-b");
+  b.replace(b.find("  stages:"), 0, "  supersedes: [thermostat-a]\n");
+  dir.Write("tree/b.yaml", b);
+  RunResult resolved = Otaroll({"validate", dir.Join("tree")});
+  EXPECT_EQ(resolved.exit_code, 0);
+  EXPECT_EQ(resolved.err, "");
 }
 
 TEST(Cli, PlanIsByteIdenticalForTheSameInputs) {

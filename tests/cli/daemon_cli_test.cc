@@ -5,7 +5,6 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <signal.h>
-#include <sqlite3.h>
 
 #include <chrono>
 #include <filesystem>
@@ -261,24 +260,6 @@ TEST_F(DaemonCli, TheStatusPageRendersInABrowser) {
   EXPECT_EQ(d.child().Wait().exit_code, 0);
 }
 
-// Rows of `table` in a sandbox's data file, read-only (-1 when unreadable).
-int64_t SandboxRows(const std::string& data, const std::string& table) {
-  sqlite3* db = nullptr;
-  int64_t n = -1;
-  const std::string uri = state::SqliteUri(data, "mode=ro");
-  if (sqlite3_open_v2(uri.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr) == SQLITE_OK) {
-    sqlite3_busy_timeout(db, 1000);
-    sqlite3_stmt* stmt = nullptr;
-    const std::string sql = "SELECT COUNT(*) FROM " + table;
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
-      n = sqlite3_column_int64(stmt, 0);
-    }
-    sqlite3_finalize(stmt);
-  }
-  sqlite3_close(db);
-  return n;
-}
-
 // A bad firmware (most device tasks fail) halts after the canary: the next
 // stage is never created, and with onHalt: cancel the canary's unfinished
 // tasks are cancelled once, however many cycles follow.
@@ -306,7 +287,7 @@ TEST_F(DaemonCli, ABadFirmwareHaltsAfterTheCanaryAndItsJobIsCancelledOnce) {
   d.child().Signal(SIGTERM);
   EXPECT_EQ(d.child().Wait().exit_code, 0) << d.Log();
   EXPECT_EQ(d.Count("info cancelled: "), 1u) << d.Log();
-  EXPECT_EQ(SandboxRows(data, "cancels"), 1);
+  EXPECT_EQ(QueryInt(data, "SELECT COUNT(*) FROM cancels"), 1);
   auto jobs = ListFleetJobs(bad.url(), {"701"});
   ASSERT_EQ(jobs.size(), 1u);  // the canary's, and never the next stage's
   RunResult plan = Otaroll({"plan", tree, "--state", state_});

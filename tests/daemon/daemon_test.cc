@@ -79,18 +79,18 @@ TEST(Waker, ReconcileAndStopWakeAtOnceADeadlineOtherwise) {
 
 // ---------------------------------------------------------------- the loop, in process
 
-// A platform that must not be called: every call fails the test.
-class NoPlatform final : public apply::Platform {
+// The platform of the loop in process: every call fails the test, but
+// creates when they are allowed (job ids j1, j2, ...).
+class TestPlatform final : public apply::Platform {
  public:
-  template <typename T>
-  platform::CallResult<T> Refuse(const char* what) {
-    ADD_FAILURE() << "unexpected platform call: " << what;
-    platform::CallError e;
-    e.cls = platform::ErrorClass::kNetwork;
-    return e;
-  }
+  explicit TestPlatform(bool creates_allowed = true) : creates_allowed_(creates_allowed) {}
+  int creates = 0;
+
   platform::CallResult<platform::CreatedJob> CreateJob(const spec::ParamSet&, const std::string&) override {
-    return Refuse<platform::CreatedJob>("CreateJob");
+    if (!creates_allowed_) return Refuse<platform::CreatedJob>("CreateJob");
+    platform::CreatedJob job;
+    job.job_id = "j" + std::to_string(++creates);
+    return job;
   }
   platform::CallResult<std::vector<platform::JobInfo>> ListJobsByFirmware(const std::string&) override {
     return Refuse<std::vector<platform::JobInfo>>("ListJobsByFirmware");
@@ -107,34 +107,37 @@ class NoPlatform final : public apply::Platform {
   platform::CallResult<platform::Empty> CancelTasks(const std::string&, const platform::CancelWhich&) override {
     return Refuse<platform::Empty>("CancelTasks");
   }
-};
-
-// Creates succeed (job ids j1, j2, ...); every other call fails the test.
-class CreateOnlyPlatform final : public apply::Platform {
- public:
-  int creates = 0;
-  platform::CallResult<platform::CreatedJob> CreateJob(const spec::ParamSet&, const std::string&) override {
-    platform::CreatedJob job;
-    job.job_id = "j" + std::to_string(++creates);
-    return job;
-  }
-  platform::CallResult<std::vector<platform::JobInfo>> ListJobsByFirmware(const std::string&) override {
-    return none_.ListJobsByFirmware("");
-  }
-  platform::CallResult<platform::JobInfo> QueryJob(const std::string&) override { return none_.QueryJob(""); }
-  platform::CallResult<std::vector<platform::TaskInfo>> ListTasks(const std::string&) override {
-    return none_.ListTasks("");
-  }
-  platform::CallResult<int64_t> CountTasks(const std::string&, const std::string&) override {
-    return none_.CountTasks("", "");
-  }
-  platform::CallResult<platform::Empty> CancelTasks(const std::string&, const platform::CancelWhich&) override {
-    return none_.CancelTasks("", {});
-  }
 
  private:
-  NoPlatform none_;
+  template <typename T>
+  platform::CallResult<T> Refuse(const char* what) {
+    ADD_FAILURE() << "unexpected platform call: " << what;
+    platform::CallError e;
+    e.cls = platform::ErrorClass::kNetwork;
+    return e;
+  }
+  bool creates_allowed_;
 };
+
+// A daemon over `tree` (with `o`'s other options), its lease taken.
+std::unique_ptr<Daemon> Started(Options o, const std::string& tree, state::Store& store, apply::Platform& platform,
+                                core::Clock& clock, LogSink log = nullptr) {
+  o.dir = tree;
+  auto d = std::make_unique<Daemon>(o, store, platform, clock, std::move(log));
+  EXPECT_TRUE(d->Start().ok());
+  return d;
+}
+
+// Events of `kind` in `store` (whose data holds `data`, when given).
+size_t CountEvents(state::Store& store, const std::string& kind, const std::string& data = "") {
+  auto events = store.Events("");
+  EXPECT_TRUE(events.ok());
+  size_t n = 0;
+  for (const auto& e : events.ok() ? *events : std::vector<state::Event>{}) {
+    n += e.kind == kind && e.data_json.find(data) != std::string::npos;
+  }
+  return n;
+}
 
 // A cycle after a quiet one (nothing done but reading) neither plans nor
 // applies while its inputs are unchanged: the same tree, the same state
@@ -146,16 +149,13 @@ TEST(DaemonLoop, AQuietCycleIsNotPlannedAgainUntilAnInputChanges) {
             "apiVersion: otaroll/v1\nkind: Rollout\nmetadata: {name: later}\nspec:\n  productKey: pk\n"
             "  firmwareId: \"1\"\n  stages:\n    - {name: all, all: true, gate: {notBefore: 2026-12-01T10:00:00Z}}\n");
   state::MemoryStore store;
-  CreateOnlyPlatform platform;
+  TestPlatform platform;
   core::FixedClock clock(T("2026-12-01T08:00:00Z"));
-  Options o;
-  o.dir = dir.Join("tree");
-  Daemon d(o, store, platform, clock, nullptr);
-  ASSERT_TRUE(d.Start().ok());
-  Cycle first = d.RunCycle(nullptr);
+  auto d = Started({}, dir.Join("tree"), store, platform, clock);
+  Cycle first = d->RunCycle(nullptr);
   EXPECT_EQ(first.outcome, "nothing-to-do") << first.error;
   EXPECT_FALSE(first.unchanged);
-  Cycle quiet = d.RunCycle(nullptr);
+  Cycle quiet = d->RunCycle(nullptr);
   EXPECT_TRUE(quiet.unchanged);
   EXPECT_EQ(quiet.outcome, "nothing-to-do");
   EXPECT_EQ(quiet.digest, first.digest);
@@ -163,52 +163,44 @@ TEST(DaemonLoop, AQuietCycleIsNotPlannedAgainUntilAnInputChanges) {
   EXPECT_EQ(*quiet.next_gate, T("2026-12-01T10:00:00Z"));  // it still wakes at the gate
 
   // Asked for (SIGHUP): planned again.
-  EXPECT_FALSE(d.RunCycle(nullptr, /*full=*/true).unchanged);
-  EXPECT_TRUE(d.RunCycle(nullptr).unchanged);
+  EXPECT_FALSE(d->RunCycle(nullptr, /*full=*/true).unchanged);
+  EXPECT_TRUE(d->RunCycle(nullptr).unchanged);
 
   // The state changed (another handle wrote): planned again, then quiet.
   auto other = store.OpenAnother();
   ASSERT_TRUE(other.ok());
   ASSERT_TRUE((*other)->UpsertRollout("elsewhere", "pk2", "2", clock.Now()).ok());
-  EXPECT_FALSE(d.RunCycle(nullptr).unchanged);
-  EXPECT_TRUE(d.RunCycle(nullptr).unchanged);
+  EXPECT_FALSE(d->RunCycle(nullptr).unchanged);
+  EXPECT_TRUE(d->RunCycle(nullptr).unchanged);
 
   // An hour without a full cycle: planned again.
   clock.Set(T("2026-12-01T09:00:01Z"));
-  EXPECT_FALSE(d.RunCycle(nullptr).unchanged);
-  EXPECT_TRUE(d.RunCycle(nullptr).unchanged);
+  EXPECT_FALSE(d->RunCycle(nullptr).unchanged);
+  EXPECT_TRUE(d->RunCycle(nullptr).unchanged);
   EXPECT_EQ(platform.creates, 0);
 
   // The gate opened: planned again, and the stage created.
   clock.Set(T("2026-12-01T10:00:00Z"));
-  Cycle opened = d.RunCycle(nullptr);
+  Cycle opened = d->RunCycle(nullptr);
   EXPECT_FALSE(opened.unchanged);
   EXPECT_EQ(opened.outcome, "applied");
   EXPECT_EQ(platform.creates, 1);
-  EXPECT_FALSE(d.RunCycle(nullptr).unchanged);  // that cycle created: the next one plans again
-  EXPECT_TRUE(d.RunCycle(nullptr).unchanged);
+  EXPECT_FALSE(d->RunCycle(nullptr).unchanged);  // that cycle created: the next one plans again
+  EXPECT_TRUE(d->RunCycle(nullptr).unchanged);
 
   // The tree changed: parsed and planned again.
   dir.Write("tree/b.yaml",
             "apiVersion: otaroll/v1\nkind: Rollout\nmetadata: {name: paused}\nspec:\n  productKey: pk3\n"
             "  firmwareId: \"3\"\n  paused: true\n  stages:\n    - {name: all, all: true}\n");
-  Cycle changed = d.RunCycle(nullptr);
+  Cycle changed = d->RunCycle(nullptr);
   EXPECT_FALSE(changed.unchanged);
   EXPECT_NE(changed.digest, first.digest);
-  EXPECT_TRUE(d.RunCycle(nullptr).unchanged);
+  EXPECT_TRUE(d->RunCycle(nullptr).unchanged);
   EXPECT_EQ(platform.creates, 1);
 
   // Every cycle, quiet or not, is recorded.
-  auto events = store.Events("");
-  ASSERT_TRUE(events.ok());
-  size_t cycles = 0, unchanged = 0;
-  for (const auto& e : *events) {
-    if (e.kind != "cycle") continue;
-    ++cycles;
-    unchanged += e.data_json.find("\"unchanged\":true") != std::string::npos;
-  }
-  EXPECT_EQ(cycles, 13u);
-  EXPECT_EQ(unchanged, 6u);
+  EXPECT_EQ(CountEvents(store, "cycle"), 13u);
+  EXPECT_EQ(CountEvents(store, "cycle", "\"unchanged\":true"), 6u);
 }
 
 // A health gate with no observation of the previous stage's job yet is
@@ -220,13 +212,10 @@ TEST(DaemonLoop, AHealthGateWaitingForItsFirstObservationIsJudging) {
             "  firmwareId: \"1\"\n  stages:\n    - {name: canary, gray: 10}\n"
             "    - {name: all, all: true, gate: {health: {minTasks: 5, maxFailedPercent: 20}}}\n");
   state::MemoryStore store;
-  CreateOnlyPlatform platform;
+  TestPlatform platform;
   core::SystemClock clock;
-  Options o;
-  o.dir = dir.Join("tree");
-  Daemon d(o, store, platform, clock, nullptr);
-  ASSERT_TRUE(d.Start().ok());
-  Cycle c = d.RunCycle(nullptr);
+  auto d = Started({}, dir.Join("tree"), store, platform, clock);
+  Cycle c = d->RunCycle(nullptr);
   EXPECT_EQ(c.outcome, "applied") << c.error;
   EXPECT_EQ(platform.creates, 1);
   EXPECT_TRUE(c.judging);
@@ -245,17 +234,14 @@ TEST(DaemonLoop, WakesWhenAWindowOpensOrAFreezeEnds) {
             "apiVersion: otaroll/v1\nkind: Freeze\nmetadata: {name: f}\nspec:\n  from: 2026-12-01T20:00:00Z\n"
             "  until: 2026-12-01T22:30:00Z\n  reason: a release party\n  selector: {team: a}\n");
   state::MemoryStore store;
-  CreateOnlyPlatform platform;
+  TestPlatform platform;
   core::FixedClock clock(T("2026-12-01T08:00:00Z"));
-  Options o;
-  o.dir = dir.Join("tree");
-  Daemon d(o, store, platform, clock, nullptr);
-  ASSERT_TRUE(d.Start().ok());
-  Cycle c = d.RunCycle(nullptr);
+  auto d = Started({}, dir.Join("tree"), store, platform, clock);
+  Cycle c = d->RunCycle(nullptr);
   ASSERT_TRUE(c.next_gate.has_value()) << c.outcome << c.error;
   EXPECT_EQ(*c.next_gate, T("2026-12-01T22:30:00Z"));  // the window opens at 21:00Z, inside the freeze
   clock.Set(*c.next_gate);
-  Cycle opened = d.RunCycle(nullptr);
+  Cycle opened = d->RunCycle(nullptr);
   EXPECT_EQ(opened.outcome, "applied");
   EXPECT_EQ(platform.creates, 1);
 }
@@ -281,32 +267,30 @@ TEST(DaemonLoop, OnlyCommitsSignedByATrustedKeyAreActedOn) {
     }
   };
   state::MemoryStore store;
-  CreateOnlyPlatform platform;
+  TestPlatform platform;
   core::SystemClock clock;
   std::vector<LogLine> log;
   Options o;
-  o.dir = repos.author;
   o.verify_commits = true;
   o.trusted_keys = dir.Join("trusted.asc");
-  Daemon d(o, store, platform, clock, [&](const LogLine& l) { log.push_back(l); });
-  ASSERT_TRUE(d.Start().ok());
+  auto d = Started(o, repos.author, store, platform, clock, [&](const LogLine& l) { log.push_back(l); });
 
   commit(&trusted, "first", "1");
-  Cycle good = d.RunCycle(nullptr);
+  Cycle good = d->RunCycle(nullptr);
   EXPECT_EQ(good.outcome, "applied") << good.error;
   EXPECT_EQ(good.signer, trusted.fingerprint());
   EXPECT_EQ(platform.creates, 1);
 
   commit(&other, "second", "2");
-  Cycle foreign = d.RunCycle(nullptr);
+  Cycle foreign = d->RunCycle(nullptr);
   EXPECT_FALSE(foreign.tree_valid);
   EXPECT_EQ(foreign.outcome, "invalid-tree");
   EXPECT_NE(foreign.untrusted.find("which is not in " + dir.Join("trusted.asc")), std::string::npos)
       << foreign.untrusted;
   EXPECT_EQ(platform.creates, 1);  // second.yaml is on disk, but never acted on
-  EXPECT_EQ(d.health().not_ready.rfind("commit " + foreign.commit.substr(0, 12) + " is not trusted: commit ", 0), 0u)
-      << d.health().not_ready;
-  d.RunCycle(nullptr);  // reported once
+  EXPECT_EQ(d->health().not_ready.rfind("commit " + foreign.commit.substr(0, 12) + " is not trusted: commit ", 0), 0u)
+      << d->health().not_ready;
+  d->RunCycle(nullptr);  // reported once
   size_t reported = 0;
   for (const auto& l : log)
     reported +=
@@ -314,27 +298,20 @@ TEST(DaemonLoop, OnlyCommitsSignedByATrustedKeyAreActedOn) {
   EXPECT_EQ(reported, 1u);
 
   commit(nullptr, "third", "3");
-  EXPECT_NE(d.RunCycle(nullptr).untrusted.find(" is not signed; "), std::string::npos);
+  EXPECT_NE(d->RunCycle(nullptr).untrusted.find(" is not signed; "), std::string::npos);
   EXPECT_EQ(platform.creates, 1);
 
   commit(&trusted, "fourth", "4");  // signs the history before it: everything is acted on
-  Cycle again = d.RunCycle(nullptr);
+  Cycle again = d->RunCycle(nullptr);
   EXPECT_EQ(again.outcome, "applied");
   EXPECT_EQ(platform.creates, 4);
 
   // A manifest changed without a commit is not what was signed.
   std::ofstream(repos.author + "/fourth.yaml", std::ios::app) << "# edited\n";
-  Cycle edited = d.RunCycle(nullptr);
+  Cycle edited = d->RunCycle(nullptr);
   EXPECT_NE(edited.untrusted.find("has changes that are not in commit"), std::string::npos) << edited.untrusted;
-  auto events = store.Events("");
-  ASSERT_TRUE(events.ok());
-  size_t untrusted = 0, signed_cycles = 0;
-  for (const auto& e : *events) {
-    untrusted += e.kind == "tree-untrusted";
-    signed_cycles += e.kind == "cycle" && e.data_json.find(trusted.fingerprint()) != std::string::npos;
-  }
-  EXPECT_EQ(untrusted, 3u);
-  EXPECT_EQ(signed_cycles, 2u);
+  EXPECT_EQ(CountEvents(store, "tree-untrusted"), 3u);
+  EXPECT_EQ(CountEvents(store, "cycle", trusted.fingerprint()), 2u);
 }
 
 // A cycle with no changed manifest does not parse the tree again; an invalid
@@ -346,26 +323,23 @@ TEST(DaemonLoop, UnchangedTreesAreNotParsedAgainAndInvalidOnesReportedOnce) {
       "  firmwareId: \"1\"\n  stages:\n    - {name: all, all: true, gate: {notBefore: 2099-01-01T00:00:00Z}}\n";
   dir.Write("tree/a.yaml", waiting);
   state::MemoryStore store;
-  NoPlatform platform;
+  TestPlatform platform(/*creates_allowed=*/false);
   core::SystemClock clock;
   std::vector<LogLine> log;
-  Options o;
-  o.dir = dir.Join("tree");
-  Daemon d(o, store, platform, clock, [&](const LogLine& l) { log.push_back(l); });
-  ASSERT_TRUE(d.Start().ok());
-  Cycle first = d.RunCycle(nullptr);
+  auto d = Started({}, dir.Join("tree"), store, platform, clock, [&](const LogLine& l) { log.push_back(l); });
+  Cycle first = d->RunCycle(nullptr);
   EXPECT_EQ(first.outcome, "nothing-to-do") << first.error;
   EXPECT_TRUE(first.tree_valid);
   ASSERT_TRUE(first.next_gate.has_value());
   EXPECT_EQ(*first.next_gate, T("2099-01-01T00:00:00Z"));
-  Cycle second = d.RunCycle(nullptr);
-  EXPECT_EQ(d.health().tree_parses, 1);
+  Cycle second = d->RunCycle(nullptr);
+  EXPECT_EQ(d->health().tree_parses, 1);
   EXPECT_EQ(second.digest, first.digest);
 
   dir.Write("tree/a.yaml", waiting + "    - {name: oops, gray: 150}\n");
-  Cycle bad = d.RunCycle(nullptr);
-  Cycle bad_again = d.RunCycle(nullptr);
-  EXPECT_EQ(d.health().tree_parses, 2);
+  Cycle bad = d->RunCycle(nullptr);
+  Cycle bad_again = d->RunCycle(nullptr);
+  EXPECT_EQ(d->health().tree_parses, 2);
   EXPECT_EQ(bad.outcome, "invalid-tree");
   EXPECT_FALSE(bad.tree_valid);
   EXPECT_EQ(bad.digest, first.digest);  // the last valid tree is what it acted on
@@ -373,16 +347,9 @@ TEST(DaemonLoop, UnchangedTreesAreNotParsedAgainAndInvalidOnesReportedOnce) {
   for (const auto& l : log)
     reported += l.kind == "tree-invalid" && l.message.find("is invalid (1 error)") != std::string::npos;
   EXPECT_EQ(reported, 1u);
-  EXPECT_FALSE(d.health().ready);
-  auto events = store.Events("");
-  ASSERT_TRUE(events.ok());
-  size_t cycles = 0, invalid = 0;
-  for (const auto& e : *events) {
-    cycles += e.kind == "cycle";
-    invalid += e.kind == "tree-invalid";
-  }
-  EXPECT_EQ(cycles, 4u);
-  EXPECT_EQ(invalid, 1u);
+  EXPECT_FALSE(d->health().ready);
+  EXPECT_EQ(CountEvents(store, "cycle"), 4u);
+  EXPECT_EQ(CountEvents(store, "tree-invalid"), 1u);
 }
 
 // ---------------------------------------------------------------- endpoints

@@ -16,6 +16,17 @@ core::Time T(const char* text) {
   return *core::ParseRfc3339(text);
 }
 
+Health Ready(core::Time now) {
+  Health h;
+  h.ready = true;
+  h.commit = "0123456789abcdef0123";
+  h.valid_commit = "0123456789abcdef0123";
+  h.cycles = 3;
+  h.last_cycle = now - std::chrono::seconds(20);
+  h.lease_held = true;
+  return h;
+}
+
 // A rollout whose canary is created and observed, its next stage waiting on
 // a soak, and a freeze whose reason holds markup.
 PageModel Fixture(core::Time now) {
@@ -51,18 +62,12 @@ PageModel Fixture(core::Time now) {
   m.observations = s.observations;
   m.events.push_back(state::Event{1, now - std::chrono::minutes(48), "thermo", "canary", 1, "created",
                                   "thermo/canary: created job J-canary (GRAY 10%)", "{}"});
-  m.health.ready = true;
-  m.health.commit = "0123456789abcdef0123";
-  m.health.valid_commit = "0123456789abcdef0123";
-  m.health.cycles = 3;
-  m.health.last_cycle = now - std::chrono::seconds(20);
-  m.health.lease_held = true;
   return m;
 }
 
 TEST(StatusPage, ShowsStagesProgressCountdownsAndEvents) {
   const core::Time now = T("2026-12-01T10:00:00Z");
-  const std::string page = StatusPage(Fixture(now), now);
+  const std::string page = StatusPage(Fixture(now), Ready(now), now);
   EXPECT_EQ(page.rfind("<!DOCTYPE html>", 0), 0u);
   EXPECT_NE(page.find("<meta http-equiv=\"refresh\" content=\"30\">"), std::string::npos);
   EXPECT_NE(page.find("<h2><a href=\"/rollouts/thermo\">thermo</a></h2>"), std::string::npos);

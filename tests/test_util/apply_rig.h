@@ -349,24 +349,29 @@ inline std::vector<std::string> SandboxArgs(const TempDir& dir, std::vector<std:
   return args;
 }
 
-// The lease row's holder pid, read straight from the state file (read-only);
-// nullopt when there is no file, no lease table or no row.
-inline std::optional<int64_t> LeaseHolderPid(const std::string& state_path) {
-  if (!fs::exists(state_path)) return std::nullopt;
+// The first column of the first row `sql` gives on the SQLite file at
+// `path`, opened read-only; nullopt when there is no file, table or row.
+inline std::optional<int64_t> QueryInt(const std::string& path, const std::string& sql) {
+  if (!fs::exists(path)) return std::nullopt;
   sqlite3* db = nullptr;
-  std::string uri = state::SqliteUri(state_path, "mode=ro");
-  std::optional<int64_t> pid;
+  const std::string uri = state::SqliteUri(path, "mode=ro");
+  std::optional<int64_t> value;
   if (sqlite3_open_v2(uri.c_str(), &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, nullptr) == SQLITE_OK) {
     sqlite3_busy_timeout(db, 1000);
     sqlite3_stmt* stmt = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT holder_pid FROM lease", -1, &stmt, nullptr) == SQLITE_OK &&
-        sqlite3_step(stmt) == SQLITE_ROW) {
-      pid = sqlite3_column_int64(stmt, 0);
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW) {
+      value = sqlite3_column_int64(stmt, 0);
     }
     sqlite3_finalize(stmt);
   }
   sqlite3_close(db);
-  return pid;
+  return value;
+}
+
+// The lease row's holder pid, read straight from the state file (read-only);
+// nullopt when there is no file, no lease table or no row.
+inline std::optional<int64_t> LeaseHolderPid(const std::string& state_path) {
+  return QueryInt(state_path, "SELECT holder_pid FROM lease");
 }
 
 inline size_t CountAttempts(const std::string& state_path, std::initializer_list<state::AttemptStatus> statuses) {
