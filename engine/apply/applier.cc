@@ -103,7 +103,7 @@ void Applier::Problem(EventKind kind, const std::string& rollout, const std::str
 }
 
 core::Status Applier::Event(const Attempt* attempt, const std::string& rollout, const std::string& stage,
-                            const std::string& kind, const std::string& message) {
+                            const std::string& kind, const std::string& message, const std::string& data_json) {
   state::Event e;
   e.at = clock_.Now();
   e.rollout = rollout;
@@ -111,14 +111,16 @@ core::Status Applier::Event(const Attempt* attempt, const std::string& rollout, 
   if (attempt != nullptr && attempt->id > 0) e.attempt_id = attempt->id;
   e.kind = kind;
   e.message = message;
+  e.data_json = data_json;
   return store_.AppendEvent(e);
 }
 
-core::Status Applier::Record(const Attempt& a, const std::string& kind, const std::string& message) {
+core::Status Applier::Record(const Attempt& a, const std::string& kind, const std::string& message,
+                             const std::string& data_json) {
   auto tx = store_.Begin();
   if (!tx.ok()) return tx.status();
   if (auto s = store_.UpdateAttempt(a); !s.ok()) return s;
-  if (auto s = Event(&a, a.rollout, a.stage, kind, message); !s.ok()) return s;
+  if (auto s = Event(&a, a.rollout, a.stage, kind, message, data_json); !s.ok()) return s;
   return tx->Commit();
 }
 

@@ -130,7 +130,7 @@ class Applier {
   core::Status Prune(const plan::Plan& p, const state::Snapshot& snapshot, Report* report);
 
   core::Status Event(const state::Attempt* attempt, const std::string& rollout, const std::string& stage,
-                     const std::string& kind, const std::string& message);
+                     const std::string& kind, const std::string& message, const std::string& data_json = "");
   // The one way apply reports: Emit fills in the progress counts, collects
   // problems into the report and hands the event to Options::on_event.
   void Emit(ApplyEvent event, Report* report);
@@ -142,8 +142,9 @@ class Applier {
   // is said once and true is returned; any other error returns false.
   bool Stopped(const platform::CallError& error, const std::string& what, Report* report);
   // The one place an attempt's outcome is recorded: its row and its history
-  // event (`kind`, `message`), in one transaction.
-  core::Status Record(const state::Attempt& attempt, const std::string& kind, const std::string& message);
+  // event (`kind`, `message`, `data_json`), in one transaction.
+  core::Status Record(const state::Attempt& attempt, const std::string& kind, const std::string& message,
+                      const std::string& data_json = "");
   // create.cc: the intent of one part, committed with its event before the call.
   core::Result<state::Attempt> WriteIntent(const std::string& rollout, const std::string& stage,
                                            const spec::StageSpec& spec, size_t part);

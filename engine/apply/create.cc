@@ -3,6 +3,8 @@
 // resolve.cc; refreshing, superseding and pruning in applier.cc.
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
+
 #include "apply/applier.h"
 #include "apply/helpers.h"
 #include "core/random.h"
@@ -66,7 +68,9 @@ core::Status Applier::CreateStage(const manifest::Rollout& rollout, const plan::
     a.job_created_at = core::ParseRfc3339(r->utc_create);
     if (!a.job_created_at) a.job_created_at = a.updated_at;
     a.request_id = r->request_id;
-    if (auto s = Record(a, "created", fmt::format("attempt {}: created job {}", a.intent_id, a.job_id)); !s.ok()) {
+    const nlohmann::json data = {{"job", a.job_id}, {"target", stage.target}, {"part", a.part}, {"parts", a.parts}};
+    if (auto s = Record(a, "created", fmt::format("attempt {}: created job {}", a.intent_id, a.job_id), data.dump());
+        !s.ok()) {
       return s;
     }
     ++report->created;

@@ -145,8 +145,11 @@ core::Status Applier::ResolveOne(Attempt a, const std::vector<platform::JobInfo>
     a.error_code = state::kNotCreated;
     a.error_message = "the platform shows no job for this attempt: nothing was created";
     a.updated_at = clock_.Now();
+    // "resolved": an unknown outcome concluded (a notification), unlike a
+    // throttled create's not-created.
     if (auto s = Record(a, "not-created",
-                        fmt::format("attempt {}: the platform shows no such job; nothing was created", a.intent_id));
+                        fmt::format("attempt {}: the platform shows no such job; nothing was created", a.intent_id),
+                        R"({"resolved":true})");
         !s.ok()) {
       return s;
     }

@@ -2,7 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <nlohmann/json.hpp>
 #include <optional>
+
+#include "notify/conditions.h"
 
 namespace otaroll::apply {
 
@@ -40,6 +43,35 @@ LeaseGuard::~LeaseGuard() {
 namespace {
 
 // Whether a run has anything to do beyond reading.
+// The plan the run leaves, and the conditions tracked with it.
+core::Status Settle(state::Store& store, core::Clock& clock, const plan::Resolved& resolved, const SessionOptions& o,
+                    SessionResult& result) {
+  if (!o.track) return core::Status::Ok();
+  auto after = store.Load();
+  if (!after.ok()) return after.status();
+  const core::Time now = clock.Now();
+  if (after->serial != result.plan.state_serial) result.after = plan::Build(resolved, *after, now);
+  result.observations = std::move(after->observations);
+  const std::string& commit = o.track->commit.empty() ? result.plan.manifest_digest : o.track->commit;
+  auto next = notify::Record(store, result.latest(), now, commit, o.track->remind_after);
+  if (!next.ok()) return next.status();
+  result.next_reminder = *next;
+  result.settled = true;
+  return core::Status::Ok();
+}
+
+}  // namespace
+
+void RecordLeaseLost(state::Store& store, core::Clock& clock, const LeaseGuard& guard) {
+  const state::Lease me = state::ThisProcessLease();
+  const std::string message = fmt::format("pid {} on host {} lost the lease on the state ({}); it stopped creating",
+                                          me.pid, me.host, guard.status().message());
+  const nlohmann::json data = {{"host", me.host}, {"pid", me.pid}};
+  (void)store.AppendEvent(state::Event{0, clock.Now(), "", "", std::nullopt, "lease-lost", message, data.dump()});
+}
+
+namespace {
+
 bool Worth(const plan::Plan& p, bool prune) {
   if (p.HasChanges() || p.summary.Count(plan::Action::kUnknown) > 0) return true;
   return prune && !p.orphans.empty();
@@ -94,6 +126,7 @@ core::Result<SessionResult> ApplyOnce(state::Store& store, Platform& platform, c
   const bool worth = Worth(result.plan, options.prune);
   if (!worth && r.adopted + r.cancelled + r.superseded == 0 && r.problems.empty()) {
     result.outcome = SessionResult::Outcome::kNothingToDo;
+    if (auto s = Settle(store, clock, *options.resolved, o, result); !s.ok()) return s;
     return result;
   }
   if (worth && o.confirm && !o.confirm(result.plan)) {
@@ -101,6 +134,12 @@ core::Result<SessionResult> ApplyOnce(state::Store& store, Platform& platform, c
     return result;
   }
   if (auto s = applier.Execute(manifests, &result.report); !s.ok()) return s;
+  if (taken && taken->lost()) {
+    RecordLeaseLost(store, clock, *taken);
+    return result;
+  }
+  if (result.report.stopped) return result;
+  if (auto s = Settle(store, clock, *options.resolved, o, result); !s.ok()) return s;
   return result;
 }
 

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -68,6 +69,14 @@ struct SessionOptions {
   // A lease the caller already holds (the daemon holds one for its whole
   // life): used instead of taking one for this run.
   const LeaseGuard* held = nullptr;
+  // Set: once the run is done, the plan it leaves is made (SessionResult::
+  // after) and conditions are tracked with it (notify/conditions.h: halted
+  // events, reminders), for `commit` (the manifest digest when empty).
+  struct Tracking {
+    std::string commit;
+    core::Duration remind_after{std::chrono::hours(24)};
+  };
+  std::optional<Tracking> track;
 };
 
 struct SessionResult {
@@ -79,7 +88,21 @@ struct SessionResult {
   Outcome outcome = Outcome::kApplied;
   plan::Plan plan;  // the plan after refresh (what was confirmed)
   Report report;
+  // With SessionOptions::track, unless the run was declined or stopped:
+  // the plan over the state the run left, when that state differs from
+  // `plan`'s; the latest observation of each job; when the next reminder
+  // falls due.
+  std::optional<plan::Plan> after;
+  std::map<std::string, state::Observation> observations;
+  std::optional<core::Time> next_reminder;
+  bool settled = false;  // the three above were made
+  const plan::Plan& latest() const { return after ? *after : plan; }
 };
+
+// Appends a "lease-lost" event (a notification) for `guard`, lost: this
+// process stopped creating. Not checked: the lease is gone, the history may
+// still be written.
+void RecordLeaseLost(state::Store& store, core::Clock& clock, const LeaseGuard& guard);
 
 // Errors (a Status) for what stops the session before or outside the
 // protocol: the lease held by another process, a stale saved plan, a state

@@ -14,6 +14,7 @@
 #include "cli/apply_options.h"
 #include "cli/commands.h"
 #include "cli/log.h"
+#include "cli/notify_options.h"
 #include "cli/platform_options.h"
 #include "core/escape.h"
 #include "daemon/daemon.h"
@@ -35,6 +36,7 @@ struct Settings {
   bool git_pull = false;
   std::string listen;
   ApplyFlags flags;
+  NotifySettings notify;
   PlatformOptions platform;
 };
 
@@ -108,6 +110,11 @@ int Run(const Settings& s) {
       return kExitError;
     }
   }
+  auto notify = ParseNotify(s.notify);
+  if (!notify.ok()) {
+    PrintError(notify.status().message());
+    return kExitError;
+  }
   auto session = OpenSession(s.platform, s.state, s.dir);
   if (!session.ok()) {
     PrintError(session.status().message());
@@ -122,6 +129,7 @@ int Run(const Settings& s) {
   o.verify_commits = s.verify_commits;
   o.trusted_keys = s.trusted_keys;
   o.health_cadence = *observe;
+  o.remind_after = notify->remind_after;
   o.apply = ToApplyOptions(s.flags, s.platform);
   auto log = [](const daemon::LogLine& l) { WriteLog(std::cout, l); };
 
@@ -134,6 +142,13 @@ int Run(const Settings& s) {
     PrintError(started.message());
     return kExitError;
   }
+  // Started once the lease is ours; stopped (after a bounded drain) before it is released.
+  auto outbox = StartOutbox(store, *notify, log, "info", &metrics);
+  if (!outbox.ok()) {
+    PrintError(outbox.status().message());
+    return kExitError;
+  }
+  d.SetOutbox(outbox->get());
   daemon::Waker waker;
   SignalThread signals(waker);
   std::atomic<bool> looping{true};
@@ -166,6 +181,7 @@ int Run(const Settings& s) {
                       fmt::format("reconciling {} every {} (state {})", s.dir, s.interval, store.where())});
   core::Status ran = d.Run(waker);
   looping = false;
+  DrainOutbox(**outbox, store, kNotifyDrain, log);
   if (!ran.ok()) {
     PrintError(ran.message());
     return kExitError;
@@ -194,6 +210,7 @@ Runner AddDaemonCommand(CLI::App& app) {
                   "while a health gate is judging, observe at least this often (default 30s)");
   cmd->add_option("--listen", s->listen, "serve /healthz, /readyz and /metrics on HOST:PORT (:PORT = loopback)");
   AddApplyFlags(cmd, &s->flags, "per cycle");
+  AddNotifyOptions(cmd, &s->notify);
   AddPlatformOptions(cmd, &s->platform);
   return [s] { return Run(*s); };
 }

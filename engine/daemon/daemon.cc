@@ -300,6 +300,7 @@ Cycle Daemon::RunCycle(const std::function<bool()>& stop, bool full) {
     o.apply.stop = stop;
     o.apply.resolved = &*resolved_;
     o.held = lease_.get();
+    o.track = apply::SessionOptions::Tracking{valid_commit_, options_.remind_after};
     o.apply.on_event = [&](const apply::ApplyEvent& e) {
       if (!log_) return;
       LogLine line;
@@ -323,18 +324,17 @@ Cycle Daemon::RunCycle(const std::function<bool()>& stop, bool full) {
       cycle.report = result.report;
       cycle.digest = result.plan.manifest_digest;
       valid_digest_ = cycle.digest;
-      planned = &result.plan;
+      planned = &result.latest();
       cycle.outcome = result.report.stopped && stop && stop()                         ? "stopped"
                       : result.outcome == apply::SessionResult::Outcome::kNothingToDo ? "nothing-to-do"
                                                                                       : "applied";
-      // The plan after this cycle's creates: what waits, and until when
-      // (the session's own plan when the state did not change since).
-      auto after = store_.Load();
-      if (after.ok() && after->serial != result.plan.state_serial) {
-        result.plan = plan::Build(*resolved_, *after, clock_.Now());
+      // The plan after this cycle's creates: what waits, and until when.
+      const plan::Plan& latest = result.latest();
+      Gates(*manifests, latest, cycle);
+      if (result.next_reminder && (!cycle.next_gate || *result.next_reminder < *cycle.next_gate)) {
+        cycle.next_gate = result.next_reminder;  // a reminder falls due: wake then
       }
-      Gates(*manifests, result.plan, cycle);
-      Publish(result.plan, after.ok() ? after->observations : std::map<std::string, state::Observation>{});
+      if (result.settled) Publish(latest, std::move(result.observations));
       const apply::Report& r = result.report;
       if (cycle.outcome == "nothing-to-do" && cycle.tree_valid && !cycle.judging && r.ok() && r.observed == 0) {
         quiet_ = QuietInputs{tree_.parses, 0, cycle.next_gate, now};
@@ -386,6 +386,7 @@ core::Status Daemon::Record(const Cycle& cycle) {
   if (!serial.ok()) return serial.status();
   if (auto s = tx->Commit(); !s.ok()) return s;
   if (quiet_) quiet_->serial = *serial;
+  if (outbox_ != nullptr) outbox_->Wake();
   return core::Status::Ok();
 }
 
@@ -428,6 +429,8 @@ core::Status Daemon::Run(Waker& waker) {
       }
       const std::string why = lease_->status().message();
       Log("error", "lease-lost", "the lease was lost: " + why + "; the daemon stops");
+      apply::RecordLeaseLost(store_, clock_, *lease_);
+      if (outbox_ != nullptr) outbox_->Wake();
       return core::Status::Conflict("the lease was lost: " + why + "; the daemon stopped");
     }
     Cycle cycle = RunCycle([&] { return waker.stopping() || lease_->lost(); }, full);

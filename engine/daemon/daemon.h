@@ -32,6 +32,7 @@
 #include "git/verify.h"
 #include "manifest/loader.h"
 #include "manifest/model.h"
+#include "notify/outbox.h"
 #include "plan/plan.h"
 #include "state/store.h"
 
@@ -51,6 +52,9 @@ struct Options {
   // stage), the loop wakes at least this often to observe again.
   std::chrono::milliseconds health_cadence{std::chrono::seconds(30)};
   std::chrono::milliseconds heartbeat{std::chrono::seconds(5)};
+  // --remind-after: a stage halted, held, waiting or unknown this long is
+  // reminded of (notify/conditions.h); zero: never.
+  core::Duration remind_after{std::chrono::hours(24)};
   apply::Options apply;  // --cancel-superseded, --prune, --max-creates, … (on_event is the daemon's)
 };
 
@@ -137,6 +141,10 @@ class Daemon {
   // error naming the new holder).
   core::Status Run(Waker& waker);
 
+  // The notifications' outbox (notify/outbox.h), woken after each cycle's
+  // events are written; null = none. Must outlive Run.
+  void SetOutbox(notify::Outbox* outbox) { outbox_ = outbox; }
+
   Health health() const;
   // What the status page shows (daemon/page.h): the plan after the last
   // planned cycle, its observations and recent events; null before one.
@@ -170,6 +178,7 @@ class Daemon {
   core::Clock& clock_;
   LogSink log_;
   Metrics* metrics_;
+  notify::Outbox* outbox_ = nullptr;
   std::unique_ptr<apply::LeaseGuard> lease_;
   std::unique_ptr<git::TrustedKeys> keys_;      // --verify-commits
   manifest::TreeCache tree_;                    // what was parsed last: unchanged trees are not parsed again

@@ -22,6 +22,7 @@ struct Metrics::Families {
   prometheus::Family<prometheus::Gauge>& lease_held;
   prometheus::Family<prometheus::Gauge>& tree_valid;
   prometheus::Family<prometheus::Gauge>& commit;
+  prometheus::Family<prometheus::Counter>& notifications;
 };
 
 Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
@@ -60,6 +61,11 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
           .Help("1 when the checkout's manifests are valid, 0 when the last valid tree is reconciled instead.")
           .Register(r),
       prometheus::BuildGauge().Name("otaroll_commit_info").Help("The commit checked out; value 1.").Register(r),
+      prometheus::BuildCounter()
+          .Name("otaroll_notifications_total")
+          .Help("Notification POSTs by webhook (its id, never its URL) and result: delivered, retrying, rejected, "
+                "state-error.")
+          .Register(r),
   });
   for (const char* outcome : {"applied", "nothing-to-do", "invalid-tree", "no-valid-tree", "error", "stopped"}) {
     f_->cycles.Add({{"outcome", outcome}});
@@ -126,6 +132,11 @@ void Metrics::Stages(const plan::Plan& plan) {
     stage_state_[key] = state;
   }
   for (const auto& [state, n] : by_state) f_->stages.Add({{"state", state}}).Set(n);
+}
+
+void Metrics::Notification(const std::string& webhook, const std::string& result) {
+  std::lock_guard<std::mutex> lock(mu_);
+  f_->notifications.Add({{"webhook", webhook}, {"result", result}}).Increment();
 }
 
 void Metrics::TreeValid(bool valid) {

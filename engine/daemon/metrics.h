@@ -42,6 +42,8 @@ class Metrics {
   // The stages as planned now: one otaroll_stage_info per stage, and the
   // count per state; series of stages no longer planned are removed.
   void Stages(const plan::Plan& plan);
+  // One notification POST to webhook `webhook` (its id) ended with `result`.
+  void Notification(const std::string& webhook, const std::string& result);
   void TreeValid(bool valid);
   void LeaseHeld(bool held);
   void Commit(const std::string& commit);

@@ -59,7 +59,14 @@ struct StagePlan {
   std::string name;
   int index = 0;
   Action action = Action::kCreate;
-  std::string reason;                  // one sentence; empty for create/in-sync
+  std::string reason;  // one sentence; empty for create/in-sync
+  // A stable word for the kind of reason (notifications key on it, the
+  // sentence has figures that change): "outcome" (unknown), "failed",
+  // "conflict", "previous" (blocked), "paused", "hold" (held), "health"
+  // (halted, or waiting on the health gate), "soak", "not-before",
+  // "window", "freeze" (waiting; several joined by "+"); empty for
+  // create/in-sync.
+  std::string cause;
   std::optional<core::Time> opens_at;  // waiting on a time gate
   std::string target;                  // "GRAY 10%", ...
   std::string spec_hash;

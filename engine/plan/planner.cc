@@ -179,9 +179,10 @@ class Planner {
     facts.created = created == p.parts;
     p.parts_to_create = p.parts - created;
 
-    auto decide = [&](Action action, std::string reason = "") {
+    auto decide = [&](Action action, std::string reason = "", std::string cause = "") {
       p.action = facts.action = action;
       p.reason = std::move(reason);
+      p.cause = std::move(cause);
       if (action != Action::kCreate && action != Action::kReplace) p.parts_to_create = 0;
       return p;
     };
@@ -196,7 +197,8 @@ class Planner {
                                       a->intent_id, core::FormatRfc3339(a->updated_at))
                         : fmt::format("the outcome of attempt {} is unknown (since {}); apply looks the job up on "
                                       "the platform before anything else",
-                                      a->intent_id, core::FormatRfc3339(a->updated_at)));
+                                      a->intent_id, core::FormatRfc3339(a->updated_at)),
+                    "outcome");
     }
     // 2. Done already.
     if (facts.created) return decide(Action::kInSync);
@@ -205,7 +207,8 @@ class Planner {
       return decide(Action::kBlocked,
                     fmt::format("the last attempt failed ({}: {}); change the stage or run `otaroll apply "
                                 "--retry-failed`",
-                                facts.failure->error_code, facts.failure->error_message));
+                                facts.failure->error_code, facts.failure->error_message),
+                    "failed");
     }
     if (replaced) {
       p.previous_hash = replaced->spec_hash;
@@ -217,7 +220,7 @@ class Planner {
       p.changes = spec::Diff(spec::Unflatten(old_parts), spec.params);
     }
     // 4. Gates.
-    if (r.paused) return decide(Action::kHeld, "the rollout is paused (spec.paused: true)");
+    if (r.paused) return decide(Action::kHeld, "the rollout is paused (spec.paused: true)", "paused");
     const bool started = std::any_of(attempts.begin(), attempts.end(),
                                      [](const Attempt* a) { return a->status == AttemptStatus::kCreated; });
     if (i == 0 && !started) {
@@ -228,23 +231,28 @@ class Planner {
                                   "(a device is in one pending job at a time); this rollout starts when {} has "
                                   "finished (every stage created, every job completed or cancelled), or list it in "
                                   "spec.supersedes",
-                                  c.rollout, c.rollout));
+                                  c.rollout, c.rollout),
+                      "conflict");
       }
     }
     if (prev && !prev->created) {
       const manifest::Stage& before = r.stages[i - 1];
       if (prev->failure) {
-        return decide(Action::kBlocked, fmt::format("stage {} failed ({})", before.name, prev->failure->error_code));
+        return decide(Action::kBlocked, fmt::format("stage {} failed ({})", before.name, prev->failure->error_code),
+                      "previous");
       }
       return decide(Action::kBlocked,
-                    fmt::format("stage {} is not created yet ({})", before.name, ActionName(prev->action)));
+                    fmt::format("stage {} is not created yet ({})", before.name, ActionName(prev->action)), "previous");
     }
     const manifest::Gate& gate = stage.gate;
-    if (gate.hold) return decide(Action::kHeld, "gate.hold is set; remove it to promote this stage");
+    if (gate.hold) return decide(Action::kHeld, "gate.hold is set; remove it to promote this stage", "hold");
 
     std::vector<std::string> waiting;
+    std::string causes;
+    auto because = [&](const std::string& cause) { causes += (causes.empty() ? "" : "+") + cause; };
     std::optional<core::Time> opens;
-    auto wait_until = [&](core::Time t, std::string why) {
+    auto wait_until = [&](core::Time t, std::string why, const std::string& cause) {
+      because(cause);
       waiting.push_back(std::move(why));
       if (!opens || t > *opens) opens = t;
     };
@@ -252,27 +260,33 @@ class Planner {
       const manifest::Stage& before = r.stages[i - 1];
       std::string halted, unmet;
       Health(*gate.health, before.name, *prev, p, halted, unmet);
-      if (!halted.empty()) return decide(Action::kHalted, halted);
-      if (!unmet.empty()) waiting.push_back(unmet);
+      if (!halted.empty()) return decide(Action::kHalted, halted, "health");
+      if (!unmet.empty()) {
+        because("health");
+        waiting.push_back(unmet);
+      }
     }
     if (gate.soak && prev && prev->created_at) {
       core::Time at = *prev->created_at + *gate.soak;
       if (at > now_) {
-        wait_until(at, fmt::format("soak {} after stage {}: opens {}", gate.soak_text, r.stages[i - 1].name,
-                                   core::FormatRfc3339(at)));
+        wait_until(at,
+                   fmt::format("soak {} after stage {}: opens {}", gate.soak_text, r.stages[i - 1].name,
+                               core::FormatRfc3339(at)),
+                   "soak");
       }
     }
     if (gate.not_before && *gate.not_before > now_) {
-      wait_until(*gate.not_before, fmt::format("notBefore: opens {}", core::FormatRfc3339(*gate.not_before)));
+      wait_until(*gate.not_before, fmt::format("notBefore: opens {}", core::FormatRfc3339(*gate.not_before)),
+                 "not-before");
     }
     if (auto start = Start(r, gate, opens && *opens > now_ ? *opens : now_)) {
-      wait_until(start->first, std::move(start->second));
+      wait_until(start->first, std::move(start->second.reason), start->second.cause);
     }
     if (!waiting.empty()) {
       p.opens_at = opens;
       std::string reason;
       for (const auto& w : waiting) reason += (reason.empty() ? "" : "; ") + w;
-      return decide(Action::kWaiting, reason);
+      return decide(Action::kWaiting, reason, causes);
     }
     return decide(replaced ? Action::kReplace : Action::kCreate);
   }
@@ -280,10 +294,17 @@ class Planner {
   // When a new job of this stage may start, from `t` (now, or when its time
   // gates open) on: not during a freeze that matches the rollout, and only
   // inside one of its windows; a freeze wins. Nothing when that is now;
-  // else the instant and the reason ("…: opens …").
-  std::optional<std::pair<core::Time, std::string>> Start(const manifest::Rollout& r, const manifest::Gate& gate,
-                                                          core::Time t) const {
+  // else the instant and why ("…: opens …", cause "freeze", "window" or
+  // "freeze+window").
+  struct Why {
+    std::string reason;
+    std::string cause;
+  };
+  std::optional<std::pair<core::Time, Why>> Start(const manifest::Rollout& r, const manifest::Gate& gate,
+                                                  core::Time t) const {
     std::vector<std::string> notes;
+    bool frozen = false;
+    bool outside = false;
     auto note = [&](std::string n) {
       if (std::find(notes.begin(), notes.end(), n) == notes.end()) notes.push_back(std::move(n));
     };
@@ -291,6 +312,7 @@ class Planner {
       bool moved = false;
       for (const manifest::Freeze& f : freezes_) {
         if (f.from <= t && t < f.until && f.Matches(r)) {
+          frozen = true;
           note(fmt::format("frozen by {} until {} ({})", f.name, core::FormatRfc3339(f.until), f.reason));
           t = f.until;
           moved = true;
@@ -298,10 +320,11 @@ class Planner {
       }
       if (!gate.windows.empty()) {
         auto open = manifest::NextOpening(gate.windows, t);
-        if (!open) return std::make_pair(t, std::string("no window of this stage ever opens"));
+        if (!open) return std::make_pair(t, Why{"no window of this stage ever opens", "window"});
         if (*open > t) {
           std::string which;
           for (const auto& w : gate.windows) which += (which.empty() ? "" : " | ") + manifest::Describe(w);
+          outside = true;
           note(fmt::format("outside window{} {}", gate.windows.size() == 1 ? "" : "s", which));
           t = *open;
           moved = true;
@@ -312,7 +335,9 @@ class Planner {
     if (t <= now_ || notes.empty()) return std::nullopt;
     std::string reason;
     for (const auto& n : notes) reason += (reason.empty() ? "" : "; ") + n;
-    return std::make_pair(t, fmt::format("{}: opens {}", reason, core::FormatRfc3339(t)));
+    std::string cause = frozen ? "freeze" : "";
+    if (outside) cause += cause.empty() ? "window" : "+window";
+    return std::make_pair(t, Why{fmt::format("{}: opens {}", reason, core::FormatRfc3339(t)), cause});
   }
 
   // Judges the health gate on the latest observations of the previous

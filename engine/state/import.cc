@@ -478,6 +478,9 @@ core::Result<int64_t> SqliteStore::RenameRollout(const std::string& from, const 
     auto events = db_->Prepare("UPDATE events SET rollout = ?2 WHERE rollout = ?1", doing);
     if (!events.ok()) return events.status();
     if (auto r = events->Bind(1, from).Bind(2, to).Run(); !r.ok()) return r;
+    auto conditions = db_->Prepare("UPDATE conditions SET rollout = ?2 WHERE rollout = ?1", doing);
+    if (!conditions.ok()) return conditions.status();
+    if (auto r = conditions->Bind(1, from).Bind(2, to).Run(); !r.ok()) return r;
     Event e;
     e.at = now;
     e.rollout = to;

@@ -22,6 +22,8 @@ struct Tables {
   std::vector<Observation> observations;  // every one, in the order added
   std::vector<Event> events;              // ordered by seq
   std::optional<Lease> lease;
+  std::map<std::string, int64_t> cursors;                               // by sink
+  std::map<std::pair<std::string, std::string>, Condition> conditions;  // by (rollout, stage)
   int64_t serial = 0;  // grows on every change but to the lease and last_seen
   int64_t next_attempt_id = 1;
   int64_t next_seq = 1;
@@ -311,6 +313,53 @@ core::Result<std::vector<RolloutRecord>> MemoryStore::Rollouts() {
   std::vector<RolloutRecord> out;
   for (const auto& [name, r] : t.rollouts) out.push_back(r);
   return out;
+}
+
+core::Result<std::vector<Event>> MemoryStore::EventsAfter(int64_t after, size_t limit) {
+  std::lock_guard<std::mutex> lock(shared_->mu);
+  const Tables& t = shared_->VisibleTo(this);
+  std::vector<Event> out;
+  for (const Event& e : t.events) {
+    if (out.size() >= limit) break;
+    if (e.seq > after) out.push_back(e);
+  }
+  return out;
+}
+
+core::Result<int64_t> MemoryStore::Cursor(const std::string& sink) {
+  return MemoryWrite(*shared_, this, "reading a notification cursor", [&](Tables& t) -> core::Result<int64_t> {
+    auto [it, added] = t.cursors.emplace(sink, t.events.empty() ? 0 : t.events.back().seq);
+    return it->second;
+  });
+}
+
+core::Status MemoryStore::SetCursor(const std::string& sink, int64_t seq) {
+  return MemoryWrite(*shared_, this, "moving a notification cursor", [&](Tables& t) -> core::Status {
+    int64_t& cursor = t.cursors[sink];
+    cursor = std::max(cursor, seq);
+    return core::Status::Ok();
+  });
+}
+
+core::Result<std::vector<Condition>> MemoryStore::Conditions() {
+  std::lock_guard<std::mutex> lock(shared_->mu);
+  std::vector<Condition> out;
+  for (const auto& [key, c] : shared_->VisibleTo(this).conditions) out.push_back(c);
+  return out;
+}
+
+core::Status MemoryStore::PutCondition(const Condition& c) {
+  return MemoryWrite(*shared_, this, "recording a condition", [&](Tables& t) -> core::Status {
+    t.conditions[{c.rollout, c.stage}] = c;
+    return core::Status::Ok();
+  });
+}
+
+core::Status MemoryStore::ClearCondition(const std::string& rollout, const std::string& stage) {
+  return MemoryWrite(*shared_, this, "clearing a condition", [&](Tables& t) -> core::Status {
+    t.conditions.erase({rollout, stage});
+    return core::Status::Ok();
+  });
 }
 
 core::Result<LeaseAcquired> MemoryStore::AcquireLease(const Lease& me, core::Time now) {

@@ -88,19 +88,15 @@ constexpr const char* kSelectLatestObservations =
 
 // Readers below run inside the caller's read transaction.
 
-// True when the file holds the current schema, false when it is empty (no
-// tables yet); Unsupported when it must be migrated first.
-core::Result<bool> CheckReadable(const Db& db, const std::string& path) {
+// True when the file holds an otaroll schema, false when it is empty (no
+// tables yet). An older schema is read as it is: the readers read only
+// tables every version has (version 2 added the notification tables, which
+// only writers use), so `plan` works on a state file that no writer has
+// migrated yet.
+core::Result<bool> CheckReadable(const Db& db, const std::string& /*path*/) {
   auto schema = CheckSchema(db);
   if (!schema.ok()) return schema.status();
-  if (schema->state == SchemaState::kEmpty) return false;
-  if (schema->state == SchemaState::kOlder) {
-    return core::Status::Unsupported(
-        fmt::format("state file {} has schema version {} and this otaroll reads version {}; run otaroll apply once to "
-                    "upgrade it",
-                    path, schema->version, kSchemaVersion));
-  }
-  return true;
+  return schema->state != SchemaState::kEmpty;
 }
 
 }  // namespace
@@ -184,6 +180,21 @@ core::Result<std::vector<RolloutRecord>> ReadRollouts(const Db& db, const std::s
 
 namespace {}  // namespace
 
+core::Result<Event> EventRow(const Stmt& row, const std::string& path) {
+  Event e;
+  e.seq = row.Int(0);
+  auto at = TimeColumn(row, 1, path, fmt::format("event {}", e.seq));
+  if (!at.ok()) return at.status();
+  e.at = *at;
+  e.rollout = row.Text(2);
+  e.stage = row.Text(3);
+  if (!row.IsNull(4)) e.attempt_id = row.Int(4);
+  e.kind = row.Text(5);
+  e.message = row.Text(6);
+  e.data_json = row.Text(7);
+  return e;
+}
+
 core::Result<std::vector<Event>> ReadEvents(const Db& db, const std::string& path, const std::string& rollout_filter,
                                             size_t last) {
   auto stmt = db.Prepare(last == 0 ? "SELECT seq, at, rollout, stage, attempt_id, kind, message, data_json FROM events "
@@ -202,18 +213,9 @@ core::Result<std::vector<Event>> ReadEvents(const Db& db, const std::string& pat
       if (last > 0) std::reverse(events.begin(), events.end());
       return events;
     }
-    Event e;
-    e.seq = stmt->Int(0);
-    auto at = TimeColumn(*stmt, 1, path, fmt::format("event {}", e.seq));
-    if (!at.ok()) return at.status();
-    e.at = *at;
-    e.rollout = stmt->Text(2);
-    e.stage = stmt->Text(3);
-    if (!stmt->IsNull(4)) e.attempt_id = stmt->Int(4);
-    e.kind = stmt->Text(5);
-    e.message = stmt->Text(6);
-    e.data_json = stmt->Text(7);
-    events.push_back(std::move(e));
+    auto e = EventRow(*stmt, path);
+    if (!e.ok()) return e.status();
+    events.push_back(std::move(*e));
   }
 }
 

@@ -35,6 +35,8 @@ core::Status InsertEvent(const Db& db, const Event& e, const std::string& doing,
 core::Result<Snapshot> ReadState(const Db& db, const std::string& path);
 core::Result<std::vector<RolloutRecord>> ReadRollouts(const Db& db, const std::string& path);
 // Oldest first; with `last` > 0 only the last `last` of them.
+// One row of `SELECT seq, at, rollout, stage, attempt_id, kind, message, data_json FROM events`.
+core::Result<Event> EventRow(const Stmt& row, const std::string& path);
 core::Result<std::vector<Event>> ReadEvents(const Db& db, const std::string& path, const std::string& rollout_filter,
                                             size_t last = 0);
 // The serial alone (0 for a state file without tables yet).

@@ -4,6 +4,7 @@
 #include <sqlite3.h>
 
 #include <algorithm>
+#include <optional>
 
 namespace otaroll::state {
 
@@ -116,6 +117,29 @@ CREATE TRIGGER serial_events_update AFTER UPDATE ON events BEGIN UPDATE serial S
 CREATE TRIGGER serial_events_delete AFTER DELETE ON events BEGIN UPDATE serial SET value = value + 1; END;
 )sql";
 
+// Version 2: notifications (docs/notifications.md). Neither table has a
+// serial trigger: delivering and tracking is bookkeeping, not history.
+constexpr const char* kV2 = R"sql(
+-- Per webhook (a hash of its URL: never the URL, which may hold a token), the
+-- seq of the last event it delivered or passed over.
+CREATE TABLE notify_cursors (
+  sink TEXT PRIMARY KEY NOT NULL,
+  seq  INTEGER NOT NULL CHECK (seq >= 0)
+);
+
+-- Stages that stay halted, held, waiting or unknown (notify/conditions.h).
+CREATE TABLE conditions (
+  rollout   TEXT NOT NULL,
+  stage     TEXT NOT NULL,
+  state     TEXT NOT NULL CHECK (state IN ('halted', 'held', 'waiting', 'unknown')),
+  reason    TEXT NOT NULL,
+  commit_id TEXT NOT NULL,
+  since     TEXT NOT NULL,
+  reminded  INTEGER NOT NULL DEFAULT 0 CHECK (reminded IN (0, 1)),
+  PRIMARY KEY (rollout, stage)
+);
+)sql";
+
 static_assert(kApplicationId == 1330921810, "kV1 sets the application id literally");
 
 }  // namespace
@@ -123,6 +147,7 @@ static_assert(kApplicationId == 1330921810, "kV1 sets the application id literal
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kMigrations = {
       {"create the v1 schema (rollouts, attempts, observations, events, lease, serial)", kV1},
+      {"add the notification tables (notify_cursors, conditions)", kV2},
   };
   return kMigrations;
 }
@@ -186,12 +211,23 @@ core::Status CheckIntegrity(const Db& db) {
 }  // namespace
 
 core::Result<SchemaInfo> CheckSchema(const Db& db) {
-  auto app = db.QueryInt("PRAGMA application_id", "reading its application id");
-  if (!app.ok()) return app.status();
-  auto version = db.QueryInt("PRAGMA user_version", "reading its schema version");
-  if (!version.ok()) return version.status();
-  auto objects = db.QueryInt("SELECT count(*) FROM sqlite_master", "reading its schema");
-  if (!objects.ok()) return objects.status();
+  // One statement, so one consistent read: three separate ones could see a
+  // file another process is creating half before and half after its
+  // migration commits (no application id yet, but tables already).
+  auto stmt = db.Prepare(
+      "SELECT (SELECT application_id FROM pragma_application_id()), (SELECT user_version FROM "
+      "pragma_user_version()), (SELECT count(*) FROM sqlite_master)",
+      "reading its application id and schema version");
+  if (!stmt.ok()) return stmt.status();
+  auto row = stmt->Step();
+  if (!row.ok()) return row.status();
+  const std::optional<int64_t> app = *row ? std::optional<int64_t>(stmt->Int(0)) : std::nullopt;
+  const std::optional<int64_t> version = *row ? std::optional<int64_t>(stmt->Int(1)) : std::nullopt;
+  const std::optional<int64_t> objects = *row ? std::optional<int64_t>(stmt->Int(2)) : std::nullopt;
+  if (!app || !version || !objects) {
+    return core::Status::Corruption(
+        fmt::format("state file {} cannot be identified; restore it from a backup", db.display()));
+  }
 
   if (*app == 0 && *version == 0 && *objects == 0) return SchemaInfo{SchemaState::kEmpty, 0};
   if (*app != kApplicationId) {

@@ -86,6 +86,12 @@ class SqliteStore final : public Store {
   core::Result<std::vector<Event>> Events(const std::string& rollout_filter) override;
   core::Result<std::vector<Event>> RecentEvents(const std::string& rollout_filter, size_t limit) override;
   core::Result<std::vector<RolloutRecord>> Rollouts() override;
+  core::Result<std::vector<Event>> EventsAfter(int64_t after, size_t limit) override;
+  core::Result<int64_t> Cursor(const std::string& sink) override;
+  core::Status SetCursor(const std::string& sink, int64_t seq) override;
+  core::Result<std::vector<Condition>> Conditions() override;
+  core::Status PutCondition(const Condition& condition) override;
+  core::Status ClearCondition(const std::string& rollout, const std::string& stage) override;
 
   core::Result<LeaseAcquired> AcquireLease(const Lease& me, core::Time now) override;
   core::Status Heartbeat(const std::string& token, core::Time now) override;

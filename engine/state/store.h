@@ -101,6 +101,25 @@ class Store {
   // Ordered by name.
   virtual core::Result<std::vector<RolloutRecord>> Rollouts() = 0;
 
+  // Notifications (docs/notifications.md): the event log is their outbox.
+  // None of these writes changes the serial: delivering notifications and
+  // tracking conditions is bookkeeping (like a heartbeat), not history.
+  // Events with seq > `after`, oldest first, at most `limit`.
+  virtual core::Result<std::vector<Event>> EventsAfter(int64_t after, size_t limit) = 0;
+  // The delivery cursor of `sink` (the seq of the last event it delivered or
+  // passed over). A sink seen for the first time starts at the end of the
+  // log as it is now: a new webhook is not sent the whole history.
+  virtual core::Result<int64_t> Cursor(const std::string& sink) = 0;
+  // Moves the cursor of `sink` to `seq`; never backwards (a smaller seq is
+  // ignored: two processes delivering at once do not send events again).
+  virtual core::Status SetCursor(const std::string& sink, int64_t seq) = 0;
+  // Ordered by rollout, then stage.
+  virtual core::Result<std::vector<Condition>> Conditions() = 0;
+  // Inserts or replaces the condition of (rollout, stage).
+  virtual core::Status PutCondition(const Condition& condition) = 0;
+  // Removes the condition of (rollout, stage), if any.
+  virtual core::Status ClearCondition(const std::string& rollout, const std::string& stage) = 0;
+
   // The lease (rules in lease.h). AcquireLease takes it for `me` (times set
   // to now) or fails with Conflict naming the holder; it never changes the
   // serial. Heartbeat refreshes ours, Conflict when it is no longer ours.

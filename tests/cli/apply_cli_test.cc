@@ -76,6 +76,9 @@ TEST_F(ApplyCliTest, CreatesThePlanAndThenHasNothingToDo) {
                        "cancelled\n"),
             std::string::npos)
       << r.out;
+  // Off a terminal: plain lines, no progress line.
+  EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("[1/"), std::string::npos) << r.out;
   EXPECT_EQ(Created(), 2u);
 
   RunResult again = Otaroll({"apply", tree_, "--state", state_, "--yes"});
@@ -171,8 +174,13 @@ TEST_F(ApplyCliTest, OnATerminalItShowsThePlanAndAsks) {
   o.terminal_input = "yes\n";
   RunResult accepted = test_util::RunOnTerminal({OTAROLL_BIN, "apply", tree_, "--state", state_}, o);
   EXPECT_EQ(accepted.exit_code, 0) << accepted.out;
-  EXPECT_NE(accepted.out.find("[1/1] thermostat/canary: created job "), std::string::npos) << accepted.out;
-  EXPECT_NE(accepted.out.find("[2/2] thermostat/everyone: created job "), std::string::npos) << accepted.out;
+  EXPECT_NE(accepted.out.find("thermostat/canary: created job "), std::string::npos) << accepted.out;
+  EXPECT_NE(accepted.out.find("thermostat/everyone: created job "), std::string::npos) << accepted.out;
+  // The live progress line, drawn under the event lines and cleared in place.
+  EXPECT_NE(accepted.out.find("[1/1]"), std::string::npos) << accepted.out;
+  EXPECT_NE(accepted.out.find("\r\x1b[K"), std::string::npos) << accepted.out;
+  EXPECT_NE(accepted.out.find("[2/2] "), std::string::npos) << accepted.out;
+  EXPECT_NE(accepted.out.find(" jobs/s"), std::string::npos) << accepted.out;
   EXPECT_EQ(Created(), 2u);
 }
 

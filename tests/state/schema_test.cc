@@ -53,6 +53,39 @@ TEST_F(SchemaTest, ReopenKeepsDataAndDoesNotMigrateAgain) {
   EXPECT_EQ(snap->serial, 2);
 }
 
+// A state file of version 1 (before notifications), as an older otaroll
+// left it: plan reads it as it is, the first writer migrates it and keeps
+// every row.
+TEST_F(SchemaTest, AVersion1FileIsReadAsItIsAndMigratedByTheFirstWriter) {
+  const std::string path = Path("state.db");
+  {
+    RawDb raw(path);
+    ASSERT_EQ(raw.Exec(Migrations().at(0).sql), SQLITE_OK);
+    ASSERT_EQ(raw.Exec("PRAGMA user_version = 1"), SQLITE_OK);
+    ASSERT_EQ(raw.Exec("INSERT INTO rollouts VALUES ('r1', 'k1', '178', '2026-11-25T10:00:00Z', "
+                       "'2026-11-25T10:00:00Z')"),
+              SQLITE_OK);
+    ASSERT_EQ(raw.Exec("INSERT INTO events (at, kind, message) VALUES ('2026-11-25T10:00:00Z', 'cycle', 'c')"),
+              SQLITE_OK);
+  }
+  auto read = LoadSnapshot(path);
+  ASSERT_TRUE(read.ok()) << read.status().message();
+  EXPECT_TRUE(read->exists);
+  EXPECT_EQ(RawDb(path).Int("PRAGMA user_version"), 1);
+
+  auto store = SqliteStore::Open(path);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  EXPECT_EQ(RawDb(path).Int("PRAGMA user_version"), 2);
+  auto rollouts = (*store)->Rollouts();
+  ASSERT_TRUE(rollouts.ok());
+  ASSERT_EQ(rollouts->size(), 1u);
+  EXPECT_EQ((*rollouts)[0].name, "r1");
+  // The cursor of a new webhook starts after the events already there.
+  auto cursor = (*store)->Cursor("sink");
+  ASSERT_TRUE(cursor.ok()) << cursor.status().message();
+  EXPECT_EQ(*cursor, 1);
+}
+
 TEST_F(SchemaTest, NewerSchemaVersionIsRefused) {
   const std::string path = Path("state.db");
   ASSERT_TRUE(SqliteStore::Open(path).ok());
@@ -62,7 +95,7 @@ TEST_F(SchemaTest, NewerSchemaVersionIsRefused) {
   }
   const std::string hash = HashFile(path);
   const std::string want = "state file " + path +
-                           " was written by a newer otaroll (schema version 3; this otaroll knows 1); upgrade otaroll";
+                           " was written by a newer otaroll (schema version 3; this otaroll knows 2); upgrade otaroll";
 
   auto store = SqliteStore::Open(path);
   ASSERT_FALSE(store.ok());

@@ -18,7 +18,8 @@ namespace otaroll::test_util {
 class ServerThread {
  public:
   // Register the handlers on `server` before; it must outlive this object.
-  explicit ServerThread(httplib::Server& server) : server_(server) {
+  // `port` 0: one the kernel picks; else that one (a server coming back).
+  explicit ServerThread(httplib::Server& server, int port = 0) : server_(server) {
     // An idle kept-alive connection holds a worker (and so stop()) for at
     // most this long.
     server_.set_keep_alive_timeout(1);
@@ -30,7 +31,7 @@ class ServerThread {
       MarkReady();
       return new httplib::ThreadPool(4);
     };
-    port_ = server_.bind_to_any_port("127.0.0.1");
+    port_ = port == 0 ? server_.bind_to_any_port("127.0.0.1") : (server_.bind_to_port("127.0.0.1", port) ? port : -1);
     if (port_ <= 0) throw std::runtime_error("test server: cannot bind to 127.0.0.1 (bad certificate?)");
     thread_ = std::thread([this] {
       server_.listen_after_bind();
