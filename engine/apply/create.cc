@@ -158,7 +158,10 @@ core::Status Applier::RecordFailedCreate(Attempt a, const platform::CallError& e
     }
   }
   const char* name = EventKindName(kind);
-  if (auto s = Record(a, name, fmt::format("attempt {}: {}", a.intent_id, a.error_message)); !s.ok()) return s;
+  const nlohmann::json data = {{"code", CodeOf(e)}};
+  if (auto s = Record(a, name, fmt::format("attempt {}: {}", a.intent_id, a.error_message), data.dump()); !s.ok()) {
+    return s;
+  }
   Say(kind, a, fmt::format("{}: {}: {}", where, name, a.error_message));
   return core::Status::Ok();
 }

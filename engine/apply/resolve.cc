@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "apply/applier.h"
 #include "apply/helpers.h"
@@ -174,7 +175,8 @@ core::Status Applier::ResolveOne(Attempt a, const std::vector<platform::JobInfo>
   a.error_message.clear();
   a.updated_at = clock_.Now();
   if (auto s = Record(a, "adopted",
-                      fmt::format("attempt {}: found job {} on the platform and adopted it", a.intent_id, job.job_id));
+                      fmt::format("attempt {}: found job {} on the platform and adopted it", a.intent_id, job.job_id),
+                      nlohmann::json{{"job", job.job_id}}.dump());
       !s.ok()) {
     return s;
   }

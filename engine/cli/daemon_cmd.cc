@@ -99,16 +99,32 @@ class SignalThread {
   std::thread thread_;
 };
 
-int Run(const Settings& s) {
-  SignalThread::Block();  // before the lease's heartbeat thread or the server exist
+// The loop's options from the command line; the messages name the option.
+core::Result<daemon::Options> LoopOptions(const Settings& s) {
   auto interval = ParseDurationOption("--interval", s.interval);
   auto git_timeout = ParseDurationOption("--git-timeout", s.git_timeout);
   auto observe = ParseDurationOption("--observe-every", s.observe_every);
   for (const auto* r : {&interval, &git_timeout, &observe}) {
-    if (!r->ok()) {
-      PrintError(r->status().message());
-      return kExitError;
-    }
+    if (!r->ok()) return r->status();
+  }
+  daemon::Options o;
+  o.dir = s.dir;
+  o.interval = *interval;
+  o.git_pull = s.git_pull;
+  o.git_timeout = *git_timeout;
+  o.verify_commits = s.verify_commits;
+  o.trusted_keys = s.trusted_keys;
+  o.health_cadence = *observe;
+  o.apply = ToApplyOptions(s.flags, s.platform);
+  return o;
+}
+
+int Run(const Settings& s) {
+  SignalThread::Block();  // before the lease's heartbeat thread or the server exist
+  auto options = LoopOptions(s);
+  if (!options.ok()) {
+    PrintError(options.status().message());
+    return kExitError;
   }
   auto notify = ParseNotify(s.notify);
   if (!notify.ok()) {
@@ -121,16 +137,8 @@ int Run(const Settings& s) {
     return kExitError;
   }
   state::Store& store = *session->store;
-  daemon::Options o;
-  o.dir = s.dir;
-  o.interval = *interval;
-  o.git_pull = s.git_pull;
-  o.git_timeout = *git_timeout;
-  o.verify_commits = s.verify_commits;
-  o.trusted_keys = s.trusted_keys;
-  o.health_cadence = *observe;
+  daemon::Options o = std::move(*options);
   o.remind_after = notify->remind_after;
-  o.apply = ToApplyOptions(s.flags, s.platform);
   auto log = [](const daemon::LogLine& l) { WriteLog(std::cout, l); };
 
   daemon::Metrics metrics;

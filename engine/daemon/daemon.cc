@@ -254,7 +254,8 @@ void Daemon::ReportInvalid(const Cycle& cycle, const std::vector<std::string>& e
   for (const auto& e : errors) Log("error", kind, e);
   const char* good = untrusted ? "trusted" : "valid";
   const std::string what =
-      valid_ ? fmt::format("the last {} tree (commit {}) keeps being reconciled", good, Short(valid_commit_))
+      valid_ ? fmt::format("the last {} tree{} keeps being reconciled", good,
+                           valid_commit_.empty() ? "" : fmt::format(" (commit {})", Short(valid_commit_)))
       : valid_commit_.empty()
           ? fmt::format("no {} tree has been seen yet: nothing is done until one appears", good)
           : fmt::format("the last {} commit acted on was {}; nothing is done until a {} tree appears", good,

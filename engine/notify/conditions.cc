@@ -24,35 +24,28 @@ nlohmann::json HealthJson(const plan::HealthView& h) {
           {"succeeded", h.succeeded}, {"failed", h.failed}};
 }
 
-state::Event Halted(const plan::RolloutPlan& r, const plan::StagePlan& s, const std::string& commit, core::Time now) {
-  nlohmann::json data = {{"state", "halted"}, {"cause", s.cause}, {"commit", commit}, {"reason", s.reason}};
+state::Event StageEvent(const plan::RolloutPlan& r, const plan::StagePlan& s, const char* kind, std::string message,
+                        nlohmann::json data, core::Time now) {
   if (s.health) data["health"] = HealthJson(*s.health);
-  return state::Event{0,
-                      now,
-                      r.name,
-                      s.name,
-                      std::nullopt,
-                      "halted",
-                      fmt::format("{}/{} is halted at commit {}: {}", r.name, s.name, Short(commit), s.reason),
-                      data.dump()};
+  return state::Event{0, now, r.name, s.name, std::nullopt, kind, std::move(message), data.dump()};
+}
+
+state::Event Halted(const plan::RolloutPlan& r, const plan::StagePlan& s, const std::string& commit, core::Time now) {
+  return StageEvent(r, s, "halted",
+                    fmt::format("{}/{} is halted at commit {}: {}", r.name, s.name, Short(commit), s.reason),
+                    {{"state", "halted"}, {"cause", s.cause}, {"commit", commit}, {"reason", s.reason}}, now);
 }
 
 state::Event Reminder(const plan::RolloutPlan& r, const plan::StagePlan& s, const state::Condition& c, core::Time now) {
-  nlohmann::json data = {{"state", c.state},
-                         {"cause", c.reason},
-                         {"commit", c.commit},
-                         {"since", core::FormatRfc3339(c.since)},
-                         {"reason", s.reason}};
-  if (s.health) data["health"] = HealthJson(*s.health);
-  return state::Event{0,
-                      now,
-                      r.name,
-                      s.name,
-                      std::nullopt,
-                      "reminder",
-                      fmt::format("{}/{} has been {} for {} (since {}): {}", r.name, s.name, c.state,
-                                  core::FormatDuration(now - c.since), core::FormatRfc3339(c.since), s.reason),
-                      data.dump()};
+  return StageEvent(r, s, "reminder",
+                    fmt::format("{}/{} has been {} for {} (since {}): {}", r.name, s.name, c.state,
+                                core::FormatDuration(now - c.since), core::FormatRfc3339(c.since), s.reason),
+                    {{"state", c.state},
+                     {"cause", c.reason},
+                     {"commit", c.commit},
+                     {"since", core::FormatRfc3339(c.since)},
+                     {"reason", s.reason}},
+                    now);
 }
 
 }  // namespace

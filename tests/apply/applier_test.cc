@@ -7,10 +7,15 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
 
 #include "core/clock.h"
+#include "notify/outbox.h"
 #include "state/memory_store.h"
 #include "test_util/manifests.h"
+#include "test_util/receiver.h"
 
 namespace otaroll::apply {
 namespace {
@@ -192,7 +197,32 @@ class ApplierTest : public ::testing::Test {
 
   core::FixedClock clock_;
   FakePlatform platform_;
+  // What a webhook receives of this test's events (notify/outbox.h over
+  // loopback), once Notified is called; one of each kind is saved under the
+  // build folder.
+  void StartNotifying() {
+    auto hook = notify::ParseWebhook(receiver_.Url(), notify::Format::kJson, {});
+    ASSERT_TRUE(hook.ok());
+    auto box = notify::Outbox::Start(*store_, {*hook}, notify::SenderOptions{}, nullptr);
+    ASSERT_TRUE(box.ok()) << box.status().message();
+    outbox_ = std::move(*box);
+  }
+  std::vector<test_util::Receiver::Request> Notified(const std::string& kind) {
+    EXPECT_TRUE(outbox_->Drain(*store_, std::chrono::seconds(20)).empty());
+    std::vector<test_util::Receiver::Request> out;
+    for (const auto& r : receiver_.delivered()) {
+      if (r.event != kind) continue;
+      out.push_back(r);
+      const std::string saved = std::string(OTAROLL_BUILD_DIR) + "/notifications";
+      std::filesystem::create_directories(saved);
+      std::ofstream(saved + "/" + kind + ".json") << nlohmann::json::parse(r.body).dump(2) << "\n";
+    }
+    return out;
+  }
+
   std::unique_ptr<state::Store> store_ = std::make_unique<state::MemoryStore>();
+  test_util::Receiver receiver_;
+  std::unique_ptr<notify::Outbox> outbox_;  // declared after the store: stopped before it
 };
 
 TEST_F(ApplierTest, CreatesEveryOpenStageInOrderInOneRunAndThenNothing) {
@@ -264,6 +294,7 @@ TEST_F(ApplierTest, LostAnswerIsUnknownThenAdoptedNeverCreatedTwice) {
 }
 
 TEST_F(ApplierTest, WhenThePlatformShowsTwoJobsForOneIntentTheOldestIsAdoptedAndTheOtherNamed) {
+  StartNotifying();
   auto m = test_util::Parse(kThreeStages);
   platform_.faults = {CreateFault::kCreatedAnswerLost};
   Apply(m);
@@ -285,6 +316,9 @@ TEST_F(ApplierTest, WhenThePlatformShowsTwoJobsForOneIntentTheOldestIsAdoptedAnd
   auto events = store_->Events("");
   ASSERT_TRUE(events.ok());
   EXPECT_TRUE(std::any_of(events->begin(), events->end(), [](const state::Event& e) { return e.kind == "duplicate"; }));
+  // Told to a person: the duplicate and the adoption.
+  EXPECT_EQ(Notified("duplicate").size(), 1u);
+  EXPECT_EQ(Notified("adopted").size(), 1u);
 }
 
 // Apply speaks in typed events (apply/events.h): what the CLI prints, and
@@ -482,10 +516,14 @@ TEST_F(ApplierTest, IntentTagsDecideOnAlibaba) {
 }
 
 TEST_F(ApplierTest, RejectionFailsTheStageUntilRetryFailed) {
+  StartNotifying();
   auto m = test_util::Parse(kThreeStages);
   platform_.faults = {CreateFault::kRejected};
   Report r = Apply(m);
   EXPECT_EQ(r.failed, 1);
+  const auto failed = Notified("failed");
+  ASSERT_EQ(failed.size(), 1u);
+  EXPECT_NE(failed[0].body.find("iot.ota.FirmwareNotExist"), std::string::npos) << failed[0].body;
   EXPECT_EQ(platform_.creates, 1);
   auto a = Attempts()[0];
   EXPECT_EQ(a.status, AttemptStatus::kFailed);

@@ -9,6 +9,7 @@
 #include "state/sqlite_store.h"
 #include "test_util/child.h"
 #include "test_util/manifests.h"
+#include "test_util/receiver.h"
 #include "test_util/sandbox_process.h"
 #include "test_util/temp_dir.h"
 
@@ -42,13 +43,14 @@ class ApplyCliTest : public ::testing::Test {
     ASSERT_TRUE(sandbox_->started()) << sandbox_->error();
   }
 
-  RunResult Otaroll(std::vector<std::string> args) {
+  RunResult Otaroll(std::vector<std::string> args, std::vector<std::pair<std::string, std::string>> env = {}) {
     args.insert(args.begin(), OTAROLL_BIN);
     test_util::RunOptions o;
     o.env = {{"OTAROLL_ACCESS_KEY_ID", "testid"},
              {"OTAROLL_ACCESS_KEY_SECRET", "testsecret"},
              {"OTAROLL_ENDPOINT", sandbox_->url()},
              {"OTAROLL_STATE", ""}};
+    o.env.insert(env.begin(), env.end());
     o.timeout_seconds = 60;
     return test_util::Run(std::move(args), o);
   }
@@ -182,6 +184,41 @@ TEST_F(ApplyCliTest, OnATerminalItShowsThePlanAndAsks) {
   EXPECT_NE(accepted.out.find("[2/2] "), std::string::npos) << accepted.out;
   EXPECT_NE(accepted.out.find(" jobs/s"), std::string::npos) << accepted.out;
   EXPECT_EQ(Created(), 2u);
+}
+
+// apply --notify-webhook: each created stage reaches a Slack receiver, with
+// the token header from the environment; neither the token nor the URL's
+// path is ever printed.
+TEST_F(ApplyCliTest, NotifiesEachCreatedStageToASlackWebhook) {
+  test_util::Receiver receiver;
+  const std::string url = receiver.Url("/services/T0/B0/s3cr3t-path");
+  RunResult r = Otaroll({"apply", tree_, "--state", state_, "--yes", "--notify-webhook", url, "--notify-format",
+                         "slack", "--notify-header", "Authorization: env:HOOK_TOKEN"},
+                        {{"HOOK_TOKEN", "Bearer t0k3n"}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  // apply waited for its notifications before exiting.
+  const auto got = receiver.delivered();
+  ASSERT_EQ(got.size(), 2u) << r.out << r.err;
+  for (const auto& n : got) {
+    EXPECT_EQ(n.event, "created");
+    EXPECT_EQ(n.authorization, "Bearer t0k3n");
+    EXPECT_EQ(n.path, "/services/T0/B0/s3cr3t-path");
+  }
+  const auto text = nlohmann::json::parse(got[0].body)["text"].get<std::string>();
+  EXPECT_EQ(text.rfind(":white_check_mark: *otaroll: stage created* · `thermostat/canary`\nattempt ", 0), 0u) << text;
+  EXPECT_NE(got[0].idempotency_key, got[1].idempotency_key);
+  for (const std::string& secret : {std::string("t0k3n"), std::string("s3cr3t")}) {
+    EXPECT_EQ(r.out.find(secret), std::string::npos) << r.out;
+    EXPECT_EQ(r.err.find(secret), std::string::npos) << r.err;
+  }
+  // A token on the command line is refused before anything is done.
+  RunResult bad = Otaroll({"apply", tree_, "--state", dir_.Join("other.db"), "--yes", "--notify-webhook", url,
+                           "--notify-header", "Authorization: Bearer t0k3n"});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_EQ(bad.err,
+            "otaroll: error: --notify-header Authorization: a value on the command line is visible to every user of "
+            "this machine (ps); take it from env:VAR or file:PATH\n");
+  EXPECT_FALSE(fs::exists(dir_.Join("other.db")));
 }
 
 TEST_F(ApplyCliTest, SavedPlanIsAppliedExactlyOrRefusedWhenStale) {

@@ -41,6 +41,7 @@
 #include <vector>
 
 #include "core/clock.h"
+#include "notify/payload.h"
 #include "platform/client.h"
 #include "platform/curl_transport.h"
 #include "state/db.h"
@@ -49,6 +50,7 @@
 #include "test_util/child.h"
 #include "test_util/fleet_manifests.h"
 #include "test_util/manifests.h"
+#include "test_util/receiver.h"
 #include "test_util/sandbox_process.h"
 #include "test_util/temp_dir.h"
 
@@ -168,6 +170,37 @@ TEST(ApplyReliability, KillingApplyAtRandomInstantsNeitherDuplicatesNorLosesAJob
 // ---------------------------------------------------------------------------
 // 2. sandbox faults
 
+// Every event of the history that notifies reached the receiver (by its
+// idempotency key), and nothing else did; one of each kind is saved under
+// the build folder (build/notifications/).
+void ExpectEveryNotificationDelivered(const std::string& state_path, const test_util::Receiver& receiver) {
+  auto store = state::SqliteStore::Open(state_path);
+  ASSERT_TRUE(store.ok()) << store.status().message();
+  auto events = (*store)->Events("");
+  ASSERT_TRUE(events.ok());
+  std::set<std::string> expected, got;
+  std::map<std::string, size_t> kinds;
+  for (const auto& e : *events) {
+    if (!notify::Notifies(e)) continue;
+    expected.insert(notify::IdempotencyKey(e));
+    ++kinds[e.kind];
+  }
+  const std::string saved = std::string(OTAROLL_BUILD_DIR) + "/notifications";
+  std::filesystem::create_directories(saved);
+  for (const auto& r : receiver.delivered()) {
+    got.insert(r.idempotency_key);
+    const auto body = nlohmann::json::parse(r.body);
+    const bool resolved = r.event == "not-created";
+    std::ofstream(saved + "/" + (resolved ? std::string("not-created-resolved") : r.event) + ".json")
+        << body.dump(2) << "\n";
+  }
+  EXPECT_EQ(got, expected);
+  std::string counts;
+  for (const auto& [kind, n] : kinds) counts += fmt::format(" {}={}", kind, n);
+  std::printf("notifications: %zu in the history, %zu distinct delivered (%zu POSTs):%s\n", expected.size(), got.size(),
+              receiver.requests().size(), counts.c_str());
+}
+
 TEST(ApplyReliability, FaultsNeitherDuplicateNorLoseAJob) {
   const uint64_t seed = TestSeed();
   const std::string sandbox_seed = std::to_string(seed % 1000000 + 1);
@@ -181,11 +214,14 @@ TEST(ApplyReliability, FaultsNeitherDuplicateNorLoseAJob) {
   Fleet fleet = test_util::WriteFleet(dir, "tree", o);
   std::string log;
   Convergence c;
+  // Every run notifies a receiver: through faults, crashes of the platform's
+  // answers and many runs, it must get every notification the history holds.
+  test_util::Receiver receiver;
   {
     SandboxProcess faulty(SandboxArgs(
         dir, {"--drop-response-rate", "0.2", "--throttle-rate", "0.1", "--fail-rate", "0.1", "--seed", sandbox_seed}));
     ASSERT_TRUE(faulty.started()) << faulty.error();
-    Rig s{fleet.dir, dir.Join("state.db"), faulty.url()};
+    Rig s{fleet.dir, dir.Join("state.db"), faulty.url(), {"--notify-webhook", receiver.Url()}};
     // More runs than elsewhere: every fault-hit create waits out the settle
     // time, and a replayed read stops a run (see nonce_refusals below).
     c = ApplyUntilConverged(s, 60, seconds(120));
@@ -222,6 +258,7 @@ TEST(ApplyReliability, FaultsNeitherDuplicateNorLoseAJob) {
       not_created += a.status == state::AttemptStatus::kFailed && a.error_code == "otaroll.NotCreated";
     }
   }
+  ExpectEveryNotificationDelivered(dir.Join("state.db"), receiver);
   // The faults must have hit creates, or the test proves nothing.
   EXPECT_GT(dropped_creates, 0u) << "seed " << seed;
   EXPECT_GT(failed_creates, 0u) << "seed " << seed;

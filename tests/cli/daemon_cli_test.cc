@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -19,6 +20,7 @@
 #include "test_util/apply_rig.h"
 #include "test_util/child.h"
 #include "test_util/git_repo.h"
+#include "test_util/receiver.h"
 
 namespace otaroll {
 namespace {
@@ -110,6 +112,22 @@ class DaemonCli : public ::testing::Test {
     ASSERT_TRUE(sandbox_->started()) << sandbox_->error();
     state_ = dir_.Join("state.db");
   }
+  // A tree of one rollout whose canary, on a sandbox failing most tasks,
+  // breaches the next stage's health gate; `more` adds spec lines.
+  std::string BadFirmwareTree(const std::string& firmware, const std::string& more) {
+    const std::string tree = dir_.Join("tree");
+    std::filesystem::create_directories(tree);
+    std::ofstream(tree + "/bad.yaml")
+        << "apiVersion: otaroll/v1\nkind: Rollout\nmetadata: {name: bad-firmware}\nspec:\n"
+           "  productKey: k1nhvyl0001\n  firmwareId: \""
+        << firmware << "\"\n"
+        << more
+        << "  stages:\n"
+           "    - {name: canary, gray: 50}\n"
+           "    - {name: everyone, all: true, gate: {health: {minTasks: 5, maxFailedPercent: 20}}}\n";
+    return tree;
+  }
+
   TempDir dir_;
   std::unique_ptr<SandboxProcess> sandbox_;
   std::string state_;
@@ -267,13 +285,7 @@ TEST_F(DaemonCli, ABadFirmwareHaltsAfterTheCanaryAndItsJobIsCancelledOnce) {
   const std::string data = dir_.Join("bad-firmware.db");
   SandboxProcess bad(SandboxArgs(dir_, {"--failure-percent", "80"}, "bad-firmware.db"));
   ASSERT_TRUE(bad.started()) << bad.error();
-  const std::string tree = dir_.Join("tree");
-  std::filesystem::create_directories(tree);
-  std::ofstream(tree + "/bad.yaml")
-      << "apiVersion: otaroll/v1\nkind: Rollout\nmetadata: {name: bad-firmware}\nspec:\n"
-         "  productKey: k1nhvyl0001\n  firmwareId: \"701\"\n  onHalt: cancel\n  stages:\n"
-         "    - {name: canary, gray: 50}\n"
-         "    - {name: everyone, all: true, gate: {health: {minTasks: 5, maxFailedPercent: 20}}}\n";
+  const std::string tree = BadFirmwareTree("701", "  onHalt: cancel\n");
   DaemonProcess d(tree, state_, bad.url(), {"--interval", "1h", "--observe-every", "1s"});
   ASSERT_TRUE(d.WaitFor("info cancelled: ", seconds(40))) << d.Log() << d.child().Err();
   ASSERT_TRUE(d.WaitFor("info sleep: next cycle at")) << d.Log();
@@ -293,6 +305,77 @@ TEST_F(DaemonCli, ABadFirmwareHaltsAfterTheCanaryAndItsJobIsCancelledOnce) {
   RunResult plan = Otaroll({"plan", tree, "--state", state_});
   EXPECT_NE(plan.out.find("halted"), std::string::npos) << plan.out;
   EXPECT_NE(plan.out.find("stage canary breached its health gate"), std::string::npos) << plan.out;
+}
+
+// Notifications from the daemon (SPEC §7): a receiver that is down while
+// the daemon runs and restarts loses nothing (the outbox and its cursor are
+// in state); a slow one does not hold the loop; each notification kind is
+// delivered once per condition, and saved under the build folder.
+TEST_F(DaemonCli, NotifiesWhatAPersonMustKnowAndLosesNothingWhileTheReceiverIsDown) {
+  SandboxProcess bad(SandboxArgs(dir_, {"--failure-percent", "80"}, "bad-firmware.db"));
+  ASSERT_TRUE(bad.started()) << bad.error();
+  const std::string tree = BadFirmwareTree("702", "");
+  const int port = DownPort();
+  const std::vector<std::string> args = {
+      "--interval",     "1h", "--observe-every",  "1s",
+      "--remind-after", "3s", "--notify-webhook", fmt::format("http://127.0.0.1:{}/hook", port)};
+  {
+    DaemonProcess d(tree, state_, bad.url(), args);
+    ASSERT_TRUE(d.WaitFor("warn notify: webhook ", seconds(40))) << d.Log() << d.child().Err();
+    ASSERT_TRUE(d.WaitFor("/hook") == false) << "the URL's path is never logged\n" << d.Log();
+    d.child().Signal(SIGTERM);
+    EXPECT_EQ(d.child().Wait().exit_code, 0) << d.Log();
+    EXPECT_NE(d.Log().find("not delivered yet (last error: cannot connect to 127.0.0.1:"), std::string::npos)
+        << d.Log();
+  }
+  Receiver receiver(port);
+  DaemonProcess d(tree, state_, bad.url(), args);
+  // Distinct notifications (by idempotency key) of `kind` the receiver took.
+  auto count = [](const std::vector<Receiver::Request>& got, const std::string& kind) {
+    std::set<std::string> keys;
+    for (const auto& r : got) {
+      if (r.event == kind && r.answered < 300) keys.insert(r.idempotency_key);
+    }
+    return keys.size();
+  };
+  auto kinds = [&](const std::string& kind) { return count(receiver.requests(), kind); };
+  ASSERT_TRUE(receiver.WaitFor([&](const auto& got) {
+    return count(got, "created") >= 1 && count(got, "halted") >= 1;
+  })) << d.Log();
+  ASSERT_TRUE(receiver.WaitFor([&](const auto& got) { return count(got, "reminder") >= 1; })) << d.Log();
+
+  // A slow receiver does not hold the loop: cycles go on while a POST waits.
+  ASSERT_TRUE(d.WaitFor("info sleep: next cycle at")) << d.Log();  // the restarted daemon has a valid tree
+  receiver.Delay(milliseconds(6000));
+  std::ofstream(tree + "/broken.yaml") << "apiVersion: otaroll/v1\nkind: Rollout\nmetadata: {name: broken}\n";
+  const size_t cycles = d.Count("info cycle: ");
+  d.child().Signal(SIGHUP);
+  ASSERT_TRUE(d.WaitFor("error tree-invalid: ")) << d.Log();
+  ASSERT_TRUE(Eventually([&] { return d.Count("info cycle: ") > cycles; }, seconds(3))) << d.Log();
+  d.child().Signal(SIGHUP);
+  ASSERT_TRUE(Eventually([&] { return d.Count("info cycle: ") > cycles + 1; }, seconds(3))) << d.Log();
+  ASSERT_TRUE(receiver.WaitFor([&](const auto& got) { return count(got, "tree-invalid") >= 1; })) << d.Log();
+  EXPECT_NE(d.Log().find("is invalid (1 error); the last valid tree keeps being reconciled"), std::string::npos)
+      << d.Log();
+  d.child().Signal(SIGTERM);
+  EXPECT_EQ(d.child().Wait().exit_code, 0) << d.Log();
+
+  // Once each: the halt and its reminder are not repeated by later cycles.
+  EXPECT_EQ(kinds("created"), 1u);
+  EXPECT_EQ(kinds("halted"), 1u);
+  EXPECT_EQ(kinds("reminder"), 1u);
+  EXPECT_EQ(kinds("tree-invalid"), 1u);
+  const std::string saved = std::string(OTAROLL_BUILD_DIR) + "/notifications";
+  std::filesystem::create_directories(saved);
+  for (const auto& r : receiver.delivered()) {
+    const auto body = nlohmann::json::parse(r.body);
+    EXPECT_EQ(body["id"], r.idempotency_key);
+    std::ofstream(saved + "/" + r.event + ".json") << body.dump(2) << "\n";
+    if (r.event == "halted") {
+      EXPECT_EQ(body["stage"], "everyone");
+      EXPECT_GT(body["data"]["health"]["failed"].get<int>(), 0) << r.body;
+    }
+  }
 }
 
 // SIGHUP: reconcile now, not at the next interval.
@@ -464,7 +547,8 @@ TEST_F(DaemonCli, LosingTheLeaseStopsTheDaemonWithAnError) {
   const std::string tree = dir_.Join("tree");
   std::filesystem::create_directories(tree);
   std::ofstream(tree + "/a.yaml") << Rollout("a", "501", "    - {name: all, all: true}\n");
-  DaemonProcess d(tree, state_, sandbox_->url(), {"--interval", "1h"});
+  Receiver receiver;
+  DaemonProcess d(tree, state_, sandbox_->url(), {"--interval", "1h", "--notify-webhook", receiver.Url()});
   ASSERT_TRUE(Eventually([&] { return Created(state_) == 1; })) << d.Log();
   RunResult unlocked = Otaroll({"state", "force-unlock", "--force", "--state", state_});
   ASSERT_EQ(unlocked.exit_code, 0) << unlocked.err;
@@ -475,6 +559,19 @@ TEST_F(DaemonCli, LosingTheLeaseStopsTheDaemonWithAnError) {
             std::string::npos)
       << done.err;
   EXPECT_LT(d.child().elapsed(), seconds(60));
+  // The loss is told (the daemon drains its notifications before exiting).
+  const auto got = receiver.delivered();
+  ASSERT_EQ(got.size(), 2u) << d.Log();
+  EXPECT_EQ(got[0].event, "created");
+  EXPECT_EQ(got[1].event, "lease-lost");
+  const auto body = nlohmann::json::parse(got[1].body);
+  EXPECT_EQ(body["message"],
+            fmt::format("pid {} on host {} lost the lease on the state (the lease on {} was removed (otaroll state "
+                        "force-unlock); stop); it stopped creating",
+                        d.child().pid(), body["data"]["host"].get<std::string>(), state_));
+  const std::string saved = std::string(OTAROLL_BUILD_DIR) + "/notifications";
+  std::filesystem::create_directories(saved);
+  std::ofstream(saved + "/lease-lost.json") << body.dump(2) << "\n";
 }
 
 // kill -9 at random instants and a restart: no duplicate, none lost, checked

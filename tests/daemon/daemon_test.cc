@@ -7,15 +7,19 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <thread>
 
 #include "daemon/metrics.h"
 #include "daemon/server.h"
+#include "notify/outbox.h"
 #include "state/memory_store.h"
 #include "test_util/child.h"
 #include "test_util/git_repo.h"
 #include "test_util/gpg.h"
+#include "test_util/receiver.h"
 #include "test_util/temp_dir.h"
 
 namespace otaroll::daemon {
@@ -277,6 +281,13 @@ TEST(DaemonLoop, OnlyCommitsSignedByATrustedKeyAreActedOn) {
   o.verify_commits = true;
   o.trusted_keys = dir.Join("trusted.asc");
   auto d = Started(o, repos.author, store, platform, clock, [&](const LogLine& l) { log.push_back(l); });
+  // Each untrusted commit is notified (notify/outbox.h, a receiver on loopback).
+  test_util::Receiver receiver;
+  auto hook = notify::ParseWebhook(receiver.Url(), notify::Format::kJson, {});
+  ASSERT_TRUE(hook.ok());
+  auto outbox = notify::Outbox::Start(store, {*hook}, notify::SenderOptions{}, nullptr);
+  ASSERT_TRUE(outbox.ok()) << outbox.status().message();
+  d->SetOutbox(outbox->get());
 
   commit(&trusted, "first", "1");
   Cycle good = d->RunCycle(nullptr);
@@ -315,6 +326,18 @@ TEST(DaemonLoop, OnlyCommitsSignedByATrustedKeyAreActedOn) {
   EXPECT_NE(edited.untrusted.find("has changes that are not in commit"), std::string::npos) << edited.untrusted;
   EXPECT_EQ(CountEvents(store, "tree-untrusted"), 3u);
   EXPECT_EQ(CountEvents(store, "cycle", trusted.fingerprint()), 2u);
+
+  EXPECT_TRUE((*outbox)->Drain(store, std::chrono::seconds(20)).empty());
+  std::vector<std::string> untrusted;
+  for (const auto& r : receiver.delivered()) {
+    if (r.event == "tree-untrusted") untrusted.push_back(r.body);
+  }
+  ASSERT_EQ(untrusted.size(), 3u);
+  const auto body = nlohmann::json::parse(untrusted[0]);
+  EXPECT_EQ(body["title"], "commit not trusted");
+  const std::string saved = std::string(OTAROLL_BUILD_DIR) + "/notifications";
+  std::filesystem::create_directories(saved);
+  std::ofstream(saved + "/tree-untrusted.json") << body.dump(2) << "\n";
 }
 
 // A cycle with no changed manifest does not parse the tree again; an invalid
@@ -347,8 +370,13 @@ TEST(DaemonLoop, UnchangedTreesAreNotParsedAgainAndInvalidOnesReportedOnce) {
   EXPECT_FALSE(bad.tree_valid);
   EXPECT_EQ(bad.digest, first.digest);  // the last valid tree is what it acted on
   size_t reported = 0;
-  for (const auto& l : log)
-    reported += l.kind == "tree-invalid" && l.message.find("is invalid (1 error)") != std::string::npos;
+  for (const auto& l : log) {
+    if (l.kind != "tree-invalid" || l.message.find("is invalid (1 error)") == std::string::npos) continue;
+    ++reported;
+    EXPECT_EQ(l.message,
+              "the tree at commit (not a git checkout) is invalid (1 error); the last valid tree keeps being "
+              "reconciled");
+  }
   EXPECT_EQ(reported, 1u);
   EXPECT_FALSE(d->health().ready);
   EXPECT_EQ(CountEvents(store, "cycle"), 4u);

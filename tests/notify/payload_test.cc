@@ -1,7 +1,12 @@
 #include "notify/payload.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
 
 namespace otaroll::notify {
@@ -51,6 +56,33 @@ TEST(Payload, TheJsonDocumentCarriesTheEventWhole) {
   state::Event whole = Halted();
   whole.rollout = whole.stage = "";
   EXPECT_TRUE(nlohmann::json::parse(Body(whole, Format::kJson))["rollout"].is_null());
+}
+
+// Every kind's JSON body agrees with schemas/notification.schema.json (Ajv,
+// strict mode; scripts/install-deps.sh installs the checker).
+TEST(Payload, TheJsonBodyMatchesItsSchema) {
+  const std::string root = OTAROLL_SOURCE_DIR;
+  if (!std::filesystem::exists(root + "/tools/schema-check/node_modules/ajv") ||
+      std::system("node --version >/dev/null 2>&1") != 0) {
+    FAIL() << "node or tools/schema-check/node_modules is missing; run scripts/install-deps.sh";
+  }
+  std::string files;
+  for (const char* kind : {"created", "halted", "tree-invalid", "lease-lost"}) {
+    state::Event e = Halted();
+    e.kind = kind;
+    if (std::string(kind) != "halted") e.rollout = e.stage = "";
+    const std::string path = fmt::format("{}/otaroll-notification-{}.json", ::testing::TempDir(), kind);
+    std::ofstream(path) << Body(e, Format::kJson);
+    files += " '" + path + "'";
+  }
+  const std::string log = ::testing::TempDir() + "/otaroll-notification-schema.log";
+  const int rc = std::system(
+      fmt::format("node '{0}/tools/schema-check/check-json.mjs' '{0}/schemas/notification.schema.json'{1} >'{2}' 2>&1",
+                  root, files, log)
+          .c_str());
+  std::ifstream in(log);
+  const std::string out((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(rc, 0) << out;
 }
 
 TEST(Payload, SlackGetsAReadableTextWithTheFiguresAndEscapedMarkup) {

@@ -89,7 +89,8 @@ class Receiver {
     }
     return out;
   }
-  // Waits (bounded) until `done(requests)` holds.
+  // Waits (bounded) until `done(requests)` holds; `done` runs under the
+  // receiver's lock: it must read its argument, not call back in.
   bool WaitFor(const std::function<bool(const std::vector<Request>&)>& done,
                std::chrono::milliseconds bound = std::chrono::seconds(30)) const {
     std::unique_lock<std::mutex> lock(mu_);
