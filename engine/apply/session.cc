@@ -52,7 +52,7 @@ core::Status Settle(state::Store& store, core::Clock& clock, const plan::Resolve
   const core::Time now = clock.Now();
   if (after->serial != result.plan.state_serial) result.after = plan::Build(resolved, *after, now);
   result.observations = std::move(after->observations);
-  const std::string& commit = o.track->commit.empty() ? result.plan.manifest_digest : o.track->commit;
+  const std::string commit = o.track->commit.empty() ? "digest:" + result.plan.manifest_digest : o.track->commit;
   auto next = notify::Record(store, result.latest(), now, commit, o.track->remind_after);
   if (!next.ok()) return next.status();
   result.next_reminder = *next;

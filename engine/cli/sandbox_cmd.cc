@@ -26,6 +26,7 @@
 #include "cli/commands.h"
 #include "core/clock.h"
 #include "sandbox/platform.h"
+#include "sandbox/rate.h"
 #include "sandbox/server.h"
 
 namespace otaroll::cli {
@@ -47,6 +48,7 @@ struct SandboxOptions {
   int64_t fleet_size = 1000;
   double failure_percent = 2;
   double task_seconds = 60;
+  std::string rate_limits = "on";
   bool ignore_busy_devices = false;
 };
 
@@ -151,6 +153,9 @@ std::string BuildOptions(const SandboxOptions& o, sandbox::Options* options) {
   options->faults.throttle_rate = o.throttle_rate;
   options->faults.drop_rate = o.drop_response_rate;
   options->faults.latency_ms = o.latency_ms;
+  auto limits = sandbox::ParseRateLimits(o.rate_limits);
+  if (!limits.ok()) return limits.status().message();
+  options->limits = *limits;
   options->fleet.seed = o.seed;
   options->fleet.fleet_size = o.fleet_size;
   options->fleet.failure_percent = o.failure_percent;
@@ -205,8 +210,9 @@ int RunSandbox(const SandboxOptions& o) {
   int64_t stored = jobs.ok() ? *jobs : 0;
   std::cerr << fmt::format(
                    "otaroll sandbox: data {} ({} job{}), style {}, seed {}, fleet {} devices per product, tasks take "
-                   "up to {}s, access keys: {}\n",
-                   o.data, stored, stored == 1 ? "" : "s", o.style, o.seed, o.fleet_size, o.task_seconds, ids)
+                   "up to {}s, rate limits {}, access keys: {}\n",
+                   o.data, stored, stored == 1 ? "" : "s", o.style, o.seed, o.fleet_size, o.task_seconds,
+                   sandbox::Describe(options.limits), ids)
             << std::flush;
 
   std::atomic<bool> finished{false};
@@ -254,6 +260,9 @@ Runner AddSandboxCommand(CLI::App& app) {
   cmd->add_option("--drop-response-rate", o->drop_response_rate,
                   "share of calls performed and then answered by closing the connection, 0..1")
       ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--rate-limits", o->rate_limits,
+                  "the platform's per-account limits: on (20/s create, 10/s query and list, 5/s cancel; default), "
+                  "off, or CREATE,QUERY,CANCEL per second");
   cmd->add_option("--latency-ms", o->latency_ms, "wait this long before handling each call")
       ->check(CLI::Range(int64_t{0}, int64_t{600000}));
   cmd->add_option("--seed", o->seed, "seed of faults, ids and the fleet simulation (default 1)");

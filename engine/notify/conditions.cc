@@ -4,6 +4,7 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <string_view>
 
 namespace otaroll::notify {
 
@@ -14,8 +15,27 @@ bool Tracks(plan::Action a) {
          a == plan::Action::kUnknown;
 }
 
-std::string Short(const std::string& commit) {
-  return commit.substr(0, 12);
+// The session passes "digest:<hex>" when the manifests are not a git
+// checkout (apply/session.cc).
+constexpr std::string_view kDigest = "digest:";
+
+bool IsDigest(const std::string& commit) {
+  return commit.rfind(kDigest, 0) == 0;
+}
+
+// "commit 0123456789ab" or "manifest digest 0123456789ab".
+std::string Where(const std::string& commit) {
+  return IsDigest(commit) ? fmt::format("manifest digest {}", commit.substr(kDigest.size(), 12))
+                          : fmt::format("commit {}", commit.substr(0, 12));
+}
+
+// {"commit": …} or {"digest": …}.
+void PutCommit(nlohmann::json& data, const std::string& commit) {
+  if (IsDigest(commit)) {
+    data["digest"] = commit.substr(kDigest.size());
+  } else {
+    data["commit"] = commit;
+  }
 }
 
 nlohmann::json HealthJson(const plan::HealthView& h) {
@@ -31,21 +51,24 @@ state::Event StageEvent(const plan::RolloutPlan& r, const plan::StagePlan& s, co
 }
 
 state::Event Halted(const plan::RolloutPlan& r, const plan::StagePlan& s, const std::string& commit, core::Time now) {
-  return StageEvent(r, s, "halted",
-                    fmt::format("{}/{} is halted at commit {}: {}", r.name, s.name, Short(commit), s.reason),
-                    {{"state", "halted"}, {"cause", s.cause}, {"commit", commit}, {"reason", s.reason}}, now);
+  nlohmann::json data = {{"state", "halted"}, {"cause", s.cause}, {"reason", s.reason}};
+  PutCommit(data, commit);
+  return StageEvent(r, s, "halted", fmt::format("{}/{} is halted at {}: {}", r.name, s.name, Where(commit), s.reason),
+                    std::move(data), now);
+}
+
+nlohmann::json ReminderData(const state::Condition& c, const plan::StagePlan& s) {
+  nlohmann::json data = {
+      {"state", c.state}, {"cause", c.reason}, {"since", core::FormatRfc3339(c.since)}, {"reason", s.reason}};
+  PutCommit(data, c.commit);
+  return data;
 }
 
 state::Event Reminder(const plan::RolloutPlan& r, const plan::StagePlan& s, const state::Condition& c, core::Time now) {
   return StageEvent(r, s, "reminder",
                     fmt::format("{}/{} has been {} for {} (since {}): {}", r.name, s.name, c.state,
                                 core::FormatDuration(now - c.since), core::FormatRfc3339(c.since), s.reason),
-                    {{"state", c.state},
-                     {"cause", c.reason},
-                     {"commit", c.commit},
-                     {"since", core::FormatRfc3339(c.since)},
-                     {"reason", s.reason}},
-                    now);
+                    ReminderData(c, s), now);
 }
 
 }  // namespace

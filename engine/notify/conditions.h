@@ -16,6 +16,8 @@
 //     freeze with a known end is not stuck; a health gate that never passes
 //     is); a remind_after of zero sends no reminders;
 //   - a stage no longer in that state, or gone from the plan, clears.
+// `commit` is a commit id, or "digest:<manifest digest>" when the manifests
+// are not a git checkout (messages then say "manifest digest").
 // Pure: the caller records the result (Record does, in one transaction).
 #pragma once
 

@@ -131,7 +131,8 @@ Platform::Platform(std::unique_ptr<JobStore> store, Options options, core::Clock
       options_(std::move(options)),
       clock_(clock),
       fault_rng_(Mix64(options_.fleet.seed ^ 0x4641554c54ULL)),
-      nonces_(kTimestampWindow, options_.max_nonces) {}
+      nonces_(kTimestampWindow, options_.max_nonces),
+      limiter_(options_.limits) {}
 
 core::Result<std::unique_ptr<Platform>> Platform::Open(const std::string& data_path, Options options,
                                                        core::Clock& clock) {
@@ -385,6 +386,10 @@ Response Platform::HandleLocked(const Request& request, core::Time now) {
   if (auto refused = CheckCommon(p, r)) return std::move(*refused);
   if (auto refused = Authenticate(request, now, r)) return std::move(*refused);
   const std::string* action = Find(p, "Action");
+  // The account's budget (rate.h): counted on authenticated calls.
+  if (!limiter_.Take(p.at("AccessKeyId"), RateLimiter::ClassOf(*action), now)) {
+    return Gateway(400, "Throttling.User", "Request was denied due to user flow control.", std::move(r));
+  }
   if (*action == kCreate) {
     r = CreateJob(p, now, std::move(r));
   } else if (*action == kQuery) {

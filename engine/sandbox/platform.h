@@ -25,6 +25,7 @@
 #include "sandbox/fleet.h"
 #include "sandbox/job.h"
 #include "sandbox/nonces.h"
+#include "sandbox/rate.h"
 #include "sandbox/store.h"
 
 namespace otaroll::sandbox {
@@ -40,6 +41,7 @@ struct Options {
   platform::Style style = platform::Style::kTuya;
   std::map<std::string, std::string> access_keys;  // id → secret
   FaultConfig faults;
+  RateLimits limits;  // the platform's per-account limits, on unless told otherwise
   FleetConfig fleet;  // fleet.seed also seeds faults, job ids and request ids
   size_t max_nonces = 1000000;
 };
@@ -123,6 +125,7 @@ class Platform {
   std::mt19937_64 id_rng_;
   std::mt19937_64 request_id_rng_;
   NonceCache nonces_;
+  RateLimiter limiter_;
   BusyTracker busy_;
   uint64_t creates_ = 0;
 };

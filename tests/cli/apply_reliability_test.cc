@@ -397,6 +397,47 @@ void TwoUnknownCreatesOfOneFirmware(platform::Style style) {
 }
 
 // Tuya keeps no tags: the lookup has only what the job list and QueryOTAJob report.
+// Against the platform's documented rate limits (the sandbox's, on), a
+// client that ignores its own budget (--qps 500) is throttled many times:
+// it backs off and retries, and nothing is duplicated or lost; with its
+// default budget it is not throttled at all.
+TEST(ApplyReliability, ThePlatformsRateLimitsThrottleButNeitherDuplicateNorLose) {
+  TempDir dir;
+  FleetOptions o;
+  o.prefix = "budget";
+  o.count = 30;
+  Fleet fleet = test_util::WriteFleet(dir, "tree", o);
+  const std::string state = dir.Join("state.db");
+  {
+    SandboxProcess limited(SandboxArgs(dir, {"--rate-limits", "on"}));
+    ASSERT_TRUE(limited.started()) << limited.error();
+    Rig s{fleet.dir, state, limited.url()};
+    Convergence c = ApplyUntilConverged(s, 20, seconds(120));
+    ASSERT_TRUE(c.converged) << c.transcript << Tail(limited.Log(), 40);
+    const size_t throttled = CountLines(limited.Log(), {"outcome=Throttling.User"});
+    EXPECT_GT(throttled, 0u) << "--qps 500 must run into the platform's limits";
+
+    // The default client budget (create 10/s, read 5/s) stays under them.
+    FleetOptions more = o;
+    more.first = 30;
+    more.count = 10;
+    Fleet added = test_util::WriteFleet(dir, "tree", more);
+    fleet.stages.insert(fleet.stages.end(), added.stages.begin(), added.stages.end());
+    fleet.firmware_ids.insert(fleet.firmware_ids.end(), added.firmware_ids.begin(), added.firmware_ids.end());
+    Child polite({kBin, "apply", fleet.dir, "--state", state, "--yes", "--endpoint", limited.url(), "--timeout", "1",
+                  "--max-creates", "1000"},
+                 ChildOptions(120));
+    RunResult r = polite.Wait();
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(CountLines(limited.Log(), {"outcome=Throttling.User"}), throttled) << Tail(limited.Log(), 40);
+    std::printf("rate limits: %zu calls throttled at --qps 500, none at the default budget\n", throttled);
+  }
+  // The audit reads the same data file without limits (it lists every firmware at once).
+  SandboxProcess clean(SandboxArgs(dir));
+  ASSERT_TRUE(clean.started()) << clean.error();
+  ExpectExactlyOnce(clean.url(), fleet, state);
+}
+
 TEST(ApplyReliability, UnknownCreatesOfTwoRolloutsOfOneFirmwareAreNotMixedUpTuya) {
   TwoUnknownCreatesOfOneFirmware(platform::Style::kTuya);
 }

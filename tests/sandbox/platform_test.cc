@@ -29,9 +29,12 @@ std::string WireTime(core::Time t) {
 
 class PlatformTest : public ::testing::Test {
  protected:
+  // The platform's rate limits are off here (the fixed clock never refills
+  // a budget) unless a test sets limits_ before Open.
   void Open(Style style = Style::kAlibaba, FaultConfig faults = {}, FleetConfig fleet = {}, size_t max_nonces = 1000) {
     platform_.reset();
     Options o;
+    o.limits = limits_;
     o.style = style;
     o.access_keys = {{"testid", "testsecret"}, {"other", "othersecret"}};
     o.faults = faults;
@@ -114,6 +117,7 @@ class PlatformTest : public ::testing::Test {
 
   test_util::TempDir dir_;
   core::FixedClock clock_{kT0};
+  RateLimits limits_{.enabled = false};
   std::unique_ptr<Platform> platform_;
   int nonce_ = 0;
 };
@@ -828,6 +832,37 @@ TEST_F(PlatformTest, ThrottleRateAnswersThrottlingAndDoesNothing) {
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(Body(r)["code"], "Throttling.User");
   EXPECT_EQ(Jobs(), 0);
+}
+
+// The platform's documented per-account limits: 20 creates, 10 reads and 5
+// cancels a second, per access key, refused with Throttling.User having
+// done nothing.
+TEST_F(PlatformTest, ThePerAccountRateLimitsAreEnforced) {
+  limits_ = RateLimits{};
+  Open(Style::kTuya);
+  int created = 0, throttled = 0;
+  for (int i = 0; i < 25; ++i) {
+    Response r = Call("CreateOTAStaticUpgradeJob", FullJob());
+    if (r.status == 200) {
+      ++created;
+    } else {
+      EXPECT_EQ(r.status, 400);
+      EXPECT_EQ(Body(r)["code"], "Throttling.User");
+      ++throttled;
+    }
+  }
+  EXPECT_EQ(created, 20);
+  EXPECT_EQ(throttled, 5);
+  EXPECT_EQ(Jobs(), 20);
+  // Reads have a budget of their own.
+  int reads = 0;
+  for (int i = 0; i < 12; ++i) reads += Call("ListOTAJobByFirmware", {{"FirmwareId", "178"}}).status == 200;
+  EXPECT_EQ(reads, 10);
+  // The budget refills with time: 100 ms is two more creates.
+  clock_.Sleep(std::chrono::milliseconds(100));
+  EXPECT_EQ(Call("CreateOTAStaticUpgradeJob", FullJob()).status, 200);
+  EXPECT_EQ(Call("CreateOTAStaticUpgradeJob", FullJob()).status, 200);
+  EXPECT_EQ(Call("CreateOTAStaticUpgradeJob", FullJob()).status, 400);
 }
 
 TEST_F(PlatformTest, DropRatePerformsTheCallThenDrops) {

@@ -119,6 +119,7 @@ std::unique_ptr<Platform> OpenPlatform(const TempDir& dir, core::Clock& clock, F
   Options o;
   o.access_keys = {{"testid", "testsecret"}};
   o.faults = faults;
+  o.limits.enabled = false;  // these tests are about serving, not budgets
   o.fleet.fleet_size = 20;
   auto p = Platform::Open(dir.Join("sandbox.db"), o, clock);
   EXPECT_TRUE(p.ok()) << p.status().message();

@@ -6,6 +6,7 @@
 //   auto reply = test_util::SandboxCall(sandbox.url(), "QueryOTAJob", {{"JobId", id}});
 //   EXPECT_EQ(sandbox.Stop(), 0);
 //
+// Unless ARGS say --rate-limits, the platform's rate limits are off.
 // The process listens on 127.0.0.1:0; its port comes from the first stdout
 // line, read with a bound. Its stderr (the request log) goes to a file that
 // Log() reads. Destruction stops it (SIGTERM, bounded wait, then SIGKILL). It
@@ -21,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -52,6 +54,11 @@ class SandboxProcess {
   explicit SandboxProcess(std::vector<std::string> args) : SandboxProcess(std::move(args), Options()) {}
   SandboxProcess(std::vector<std::string> args, const Options& options) {
     std::vector<std::string> argv = {options.binary, "sandbox", "--listen", "127.0.0.1:0"};
+    // The platform's rate limits only where a test asks for them
+    // (--rate-limits on): the others create as fast as they can.
+    if (std::find(args.begin(), args.end(), "--rate-limits") == args.end()) {
+      argv.insert(argv.end(), {"--rate-limits", "off"});
+    }
     argv.insert(argv.end(), args.begin(), args.end());
     RunOptions run;
     run.stdout_pipe = true;
