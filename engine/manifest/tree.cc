@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <thread>
 
 #include "core/escape.h"
 #include "core/sha256.h"
@@ -183,16 +184,46 @@ int64_t NowNs() {
 
 using Files = std::vector<std::pair<std::string, fs::path>>;  // display name, path
 
-// Parses `files` into `result` (texts already read by path are not read again).
+// Below this many files one thread parses them all (a thread costs more
+// than it saves).
+constexpr size_t kParallelFrom = 64;
+
+// Parses `files` into `result` (texts already read by path are not read
+// again). The files are independent: with many of them, each core parses a
+// contiguous share into documents and errors of its own, and the shares are
+// joined in order, so the result is exactly what one thread would make.
 void Parse(const Files& files, const std::map<std::string, std::string>& texts, LoadResult& result) {
-  Documents rollouts;
-  for (const auto& [display, path] : files) {
-    auto read = texts.find(path.native());
-    if (read != texts.end()) {
-      ParseText(read->second, display, rollouts, result.errors);
-    } else if (auto text = ReadFile(display, path, result.errors)) {
-      ParseText(*text, display, rollouts, result.errors);
+  struct Share {
+    Documents docs;
+    std::vector<Diagnostic> errors;
+  };
+  auto parse = [&](size_t from, size_t to, Share& share) {
+    for (size_t i = from; i < to; ++i) {
+      const auto& [display, path] = files[i];
+      auto read = texts.find(path.native());
+      if (read != texts.end()) {
+        ParseText(read->second, display, share.docs, share.errors);
+      } else if (auto text = ReadFile(display, path, share.errors)) {
+        ParseText(*text, display, share.docs, share.errors);
+      }
     }
+  };
+  const size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  const size_t n = files.size() < kParallelFrom ? 1 : std::min<size_t>(cores, 8);
+  std::vector<Share> shares(n);
+  std::vector<std::thread> workers;
+  for (size_t t = 1; t < n; ++t) {
+    workers.emplace_back(parse, files.size() * t / n, files.size() * (t + 1) / n, std::ref(shares[t]));
+  }
+  parse(0, files.size() / n, shares[0]);
+  for (auto& w : workers) w.join();
+  Documents rollouts = std::move(shares[0].docs);
+  for (size_t t = 0; t < n; ++t) {
+    if (t > 0) {
+      for (auto& r : shares[t].docs.rollouts) rollouts.rollouts.push_back(std::move(r));
+      for (auto& f : shares[t].docs.freezes) rollouts.freezes.push_back(std::move(f));
+    }
+    for (auto& e : shares[t].errors) result.errors.push_back(std::move(e));
   }
   result.set.files = files.size();
   FinishSet(std::move(rollouts), result);
