@@ -8,7 +8,6 @@
 namespace otaroll::notify {
 
 struct Outbox::Entry {
-  Webhook hook;
   std::mutex mu;
   std::string last_error;
   std::unique_ptr<Sender> sender;
@@ -19,7 +18,6 @@ core::Result<std::unique_ptr<Outbox>> Outbox::Start(state::Store& store, std::ve
   auto box = std::unique_ptr<Outbox>(new Outbox());
   for (Webhook& hook : hooks) {
     auto entry = std::make_unique<Entry>();
-    entry->hook = hook;
     auto handle = store.OpenAnother();
     if (!handle.ok()) return handle.status();
     platform::CurlTransport::Options t;
@@ -60,7 +58,7 @@ std::vector<Undelivered> Outbox::Drain(state::Store& store, std::chrono::millise
         std::max(deadline - std::chrono::steady_clock::now(), std::chrono::steady_clock::duration::zero()));
     if (e->sender->WaitFor(target, remaining)) continue;
     Undelivered u;
-    u.hook = &e->hook;
+    u.hook = &e->sender->hook();
     auto events = store.EventsAfter(e->sender->cursor(), static_cast<size_t>(target - e->sender->cursor()));
     if (events.ok()) {
       for (const auto& ev : *events) u.count += Notifies(ev) ? 1 : 0;

@@ -47,8 +47,9 @@ bool Notifies(const state::Event& e) {
   }
   // "not-created" is also written when a create was throttled; only the
   // conclusion of a lookup resolves an unknown outcome.
+  if (e.kind != "not-created") return false;  // parsed only for the one kind that needs its data
   const nlohmann::json data = Data(e);
-  return e.kind == "not-created" && data.contains("resolved") && data["resolved"] == true;
+  return data.contains("resolved") && data["resolved"] == true;
 }
 
 std::string Title(const state::Event& e) {
