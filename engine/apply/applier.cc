@@ -116,8 +116,8 @@ core::Status Applier::Event(const Attempt* attempt, const std::string& rollout, 
 }
 
 core::Status Applier::Record(const Attempt& a, const std::string& kind, const std::string& message,
-                             const std::string& data_json) {
-  auto tx = store_.Begin();
+                             const std::string& data_json, state::Durability durability) {
+  auto tx = store_.Begin(durability);
   if (!tx.ok()) return tx.status();
   if (auto s = store_.UpdateAttempt(a); !s.ok()) return s;
   if (auto s = Event(&a, a.rollout, a.stage, kind, message, data_json); !s.ok()) return s;
@@ -357,41 +357,50 @@ core::Status Applier::Execute(const manifest::ManifestSet& manifests, Report* re
     if (report->stopped) return core::Status::Ok();
     auto snapshot = store_.Load();
     if (!snapshot.ok()) return snapshot.status();
-    plan::Plan p = PlanFor(manifests, *snapshot);
-    bool acted = false;
-    for (const auto& r : p.rollouts) {
-      const manifest::Rollout* rollout = manifests.Find(r.name);
-      for (const auto& s : r.stages) {
-        if (s.action != plan::Action::kCreate && s.action != plan::Action::kReplace) continue;
-        if (!tried_.insert({r.name, s.name}).second) continue;  // one try per stage per run
-        if (options_.only != nullptr) {
-          const plan::StagePlan* saved = FindStage(*options_.only, r.name, s.name);
-          if (saved == nullptr || (saved->action != plan::Action::kCreate && saved->action != plan::Action::kReplace) ||
-              saved->spec_hash != s.spec_hash) {
-            continue;
-          }
-        }
-        if (options_.max_creates >= 0 && report->create_calls >= options_.max_creates) {
-          Problem(
-              EventKind::kSkipped, r.name, s.name,
-              fmt::format("{}: not started: --max-creates {} reached", StageName(r.name, s.name), options_.max_creates),
-              report);
-          continue;
-        }
-        acted = true;
-        due_ += s.parts_to_create;
-        if (auto st = CreateStage(*rollout, s, *snapshot, report); !st.ok()) return st;
-        if (report->stopped) return core::Status::Ok();
-      }
-    }
-    if (!acted) break;
+    auto wave = NextWave(manifests, PlanFor(manifests, *snapshot), *snapshot, report);
+    if (!wave.ok()) return wave.status();
+    if (wave->empty()) break;
+    if (auto st = CreateWave(*wave, report); !st.ok()) return st;
   }
-  if (options_.prune) {
+  if (options_.prune && !report->stopped) {
     auto snapshot = store_.Load();
     if (!snapshot.ok()) return snapshot.status();
     return Prune(PlanFor(manifests, *snapshot), *snapshot, report);
   }
   return core::Status::Ok();
+}
+
+core::Result<std::vector<Applier::StageWork>> Applier::NextWave(const manifest::ManifestSet& manifests,
+                                                                const plan::Plan& p, const state::Snapshot& snapshot,
+                                                                Report* report) {
+  std::vector<StageWork> wave;
+  for (const auto& r : p.rollouts) {
+    const manifest::Rollout* rollout = manifests.Find(r.name);
+    for (const auto& s : r.stages) {
+      if (s.action != plan::Action::kCreate && s.action != plan::Action::kReplace) continue;
+      if (!tried_.insert({r.name, s.name}).second) continue;  // one try per stage per run
+      if (options_.only != nullptr) {
+        const plan::StagePlan* saved = FindStage(*options_.only, r.name, s.name);
+        if (saved == nullptr || (saved->action != plan::Action::kCreate && saved->action != plan::Action::kReplace) ||
+            saved->spec_hash != s.spec_hash) {
+          continue;
+        }
+      }
+      if (options_.max_creates >= 0 && report->create_calls >= options_.max_creates) {
+        Problem(
+            EventKind::kSkipped, r.name, s.name,
+            fmt::format("{}: not started: --max-creates {} reached", StageName(r.name, s.name), options_.max_creates),
+            report);
+        continue;
+      }
+      auto work = Prepare(*rollout, s, snapshot);
+      if (!work) continue;
+      due_ += s.parts_to_create;
+      wave.push_back(std::move(*work));
+      break;  // this rollout's later stages wait for the next wave
+    }
+  }
+  return wave;
 }
 
 core::Status Applier::Prune(const plan::Plan& p, const state::Snapshot& snapshot, Report* report) {

@@ -45,7 +45,13 @@ struct Options {
   // --prune-empty-tree: prune even when the manifests hold no rollout at all
   // (otherwise refused: an empty tree is more often a wrong path than intent).
   bool prune_empty_tree = false;
-  int max_creates = -1;      // --max-creates; < 0: no limit
+  int max_creates = -1;  // --max-creates; < 0: no limit
+  // --concurrency: creates in flight at once. Independent stage parts (of
+  // different rollouts, or the parts of one large stage) overlap; a rollout's
+  // stages stay in order (one stage per rollout per wave). The platform must
+  // then take calls from several threads (platform::Client does; its Pacer
+  // keeps them within the account's budget).
+  int concurrency = 1;
   bool intent_tags = false;  // stamp jobs with their intent id (alibaba)
   // A platform clock this far behind ours still counts as "created after the intent".
   core::Duration skew{std::chrono::minutes(5)};
@@ -123,8 +129,32 @@ class Applier {
                           Report* report);
   core::Status CancelHalted(const manifest::ManifestSet& manifests, const plan::Plan& p,
                             const state::Snapshot& snapshot, Report* report);
-  core::Status CreateStage(const manifest::Rollout& rollout, const plan::StagePlan& stage,
-                           const state::Snapshot& snapshot, Report* report);
+  // One stage to create in a wave (create.cc).
+  struct StageWork {
+    const manifest::Rollout* rollout = nullptr;
+    plan::StagePlan stage;  // the plan's entry (the plan is made again for every wave)
+    spec::StageSpec spec;
+    std::vector<size_t> parts;  // the parts to create, in order
+    bool halted = false;        // a part failed or was not started: the parts not started yet wait
+    int started = 0;            // parts whose create was called in this wave
+  };
+  struct WaveRun;
+  // The stages Execute creates next: per rollout, the first stage to create
+  // or replace that was not tried in this run.
+  core::Result<std::vector<StageWork>> NextWave(const manifest::ManifestSet& manifests, const plan::Plan& p,
+                                                const state::Snapshot& snapshot, Report* report);
+  // The parts of `stage` still to create (none when the manifest lacks it).
+  std::optional<StageWork> Prepare(const manifest::Rollout& rollout, const plan::StagePlan& stage,
+                                   const state::Snapshot& snapshot) const;
+  // create.cc: every part of the wave, by up to Options::concurrency workers,
+  // then the replacements it completed supersede their old jobs.
+  core::Status CreateWave(std::vector<StageWork>& wave, Report* report);
+  void CreateParts(WaveRun& run, Report* report);  // one worker, holding run.mu but for the calls
+  // Whether a part may start: the lease held, no stop asked, --max-creates
+  // not reached (each said once when not).
+  bool Admit(StageWork& w, size_t part, Report* report);
+  core::Status RecordCreate(StageWork& w, state::Attempt a, const platform::CallResult<platform::CreatedJob>& r,
+                            Report* report);
   core::Status Supersede(const manifest::Rollout& rollout, const std::string& stage, const std::string& hash,
                          int64_t replacement, const state::Snapshot& snapshot, Report* report);
   core::Status Prune(const plan::Plan& p, const state::Snapshot& snapshot, Report* report);
@@ -142,11 +172,14 @@ class Applier {
   // is said once and true is returned; any other error returns false.
   bool Stopped(const platform::CallError& error, const std::string& what, Report* report);
   // The one place an attempt's outcome is recorded: its row and its history
-  // event (`kind`, `message`, `data_json`), in one transaction.
+  // event (`kind`, `message`, `data_json`), in one transaction. A create's
+  // outcome is kLazy: its intent is durable, and an outcome a power loss
+  // undoes leaves it pending, which the next run looks up (steps 6–7).
   core::Status Record(const state::Attempt& attempt, const std::string& kind, const std::string& message,
-                      const std::string& data_json = "");
-  // create.cc: the intent of one part, committed with its event before the call.
-  core::Result<state::Attempt> WriteIntent(const std::string& rollout, const std::string& stage,
+                      const std::string& data_json = "", state::Durability durability = state::Durability::kDurable);
+  // create.cc: the intent of one part, committed with its event (and the
+  // rollout's row) before the call.
+  core::Result<state::Attempt> WriteIntent(const manifest::Rollout& rollout, const std::string& stage,
                                            const spec::StageSpec& spec, size_t part);
   // create.cc: a create that failed (steps 4–6), recorded and said.
   core::Status RecordFailedCreate(state::Attempt attempt, const platform::CallError& error, const std::string& where,

@@ -1,9 +1,15 @@
-// Creating a stage's jobs (SPEC §4 steps 1–5): per part, a durable intent,
-// then the call, then its outcome recorded. Resolving unknown outcomes is in
-// resolve.cc; refreshing, superseding and pruning in applier.cc.
+// Creating stages' jobs (SPEC §4 steps 1–5), a wave at a time: the parts of
+// every stage in the wave are shared by up to Options::concurrency workers;
+// per part, the lease is checked, a durable intent is committed, the call is
+// made (the only step outside the lock, so calls overlap) and its outcome is
+// recorded as it arrives. Resolving unknown outcomes is in resolve.cc;
+// refreshing, superseding and pruning in applier.cc.
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "apply/applier.h"
 #include "apply/helpers.h"
@@ -16,82 +22,148 @@ namespace otaroll::apply {
 using state::Attempt;
 using state::AttemptStatus;
 
-core::Status Applier::CreateStage(const manifest::Rollout& rollout, const plan::StagePlan& stage,
-                                  const state::Snapshot& snapshot, Report* report) {
+// The parts of one wave, shared by its workers under `mu`.
+struct Applier::WaveRun {
+  struct Item {
+    size_t work;  // index into wave
+    size_t part;
+  };
+  std::vector<StageWork>& wave;
+  std::vector<Item> items;
+  std::mutex mu;
+  size_t next = 0;
+  core::Status failure = core::Status::Ok();  // a state write failed: every worker stops
+};
+
+std::optional<Applier::StageWork> Applier::Prepare(const manifest::Rollout& rollout, const plan::StagePlan& stage,
+                                                   const state::Snapshot& snapshot) const {
   const manifest::Stage* ms = nullptr;
   for (const auto& s : rollout.stages) {
     if (s.name == stage.name) ms = &s;
   }
-  if (ms == nullptr) return core::Status::Ok();
-  const spec::StageSpec spec = spec::Resolve(rollout, *ms);
-  const std::string where = StageName(rollout.name, stage.name);
-  auto created = CreatedParts(snapshot, rollout.name, stage.name, spec.hash);
-  if (auto s = store_.UpsertRollout(rollout.name, rollout.product_key, rollout.firmware_id, clock_.Now()); !s.ok()) {
-    return s;
+  if (ms == nullptr) return std::nullopt;
+  StageWork w{&rollout, stage, spec::Resolve(rollout, *ms), {}, false, 0};
+  auto created = CreatedParts(snapshot, rollout.name, stage.name, w.spec.hash);
+  for (size_t part = 0; part < w.spec.parts.size(); ++part) {
+    if (!created.count(static_cast<int>(part))) w.parts.push_back(part);
   }
-  int64_t last_id = created.empty() ? 0 : created.rbegin()->second->id;
-  for (size_t part = 0; part < spec.parts.size(); ++part) {
-    if (created.count(static_cast<int>(part))) continue;
-    if (options_.lease_lost && options_.lease_lost()) {
-      report->stopped = true;
-      Problem(EventKind::kLeaseLost, rollout.name, stage.name,
-              "the lease on the state file was lost (another process took it); the run stopped", report);
-      return core::Status::Ok();
-    }
-    if (options_.stop && options_.stop()) {
-      report->stopped = true;
-      Attempt at;
-      at.rollout = rollout.name;
-      at.stage = stage.name;
-      Say(EventKind::kStopped, at, fmt::format("{}: not started: stopping (a signal asked otaroll to stop)", where));
-      return core::Status::Ok();
-    }
-    if (options_.max_creates >= 0 && report->create_calls >= options_.max_creates) {
-      Problem(EventKind::kSkipped, rollout.name, stage.name,
-              fmt::format("{}: part {} not started: --max-creates {} reached", where, part + 1, options_.max_creates),
-              report);
-      return core::Status::Ok();
-    }
-    // 1. The intent, durable before the call.
-    auto intent = WriteIntent(rollout.name, stage.name, spec, part);
-    if (!intent.ok()) return intent.status();
-    Attempt& a = *intent;
-    // 2. The call.
-    ++report->create_calls;
-    ++done_;
-    auto r = platform_.CreateJob(spec.parts[part], options_.intent_tags ? a.intent_id : "");
-    a.updated_at = clock_.Now();
-    if (!r.ok()) return RecordFailedCreate(a, r.error(), where, report);  // the other parts wait for this one
-    // 3. Created.
-    a.status = AttemptStatus::kCreated;
-    a.job_id = r->job_id;
-    a.job_created_at = core::ParseRfc3339(r->utc_create);
-    if (!a.job_created_at) a.job_created_at = a.updated_at;
-    a.request_id = r->request_id;
-    const nlohmann::json data = {{"job", a.job_id}, {"target", stage.target}, {"part", a.part}, {"parts", a.parts}};
-    if (auto s = Record(a, "created", fmt::format("attempt {}: created job {}", a.intent_id, a.job_id), data.dump());
-        !s.ok()) {
-      return s;
-    }
-    ++report->created;
-    last_id = a.id;
-    Say(EventKind::kCreated, a,
-        fmt::format("{}: created job {} ({}{})", where, a.job_id, stage.target,
-                    spec.parts.size() > 1 ? fmt::format(", part {} of {}", part + 1, spec.parts.size()) : ""));
+  return w;
+}
+
+core::Status Applier::CreateWave(std::vector<StageWork>& wave, Report* report) {
+  WaveRun run{wave, {}, {}, 0, core::Status::Ok()};
+  for (size_t w = 0; w < wave.size(); ++w) {
+    for (size_t part : wave[w].parts) run.items.push_back({w, part});
   }
-  if (stage.action == plan::Action::kReplace && last_id > 0) {
+  const size_t threads = std::min(static_cast<size_t>(std::max(1, options_.concurrency)), run.items.size());
+  std::vector<std::thread> workers;
+  for (size_t i = 1; i < threads; ++i) workers.emplace_back([this, &run, report] { CreateParts(run, report); });
+  CreateParts(run, report);
+  for (auto& t : workers) t.join();
+  if (!run.failure.ok() || report->stopped) return run.failure;
+  // A replacement whose every part is created supersedes the jobs it replaces.
+  for (const StageWork& w : wave) {
+    if (w.stage.action != plan::Action::kReplace || w.halted) continue;
     auto fresh = store_.Load();
     if (!fresh.ok()) return fresh.status();
-    return Supersede(rollout, stage.name, spec.hash, last_id, *fresh, report);
+    auto created = CreatedParts(*fresh, w.rollout->name, w.stage.name, w.spec.hash);
+    if (created.size() != w.spec.parts.size() || created.empty()) continue;
+    if (auto s = Supersede(*w.rollout, w.stage.name, w.spec.hash, created.rbegin()->second->id, *fresh, report);
+        !s.ok() || report->stopped) {
+      return s;
+    }
   }
   return core::Status::Ok();
 }
 
-core::Result<Attempt> Applier::WriteIntent(const std::string& rollout, const std::string& stage,
+void Applier::CreateParts(WaveRun& run, Report* report) {
+  std::unique_lock lock(run.mu);
+  while (run.failure.ok() && !report->stopped && run.next < run.items.size()) {
+    const WaveRun::Item item = run.items[run.next++];
+    StageWork& w = run.wave[item.work];
+    if (w.halted || !Admit(w, item.part, report)) continue;
+    // 1. The intent, durable before the call.
+    auto intent = WriteIntent(*w.rollout, w.stage.name, w.spec, item.part);
+    if (!intent.ok()) {
+      run.failure = intent.status();
+      return;
+    }
+    // 2. The call, while the other workers go on.
+    ++report->create_calls;
+    ++done_;
+    lock.unlock();
+    auto r = platform_.CreateJob(w.spec.parts[item.part], options_.intent_tags ? intent->intent_id : "");
+    lock.lock();
+    // 3.–6. The outcome, recorded as it arrives.
+    if (auto s = RecordCreate(w, std::move(*intent), r, report); !s.ok()) {
+      run.failure = s;
+      return;
+    }
+  }
+}
+
+bool Applier::Admit(StageWork& w, size_t part, Report* report) {
+  const std::string& rollout = w.rollout->name;
+  const std::string& stage = w.stage.name;
+  if (options_.lease_lost && options_.lease_lost()) {
+    report->stopped = true;
+    Problem(EventKind::kLeaseLost, rollout, stage,
+            "the lease on the state file was lost (another process took it); the run stopped", report);
+    return false;
+  }
+  if (options_.stop && options_.stop()) {
+    report->stopped = true;
+    Attempt at;
+    at.rollout = rollout;
+    at.stage = stage;
+    Say(EventKind::kStopped, at,
+        fmt::format("{}: not started: stopping (a signal asked otaroll to stop)", StageName(rollout, stage)));
+    return false;
+  }
+  if (options_.max_creates >= 0 && report->create_calls >= options_.max_creates) {
+    w.halted = true;
+    const std::string which = w.started == 0 ? "" : fmt::format(" part {}", part + 1);
+    Problem(EventKind::kSkipped, rollout, stage,
+            fmt::format("{}:{} not started: --max-creates {} reached", StageName(rollout, stage), which,
+                        options_.max_creates),
+            report);
+    return false;
+  }
+  ++w.started;
+  return true;
+}
+
+core::Status Applier::RecordCreate(StageWork& w, Attempt a, const platform::CallResult<platform::CreatedJob>& r,
+                                   Report* report) {
+  const std::string where = StageName(w.rollout->name, w.stage.name);
+  a.updated_at = clock_.Now();
+  if (!r.ok()) {
+    w.halted = true;  // the parts not started yet wait for this one
+    return RecordFailedCreate(std::move(a), r.error(), where, report);
+  }
+  a.status = AttemptStatus::kCreated;
+  a.job_id = r->job_id;
+  a.job_created_at = core::ParseRfc3339(r->utc_create);
+  if (!a.job_created_at) a.job_created_at = a.updated_at;
+  a.request_id = r->request_id;
+  const nlohmann::json data = {{"job", a.job_id}, {"target", w.stage.target}, {"part", a.part}, {"parts", a.parts}};
+  if (auto s = Record(a, "created", fmt::format("attempt {}: created job {}", a.intent_id, a.job_id), data.dump(),
+                      state::Durability::kLazy);
+      !s.ok()) {
+    return s;
+  }
+  ++report->created;
+  Say(EventKind::kCreated, a,
+      fmt::format("{}: created job {} ({}{})", where, a.job_id, w.stage.target,
+                  a.parts > 1 ? fmt::format(", part {} of {}", a.part + 1, a.parts) : ""));
+  return core::Status::Ok();
+}
+
+core::Result<Attempt> Applier::WriteIntent(const manifest::Rollout& rollout, const std::string& stage,
                                            const spec::StageSpec& spec, size_t part) {
   Attempt a;
   a.intent_id = core::RandomHex(16);
-  a.rollout = rollout;
+  a.rollout = rollout.name;
   a.stage = stage;
   a.part = static_cast<int>(part);
   a.parts = static_cast<int>(spec.parts.size());
@@ -108,11 +180,14 @@ core::Result<Attempt> Applier::WriteIntent(const std::string& rollout, const std
           : spec::DescribeTarget(spec.parts[part]);
   auto tx = store_.Begin();
   if (!tx.ok()) return tx.status();
+  if (auto s = store_.UpsertRollout(rollout.name, rollout.product_key, rollout.firmware_id, a.created_at); !s.ok()) {
+    return s;
+  }
   auto id = store_.InsertAttempt(a);
   if (!id.ok()) return id.status();
   a.id = *id;
   if (auto s =
-          Event(&a, rollout, stage, "intent",
+          Event(&a, rollout.name, stage, "intent",
                 fmt::format("attempt {}: creating a job for {} (spec {})", a.intent_id, what, spec.hash.substr(0, 12)));
       !s.ok()) {
     return s;
@@ -159,7 +234,9 @@ core::Status Applier::RecordFailedCreate(Attempt a, const platform::CallError& e
   }
   const char* name = EventKindName(kind);
   const nlohmann::json data = {{"code", CodeOf(e)}};
-  if (auto s = Record(a, name, fmt::format("attempt {}: {}", a.intent_id, a.error_message), data.dump()); !s.ok()) {
+  if (auto s = Record(a, name, fmt::format("attempt {}: {}", a.intent_id, a.error_message), data.dump(),
+                      state::Durability::kLazy);
+      !s.ok()) {
     return s;
   }
   Say(kind, a, fmt::format("{}: {}: {}", where, name, a.error_message));

@@ -17,6 +17,11 @@ void AddApplyFlags(CLI::App* cmd, ApplyFlags* f, const char* max_creates_scope) 
                 "when a stage is replaced, cancel the old job's unfinished tasks");
   cmd->add_option("--max-creates", f->max_creates, fmt::format("create at most this many jobs {}", max_creates_scope))
       ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--concurrency", f->concurrency,
+                  fmt::format("creates in flight at once, across rollouts and the parts of a large stage; a rollout's "
+                              "stages stay in order (default {})",
+                              ApplyFlags::kDefaultConcurrency))
+      ->check(CLI::Range(1, 64));
 }
 
 apply::Options ToApplyOptions(const ApplyFlags& f, const PlatformOptions& platform) {
@@ -26,6 +31,7 @@ apply::Options ToApplyOptions(const ApplyFlags& f, const PlatformOptions& platfo
   o.prune_limit = f.prune_limit;
   o.prune_empty_tree = f.prune_empty_tree;
   o.max_creates = f.max_creates;
+  o.concurrency = f.concurrency;
   o.intent_tags = platform.platform == "alibaba";
   o.settle = std::chrono::milliseconds(static_cast<int64_t>(platform.timeout_s * 1000)) + std::chrono::seconds(1);
   return o;

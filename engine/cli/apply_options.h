@@ -17,10 +17,13 @@ struct ApplyFlags {
   bool prune_empty_tree = false;
   bool cancel_superseded = false;
   int max_creates = -1;
+  int concurrency = kDefaultConcurrency;
+  static constexpr int kDefaultConcurrency = 8;
 };
 
 // --prune, --prune-limit, --prune-empty-tree, --cancel-superseded and
-// --max-creates ("in this run" or "per cycle": `max_creates_scope`).
+// --max-creates ("in this run" or "per cycle": `max_creates_scope`) and
+// --concurrency.
 void AddApplyFlags(CLI::App* command, ApplyFlags* flags, const char* max_creates_scope);
 
 // apply::Options from the flags and the platform connection: intent tags on

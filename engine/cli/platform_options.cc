@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "core/escape.h"
 #include "platform/credentials.h"
 #include "platform/curl_transport.h"
 
@@ -50,8 +51,11 @@ void AddPlatformOptions(CLI::App* command, PlatformOptions* o) {
       ->check(CLI::IsMember({"GET", "POST"}));
   command
       ->add_option("--qps", o->qps,
-                   "requests per second for every kind of call (default: create 10, query/list 5, cancel 2)")
+                   "calls per second for every kind of call, exactly (default: 2.5 % below each of --rate-limits)")
       ->check(CLI::PositiveNumber);
+  command->add_option("--rate-limits", o->rate_limits,
+                      "the account's limits in calls per second, CREATE,QUERY,CANCEL (default 20,10,5, the "
+                      "platform's); otaroll paces each 2.5 % below and slows down while the platform throttles");
   command->add_option("--connect-timeout", o->connect_timeout_s, "seconds to establish a connection (default 10)")
       ->check(CLI::PositiveNumber);
   command->add_option("--timeout", o->timeout_s, "seconds for a whole request (default 60)")
@@ -93,6 +97,16 @@ core::Result<Connection> Connect(const PlatformOptions& o) {
   config.region = o.region;
   config.iot_instance_id = o.iot_instance_id;
   config.method = o.http_method;
+  if (!o.rate_limits.empty()) {
+    auto limits = platform::ParseRateFigures(o.rate_limits);
+    if (!limits) {
+      return core::Status::Invalid(
+          fmt::format("--rate-limits {}: not three calls-per-second figures CREATE,QUERY,CANCEL (the platform's are "
+                      "20,10,5)",
+                      core::Shown(o.rate_limits)));
+    }
+    config.limits = platform::PacedBelow(*limits);
+  }
   if (o.qps > 0) config.limits = {o.qps, o.qps, o.qps};
 
   platform::CurlTransport::Options transport_options;

@@ -22,7 +22,8 @@ struct PlatformOptions {
   std::string credentials_file;
   std::string ca_bundle;
   std::string http_method = "POST";
-  double qps = 0;  // 0: the per-class defaults
+  double qps = 0;           // --qps: every class at this pace; 0: paced below --rate-limits
+  std::string rate_limits;  // --rate-limits CREATE,QUERY,CANCEL: the account's limits; "": the platform's
   double connect_timeout_s = 10;
   double timeout_s = 60;
 };

@@ -74,6 +74,10 @@ std::optional<CallError> CheckJobPage(const Page<JobInfo>& page, const std::stri
 
 }  // namespace
 
+RateLimits PacedBelow(const RateLimits& account) {
+  return {account.create_qps * kPaceShare, account.read_qps * kPaceShare, account.cancel_qps * kPaceShare};
+}
+
 std::string RandomUuid() {
   std::array<unsigned char, 16> b{};
   if (RAND_bytes(b.data(), static_cast<int>(b.size())) != 1) {
@@ -98,6 +102,7 @@ Client::Client(ClientConfig config, Credentials credentials, HttpTransport& tran
       transport_(transport),
       clock_(clock),
       nonce_(RandomUuid),
+      pacer_(config_.limits, clock),
       rng_(std::random_device{}()) {
   config_.endpoint = NormalizeEndpoint(config_.endpoint);
 }
@@ -118,27 +123,13 @@ Params Client::SignedParams(const std::string& action, const Params& call_params
   return p;
 }
 
-void Client::Throttle(CallClass cls) {
-  double qps = cls == CallClass::kCreate ? config_.limits.create_qps
-               : cls == CallClass::kRead ? config_.limits.read_qps
-                                         : config_.limits.cancel_qps;
-  if (qps <= 0) return;
-  auto interval = std::chrono::duration_cast<core::Duration>(std::chrono::duration<double>(1.0 / qps));
-  core::Time now = clock_.Now();
-  auto it = next_slot_.find(cls);
-  if (it != next_slot_.end() && it->second > now) {
-    clock_.Sleep(it->second - now);
-    now = it->second;
-  }
-  next_slot_[cls] = now + interval;
-}
-
 core::Duration Client::Backoff(int attempt) {
   // Exponential backoff with full jitter: uniform in [0, min(max, base·2^(n-1))].
   auto cap = config_.retry.base_delay;
   for (int i = 1; i < attempt && cap < config_.retry.max_delay; ++i) cap *= 2;
   cap = std::min(cap, config_.retry.max_delay);
   std::uniform_int_distribution<int64_t> pick(0, cap.count());
+  std::lock_guard lock(rng_mu_);
   return core::Duration(pick(rng_));
 }
 
@@ -146,7 +137,7 @@ template <typename T>
 CallResult<T> Client::Call(CallClass cls, const std::string& action, const Params& params,
                            CallResult<T> (*parse)(const HttpResponse&)) {
   for (int attempt = 1;; ++attempt) {
-    Throttle(cls);
+    pacer_.Wait(cls);
     std::string method = config_.method;
     if (method == "GET" && config_.endpoint.size() + 1 + EncodeAll(params).size() + kSignedOverhead > kMaxGetUrl) {
       method = "POST";
@@ -181,12 +172,18 @@ CallResult<T> Client::Call(CallClass cls, const std::string& action, const Param
     event.ok = result->ok();
     event.elapsed = clock_.Now() - start;
     if (result->ok()) {
+      pacer_.Answered(cls);
       event.outcome = "ok";
       if (observer_) observer_(event);
       return std::move(*result);
     }
     CallError error = result->error();
     error.attempts = attempt;
+    if (error.cls == ErrorClass::kThrottled) {
+      pacer_.Throttled(cls);
+    } else {
+      pacer_.Answered(cls);
+    }
     if (error.code == "SignatureNonceUsed") {
       // Our nonces are fresh random UUIDs: a "used" one means the platform
       // already received this very request (resent by the HTTP stack or a

@@ -8,6 +8,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
@@ -16,6 +17,7 @@
 #include "core/clock.h"
 #include "platform/errors.h"
 #include "platform/http.h"
+#include "platform/pacer.h"
 #include "platform/wire.h"
 #include "spec/spec.h"
 
@@ -33,13 +35,8 @@ struct RetryPolicy {
   core::Duration max_delay{std::chrono::seconds(20)};
 };
 
-// Requests per second per call class. Defaults stay below the documented
-// per-account limits (create 20/s, query and list 10/s, cancel 5/s).
-struct RateLimits {
-  double create_qps = 10;
-  double read_qps = 5;
-  double cancel_qps = 2;
-};
+// The pace for an account whose limits are `account`: kPaceShare of each.
+RateLimits PacedBelow(const RateLimits& account);
 
 struct ClientConfig {
   Style style = Style::kTuya;
@@ -49,10 +46,10 @@ struct ClientConfig {
   std::string iot_instance_id;  // IotInstanceId, when the account has one
   std::string method = "POST";  // "POST" (form body) or "GET" (query string)
   RetryPolicy retry;
-  RateLimits limits;
+  // Calls per second per class, shared by every thread using the client
+  // (platform/pacer.h); default: just below the platform's documented limits.
+  RateLimits limits = PacedBelow(RateLimits{});
 };
-
-enum class CallClass { kCreate, kRead, kCancel };
 
 // One HTTP attempt, reported to the observer (logs, metrics). Never carries
 // the secret or the signature.
@@ -72,13 +69,18 @@ struct CancelWhich {
   bool unconfirmed = true;
 };
 
+// Thread-safe: calls may be made from several threads at once (over a
+// transport that allows it, as CurlTransport does); they share one Pacer.
 class Client {
  public:
   // nonce: a fresh unique value per request (default: random UUID v4);
   // seed: the jitter generator's seed (default: from the OS).
   Client(ClientConfig config, Credentials credentials, HttpTransport& transport, core::Clock& clock);
   void set_nonce_source(std::function<std::string()> nonce) { nonce_ = std::move(nonce); }
-  void set_seed(uint64_t seed) { rng_.seed(seed); }
+  void set_seed(uint64_t seed) {
+    std::lock_guard lock(rng_mu_);
+    rng_.seed(seed);
+  }
   void set_observer(std::function<void(const AttemptEvent&)> observer) { observer_ = std::move(observer); }
 
   // Retries only what cannot have created anything (throttling, a request
@@ -95,6 +97,7 @@ class Client {
   CallResult<Empty> CancelTasks(const std::string& job_id, const CancelWhich& which);
 
   const ClientConfig& config() const { return config_; }
+  const Pacer& pacer() const { return pacer_; }
 
   // The common parameters plus Signature for one attempt (exposed for tests).
   Params SignedParams(const std::string& action, const Params& call_params, const std::string& method);
@@ -103,7 +106,6 @@ class Client {
   template <typename T>
   CallResult<T> Call(CallClass cls, const std::string& action, const Params& params,
                      CallResult<T> (*parse)(const HttpResponse&));
-  void Throttle(CallClass cls);
   core::Duration Backoff(int attempt);
 
   ClientConfig config_;
@@ -112,8 +114,9 @@ class Client {
   core::Clock& clock_;
   std::function<std::string()> nonce_;
   std::function<void(const AttemptEvent&)> observer_;
+  Pacer pacer_;
+  std::mutex rng_mu_;  // guards rng_
   std::mt19937_64 rng_;
-  std::map<CallClass, core::Time> next_slot_;
 };
 
 // A random UUID v4 from the OS's CSPRNG.

@@ -270,22 +270,40 @@ TransportError Classify(const Failure& f, const Target& t, const CurlTransportOp
 }  // namespace
 
 struct CurlTransport::Handle {
-  CURL* curl = nullptr;
-  std::string ca_path;   // the system CA directory, kept when ca_bundle is set
-  std::string no_proxy;  // NoProxy(), read once from the environment
+  CURL* curl = curl_easy_init();
+  Handle() = default;
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
   ~Handle() {
     if (curl != nullptr) curl_easy_cleanup(curl);
   }
 };
 
-CurlTransport::CurlTransport(Options options) : options_(std::move(options)), handle_(std::make_unique<Handle>()) {
+CurlTransport::CurlTransport(Options options) : options_(std::move(options)) {
   GlobalInit();
-  handle_->curl = curl_easy_init();
-  handle_->ca_path = SystemCaPath();
-  handle_->no_proxy = NoProxy();
+  ca_path_ = SystemCaPath();
+  no_proxy_ = NoProxy();
+  idle_.push_back(std::make_unique<Handle>());
 }
 
 CurlTransport::~CurlTransport() = default;
+
+std::unique_ptr<CurlTransport::Handle> CurlTransport::Borrow() {
+  {
+    std::lock_guard lock(mu_);
+    if (!idle_.empty()) {
+      auto handle = std::move(idle_.back());
+      idle_.pop_back();
+      return handle;
+    }
+  }
+  return std::make_unique<Handle>();
+}
+
+void CurlTransport::GiveBack(std::unique_ptr<Handle> handle) {
+  std::lock_guard lock(mu_);
+  idle_.push_back(std::move(handle));
+}
 
 namespace {
 
@@ -406,8 +424,13 @@ HttpResult CurlTransport::Send(const HttpRequest& request) {
   if (auto* error = std::get_if<TransportError>(&built)) return *error;
   const HeaderList& headers = std::get<HeaderList>(built);
 
-  std::lock_guard<std::mutex> lock(mu_);
-  CURL* curl = handle_->curl;
+  std::unique_ptr<Handle> handle = Borrow();
+  struct Return {
+    CurlTransport* self;
+    std::unique_ptr<Handle>& handle;
+    ~Return() { self->GiveBack(std::move(handle)); }
+  } give_back{this, handle};
+  CURL* curl = handle->curl;
   if (curl == nullptr) {
     return TransportError{false, fmt::format("cannot send to {}: libcurl could not be initialised", target.host_port)};
   }
@@ -417,8 +440,7 @@ HttpResult CurlTransport::Send(const HttpRequest& request) {
   Sink sink;
   sink.limit = options_.max_response_bytes;
   char errbuf[CURL_ERROR_SIZE] = {};
-  if (CURLcode rc =
-          SetOptions(curl, request, options_, handle_->ca_path, handle_->no_proxy, headers.get(), &sink, errbuf);
+  if (CURLcode rc = SetOptions(curl, request, options_, ca_path_, no_proxy_, headers.get(), &sink, errbuf);
       rc != CURLE_OK) {
     return TransportError{false, fmt::format("cannot send to {}: libcurl rejected an option: {}", target.host_port,
                                              curl_easy_strerror(rc))};

@@ -1,7 +1,8 @@
 // CurlTransport: the real HttpTransport, over libcurl.
 //
-// - One easy handle serves every call, so connections are kept alive and
-//   reused. Send may be called from several threads; calls are serialised.
+// - Send may be called from several threads at once: each call borrows an
+//   idle easy handle (made when none is idle) and gives it back, so calls run
+//   concurrently and each handle keeps its connections alive for reuse.
 // - TLS verification is always on for https (peer certificate and host name);
 //   there is no way to turn it off.
 // - `ca_bundle` ADDS the CAs of a PEM file to the system trust, it does not
@@ -24,6 +25,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "platform/http.h"
 
@@ -54,9 +56,14 @@ class CurlTransport final : public HttpTransport {
  private:
   struct Handle;
 
+  std::unique_ptr<Handle> Borrow();
+  void GiveBack(std::unique_ptr<Handle> handle);
+
   Options options_;
-  std::mutex mu_;  // guards handle_: one transfer at a time
-  std::unique_ptr<Handle> handle_;
+  std::string ca_path_;   // the system CA directory, kept when ca_bundle is set
+  std::string no_proxy_;  // NoProxy(), read once from the environment
+  std::mutex mu_;         // guards idle_
+  std::vector<std::unique_ptr<Handle>> idle_;
 };
 
 }  // namespace otaroll::platform

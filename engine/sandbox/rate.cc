@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/escape.h"
+#include "platform/pacer.h"
 
 namespace otaroll::sandbox {
 
@@ -19,24 +20,16 @@ core::Result<RateLimits> ParseRateLimits(const std::string& text) {
     limits.enabled = false;
     return limits;
   }
-  std::vector<double> figures;
-  bool bad = false;
-  std::stringstream in(text);
-  for (std::string part; std::getline(in, part, ',');) {
-    char* end = nullptr;
-    const double v = std::strtod(part.c_str(), &end);
-    bad = bad || part.empty() || *end != '\0' || !(v > 0) || v > 1e6;
-    figures.push_back(v);
-  }
-  if (bad || figures.size() != 3) {
+  auto figures = platform::ParseRateFigures(text);
+  if (!figures) {
     return core::Status::Invalid(fmt::format(
         "--rate-limits {}: not on, off, or three calls-per-second figures CREATE,QUERY,CANCEL (the platform's are "
         "20,10,5)",
         core::Shown(text)));
   }
-  limits.create = figures[0];
-  limits.query = figures[1];
-  limits.cancel = figures[2];
+  limits.create = figures->create_qps;
+  limits.query = figures->read_qps;
+  limits.cancel = figures->cancel_qps;
   return limits;
 }
 

@@ -21,12 +21,16 @@ std::string SqliteUri(const std::string& path, std::string_view query) {
 }
 
 Stmt::Stmt(Stmt&& other) noexcept
-    : db_(other.db_), stmt_(other.stmt_), doing_(std::move(other.doing_)), bind_rc_(other.bind_rc_) {
+    : db_(other.db_),
+      stmt_(other.stmt_),
+      doing_(std::move(other.doing_)),
+      sql_(std::move(other.sql_)),
+      bind_rc_(other.bind_rc_) {
   other.stmt_ = nullptr;
 }
 
 Stmt::~Stmt() {
-  sqlite3_finalize(stmt_);
+  if (stmt_ != nullptr) db_->GiveBack(std::move(sql_), stmt_);
 }
 
 Stmt& Stmt::Bind(int index, std::string_view value) {
@@ -96,17 +100,37 @@ core::Result<std::unique_ptr<Db>> Db::Open(const std::string& target, int flags,
 }
 
 Db::~Db() {
+  for (auto& [sql, stmt] : cache_) sqlite3_finalize(stmt);
   sqlite3_close_v2(db_);
 }
 
+void Db::GiveBack(std::string sql, sqlite3_stmt* stmt) const {
+  sqlite3_reset(stmt);  // its result is the last step's, already reported
+  sqlite3_clear_bindings(stmt);
+  {
+    std::lock_guard lock(cache_mu_);
+    if (cache_.size() < kCachedStatements && cache_.emplace(std::move(sql), stmt).second) return;
+  }
+  sqlite3_finalize(stmt);
+}
+
 core::Result<Stmt> Db::Prepare(std::string_view sql, std::string doing) const {
+  std::string key(sql);
+  {
+    std::lock_guard lock(cache_mu_);
+    if (auto it = cache_.find(key); it != cache_.end()) {
+      sqlite3_stmt* cached = it->second;
+      cache_.erase(it);
+      return Stmt(this, cached, std::move(doing), std::move(key));
+    }
+  }
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()), &stmt, nullptr);
   if (rc != SQLITE_OK) {
     sqlite3_finalize(stmt);
     return Error(sqlite3_extended_errcode(db_), doing);
   }
-  return Stmt(this, stmt, std::move(doing));
+  return Stmt(this, stmt, std::move(doing), std::move(key));
 }
 
 core::Status Db::Exec(const char* sql, std::string_view doing) const {

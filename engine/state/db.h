@@ -5,9 +5,11 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "core/status.h"
 
@@ -46,10 +48,12 @@ class Stmt {
 
  private:
   friend class Db;
-  Stmt(const Db* db, sqlite3_stmt* stmt, std::string doing) : db_(db), stmt_(stmt), doing_(std::move(doing)) {}
+  Stmt(const Db* db, sqlite3_stmt* stmt, std::string doing, std::string sql)
+      : db_(db), stmt_(stmt), doing_(std::move(doing)), sql_(std::move(sql)) {}
   const Db* db_;
   sqlite3_stmt* stmt_;
   std::string doing_;  // for error messages: "reading attempts"
+  std::string sql_;    // its text: the key it goes back to the Db's cache under
   int bind_rc_ = 0;
 };
 
@@ -62,8 +66,12 @@ class Db {
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
 
-  // `doing` completes "... while <doing>" in error messages.
+  // `doing` completes "... while <doing>" in error messages. A statement is
+  // compiled once per connection: a Stmt gives it back, reset, to a cache
+  // of up to kCachedStatements, and the next Prepare of the same text takes
+  // it from there (a text in use twice at once gets a second one).
   core::Result<Stmt> Prepare(std::string_view sql, std::string doing) const;
+  static constexpr size_t kCachedStatements = 64;
   core::Status Exec(const char* sql, std::string_view doing) const;  // constant SQL only, never values
   core::Result<int64_t> QueryInt(const char* sql, std::string_view doing) const;
 
@@ -78,8 +86,11 @@ class Db {
  private:
   Db(sqlite3* db, std::string display) : db_(db), display_(std::move(display)) {}
   friend class Stmt;
+  void GiveBack(std::string sql, sqlite3_stmt* stmt) const;
   sqlite3* db_;
   std::string display_;
+  mutable std::mutex cache_mu_;
+  mutable std::unordered_map<std::string, sqlite3_stmt*> cache_;  // idle compiled statements by text
 };
 
 }  // namespace otaroll::state

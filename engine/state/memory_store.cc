@@ -140,7 +140,7 @@ core::Result<int64_t> MemoryStore::Serial() {
   return shared_->VisibleTo(this).serial;
 }
 
-core::Status MemoryStore::BeginTransaction() {
+core::Status MemoryStore::BeginTransaction(Durability /*durability: memory is never durable*/) {
   std::unique_lock<std::mutex> lock(shared_->mu);
   if (shared_->writer == this) {
     return core::Status::Invalid(fmt::format(

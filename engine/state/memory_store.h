@@ -54,7 +54,7 @@ class MemoryStore final : public Store {
   struct Shared;  // the state all handles share (memory_store.cc)
 
  protected:
-  core::Status BeginTransaction() override;
+  core::Status BeginTransaction(Durability durability) override;
   core::Status CommitTransaction() override;
   void RollbackTransaction() override;
 

@@ -100,20 +100,36 @@ core::Result<std::unique_ptr<Store>> SqliteStore::OpenAnother() {
   return std::unique_ptr<Store>(std::move(*other));
 }
 
-core::Status SqliteStore::BeginTransaction() {
+core::Status SqliteStore::BeginTransaction(Durability durability) {
   if (in_transaction_) {
     return core::Status::Invalid(
         fmt::format("a transaction is already open on state file {}; commit it before beginning another", path_));
   }
-  if (auto s = db_->Exec("BEGIN IMMEDIATE", "beginning a transaction"); !s.ok()) return s;
+  // In WAL mode, synchronous = NORMAL commits without syncing the log; the
+  // next FULL commit syncs it, this transaction's frames with it.
+  if (durability == Durability::kLazy) {
+    if (auto s = db_->Exec("PRAGMA synchronous = NORMAL", "beginning a transaction"); !s.ok()) return s;
+    lazy_ = true;
+  }
+  if (auto s = db_->Exec("BEGIN IMMEDIATE", "beginning a transaction"); !s.ok()) {
+    EndLazy();
+    return s;
+  }
   in_transaction_ = true;
   return core::Status::Ok();
+}
+
+void SqliteStore::EndLazy() {
+  if (!lazy_) return;
+  lazy_ = false;
+  db_->Exec("PRAGMA synchronous = FULL", "ending a transaction");  // fails only on a closed connection
 }
 
 core::Status SqliteStore::CommitTransaction() {
   // Some errors (disk full, I/O) make SQLite roll back the whole transaction.
   if (sqlite3_get_autocommit(db_->raw())) {
     in_transaction_ = false;
+    EndLazy();
     return core::Status::IOError("a state transaction was rolled back after an earlier error; retry");
   }
   if (auto s = db_->Exec("COMMIT", "committing a transaction"); !s.ok()) {
@@ -121,12 +137,14 @@ core::Status SqliteStore::CommitTransaction() {
     return s;
   }
   in_transaction_ = false;
+  EndLazy();
   return core::Status::Ok();
 }
 
 void SqliteStore::RollbackTransaction() {
   db_->Exec("ROLLBACK", "rolling back a transaction");
   in_transaction_ = false;
+  EndLazy();
 }
 
 core::Status SqliteStore::Write(const std::string& doing, const std::function<core::Status()>& body) {

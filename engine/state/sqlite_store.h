@@ -115,7 +115,7 @@ class SqliteStore final : public Store {
   const std::string& path() const { return path_; }
 
  protected:
-  core::Status BeginTransaction() override;
+  core::Status BeginTransaction(Durability durability) override;
   core::Status CommitTransaction() override;
   void RollbackTransaction() override;
 
@@ -123,12 +123,15 @@ class SqliteStore final : public Store {
   SqliteStore(std::unique_ptr<Db> db, std::string path);
   // Runs body in a write transaction (or in the open Transaction).
   core::Status Write(const std::string& doing, const std::function<core::Status()>& body);
+  // Back to synchronous = FULL after a lazy transaction.
+  void EndLazy();
   // The fence and live-intent checks of InsertAttempt, inside its transaction.
   core::Status CheckIntent(const Attempt& attempt);
 
   std::unique_ptr<Db> db_;
   std::string path_;
   bool in_transaction_ = false;
+  bool lazy_ = false;  // the open transaction is Durability::kLazy
 };
 
 }  // namespace otaroll::state

@@ -19,8 +19,8 @@ core::Status Transaction::Commit() {
   return store->CommitTransaction();
 }
 
-core::Result<Transaction> Store::Begin() {
-  if (auto s = BeginTransaction(); !s.ok()) return s;
+core::Result<Transaction> Store::Begin(Durability durability) {
+  if (auto s = BeginTransaction(durability); !s.ok()) return s;
   return Transaction(this);
 }
 

@@ -30,6 +30,18 @@ struct RolloutRecord {
 
 class Store;
 
+// How a transaction's commit must outlast failures.
+enum class Durability {
+  // On disk before Commit returns: survives a power loss (an intent).
+  kDurable,
+  // Committed, atomic and seen by every reader at once, and it survives the
+  // process being killed; a power loss or OS crash before the next durable
+  // commit may undo it. Only for a write whose loss the protocol already
+  // covers: a create's outcome, whose durable intent is looked up on the
+  // platform when its outcome is missing (SPEC §4 steps 6–7).
+  kLazy,
+};
+
 // An explicit write transaction. Writer methods called on the same store
 // while it is open join it; it rolls back on destruction unless committed.
 // Must not outlive its store.
@@ -66,7 +78,7 @@ class Store {
   virtual core::Result<int64_t> Serial() = 0;
 
   // Fails (Invalid) when a transaction is already open on this handle.
-  core::Result<Transaction> Begin();
+  core::Result<Transaction> Begin(Durability durability = Durability::kDurable);
 
   // Each writer is one committed transaction, unless a Transaction is open.
   virtual core::Status UpsertRollout(const std::string& name, const std::string& product_key,
@@ -140,7 +152,7 @@ class Store {
  protected:
   const std::string& fence() const { return fence_; }
   // The transaction behind Begin(): Invalid when one is open on this handle.
-  virtual core::Status BeginTransaction() = 0;
+  virtual core::Status BeginTransaction(Durability durability) = 0;
   virtual core::Status CommitTransaction() = 0;
   virtual void RollbackTransaction() = 0;
 

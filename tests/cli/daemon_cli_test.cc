@@ -522,7 +522,7 @@ TEST_F(DaemonCli, SigtermDuringACreateFinishesItAndExitsZero) {
   Fleet fleet = WriteFleet(dir_, "tree", fo);
   DaemonProcess d(fleet.dir, state_, sandbox_->url(), {"--interval", "1h"});
   ASSERT_TRUE(Eventually([&] {
-    return CountAttempts(state_, {state::AttemptStatus::kPending}) == 1;  // an intent: its create is in flight
+    return CountAttempts(state_, {state::AttemptStatus::kPending}) >= 1;  // an intent: its create is in flight
   })) << d.Log()
       << d.child().Err();
   d.child().Signal(SIGTERM);

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <deque>
+#include <memory>
 
 #include "core/clock.h"
 #include "platform/signature.h"
@@ -60,11 +61,11 @@ class ClientTest : public ::testing::Test {
  protected:
   ClientTest() : clock_(*core::ParseRfc3339("2026-11-25T10:00:00.250Z")) {}
 
-  Client Make(ClientConfig config = {}) {
+  std::unique_ptr<Client> Make(ClientConfig config = {}) {
     if (config.endpoint.empty()) config.endpoint = "http://127.0.0.1:8686";
-    Client c(config, Credentials{"testid", "s3cr3t-never-printed"}, transport_, clock_);
-    c.set_nonce_source([this] { return "nonce-" + std::to_string(++nonces_); });
-    c.set_seed(7);
+    auto c = std::make_unique<Client>(config, Credentials{"testid", "s3cr3t-never-printed"}, transport_, clock_);
+    c->set_nonce_source([this] { return "nonce-" + std::to_string(++nonces_); });
+    c->set_seed(7);
     return c;
   }
 
@@ -74,7 +75,8 @@ class ClientTest : public ::testing::Test {
 };
 
 TEST_F(ClientTest, SignsCommonParametersAndTheCallsOwn) {
-  Client c = Make();
+  auto made = Make();
+  Client& c = *made;
   transport_.Answer(200, kCreated);
   auto r = c.CreateJob(GrayPart(), "");
   ASSERT_TRUE(r.ok()) << r.error().Describe();
@@ -100,7 +102,8 @@ TEST_F(ClientTest, SignsCommonParametersAndTheCallsOwn) {
 }
 
 TEST_F(ClientTest, TheSecretIsNeverSent) {
-  Client c = Make();
+  auto made = Make();
+  Client& c = *made;
   transport_.Answer(200, kCreated);
   ASSERT_TRUE(c.CreateJob(GrayPart(), "").ok());
   EXPECT_EQ(transport_.requests[0].body.find("s3cr3t"), std::string::npos);
@@ -111,7 +114,8 @@ TEST_F(ClientTest, GetPutsEverythingInTheQueryString) {
   ClientConfig config;
   config.method = "GET";
   config.endpoint = "https://iot.example.test/";
-  Client c = Make(config);
+  auto made = Make(config);
+  Client& c = *made;
   transport_.Answer(200, R"({"RequestId":"R","Success":true,"Data":{"JobId":"1"}})");
   ASSERT_TRUE(c.QueryJob("1").ok());
   EXPECT_EQ(transport_.requests[0].body, "");
@@ -127,7 +131,8 @@ TEST_F(ClientTest, AlibabaAddsRegionGroupTypeAndIntentTag) {
   config.style = Style::kAlibaba;
   config.region = "cn-shanghai";
   config.iot_instance_id = "iot-06z00";
-  Client c = Make(config);
+  auto made = Make(config);
+  Client& c = *made;
   transport_.Answer(200, kCreated);
   spec::ParamSet group = {
       {"ProductKey", {"k1"}}, {"FirmwareId", {"167"}}, {"TargetSelection", {"GROUP"}}, {"GroupId", {"CtjzCkNuOx"}}};
@@ -141,7 +146,8 @@ TEST_F(ClientTest, AlibabaAddsRegionGroupTypeAndIntentTag) {
 }
 
 TEST_F(ClientTest, CreateIsNeverSentOnAReusedConnectionReadsMayBe) {
-  Client c = Make();
+  auto made = Make();
+  Client& c = *made;
   transport_.Answer(200, R"({"RequestId":"R","Success":true,"Data":{"JobId":"1"}})");
   transport_.Answer(200, kCreated);
   ASSERT_TRUE(c.QueryJob("1").ok());
@@ -151,7 +157,8 @@ TEST_F(ClientTest, CreateIsNeverSentOnAReusedConnectionReadsMayBe) {
 }
 
 TEST_F(ClientTest, ThrottledCreateIsRetriedFreshlySignedAfterABackoff) {
-  Client c = Make();
+  auto made = Make();
+  Client& c = *made;
   transport_.Answer(400, kThrottled);
   transport_.Answer(400, kThrottled);
   transport_.Answer(200, kCreated);
@@ -166,7 +173,8 @@ TEST_F(ClientTest, ThrottledCreateIsRetriedFreshlySignedAfterABackoff) {
 }
 
 TEST_F(ClientTest, CreateNotSentIsRetried) {
-  Client c = Make();
+  auto made = Make();
+  Client& c = *made;
   transport_.Fail(false, "cannot connect to 127.0.0.1:8686: connection refused");
   transport_.Answer(200, kCreated);
   auto r = c.CreateJob(GrayPart(), "");
@@ -190,7 +198,8 @@ TEST_F(ClientTest, CreateWhoseOutcomeCannotBeKnownIsNotRetried) {
   for (const auto& k : cases) {
     SCOPED_TRACE(k.name);
     transport_.requests.clear();
-    Client c = Make();
+    auto made = Make();
+    Client& c = *made;
     k.script(transport_);
     transport_.Answer(200, kCreated);  // must not be reached
     auto r = c.CreateJob(GrayPart(), "");
@@ -202,7 +211,8 @@ TEST_F(ClientTest, CreateWhoseOutcomeCannotBeKnownIsNotRetried) {
 }
 
 TEST_F(ClientTest, RejectedAndAuthFailuresReturnAtOnce) {
-  Client c = Make();
+  auto made = Make();
+  Client& c = *made;
   transport_.Answer(
       200, R"({"RequestId":"R","Success":false,"Code":"iot.ota.FirmwareNotExist","ErrorMessage":"no such firmware"})");
   auto r = c.CreateJob(GrayPart(), "");
@@ -219,7 +229,8 @@ TEST_F(ClientTest, RejectedAndAuthFailuresReturnAtOnce) {
 // A nonce of ours the platform calls "used" means it got this very request
 // before (resent by the HTTP stack or a proxy) and the answer was lost.
 TEST_F(ClientTest, NonceUsedIsALostAnswerNotACredentialsProblem) {
-  Client c = Make();
+  auto made = Make();
+  Client& c = *made;
   constexpr const char* kUsed = R"({"RequestId":"R","Code":"SignatureNonceUsed","Message":"used"})";
   transport_.Answer(400, kUsed);
   transport_.Answer(200, R"({"RequestId":"R","Success":true,"Data":{"JobId":"5"}})");
@@ -239,7 +250,8 @@ TEST_F(ClientTest, NonceUsedIsALostAnswerNotACredentialsProblem) {
 }
 
 TEST_F(ClientTest, ReadsRetryTransientFailures) {
-  Client c = Make();
+  auto made = Make();
+  Client& c = *made;
   transport_.Answer(503, kUnavailable);
   transport_.Fail(true, "reset");
   transport_.Answer(200, R"({"RequestId":"R","Success":true,"Data":{"JobId":"5","JobStatus":"COMPLETE"}})");
@@ -255,7 +267,8 @@ TEST_F(ClientTest, RetriesAreBoundedAndBackoffIsCappedWithFullJitter) {
   config.retry.base_delay = milliseconds(100);
   config.retry.max_delay = milliseconds(300);
   config.limits = {0, 0, 0};  // no rate limit: only backoff sleeps
-  Client c = Make(config);
+  auto made = Make(config);
+  Client& c = *made;
   for (int i = 0; i < 10; ++i) transport_.Answer(400, kThrottled);
   auto r = c.CreateJob(GrayPart(), "");
   ASSERT_FALSE(r.ok());
@@ -289,7 +302,8 @@ TEST_F(ClientTest, RateLimitSpacesRequestsPerCallClass) {
   ClientConfig config;
   config.limits.read_qps = 5;  // one read every 200 ms
   config.limits.create_qps = 10;
-  Client c = Make(config);
+  auto made = Make(config);
+  Client& c = *made;
   for (int i = 0; i < 10; ++i) transport_.Answer(200, R"({"Success":true,"Data":{"JobId":"1"}})");
   core::Time start = clock_.Now();
   for (int i = 0; i < 10; ++i) ASSERT_TRUE(c.QueryJob("1").ok());
@@ -302,7 +316,8 @@ TEST_F(ClientTest, RateLimitSpacesRequestsPerCallClass) {
 }
 
 TEST_F(ClientTest, ListsEveryPageOfJobsOnce) {
-  Client c = Make();
+  auto made = Make();
+  Client& c = *made;
   auto page = [](int n, std::vector<std::string> ids) {
     std::string items;
     for (const auto& id : ids) items += (items.empty() ? "" : ",") + std::string(R"({"JobId":")") + id + "\"}";
@@ -327,7 +342,8 @@ TEST_F(ClientTest, ListsEveryPageOfJobsOnce) {
 }
 
 TEST_F(ClientTest, CountsTasksFromTotalWithPageSizeOne) {
-  Client c = Make();
+  auto made = Make();
+  Client& c = *made;
   transport_.Answer(200,
                     R"({"RequestId":"R","Success":true,"Total":37,"Data":{"SimpleOTATaskInfo":[{"TaskId":"t"}]}})");
   auto r = c.CountTasks("55", "FAILED");
@@ -340,7 +356,8 @@ TEST_F(ClientTest, CountsTasksFromTotalWithPageSizeOne) {
 }
 
 TEST_F(ClientTest, CountWithoutTotalIsAnErrorNotZero) {
-  Client c = Make();
+  auto made = Make();
+  Client& c = *made;
   for (int i = 0; i < 6; ++i)
     transport_.Answer(200, R"({"RequestId":"R","Success":true,"Data":{"SimpleOTATaskInfo":[]}})");
   auto r = c.CountTasks("55", "FAILED");
@@ -350,7 +367,8 @@ TEST_F(ClientTest, CountWithoutTotalIsAnErrorNotZero) {
 }
 
 TEST_F(ClientTest, CancelSendsTheChosenKinds) {
-  Client c = Make();
+  auto made = Make();
+  Client& c = *made;
   transport_.Answer(200, R"({"RequestId":"R","Success":true})");
   CancelWhich which;
   which.in_progress = true;
@@ -366,7 +384,8 @@ TEST_F(ClientTest, CancelSendsTheChosenKinds) {
 }
 
 TEST_F(ClientTest, ObserverSeesEveryAttemptWithoutSecrets) {
-  Client c = Make();
+  auto made = Make();
+  Client& c = *made;
   std::vector<AttemptEvent> events;
   c.set_observer([&](const AttemptEvent& e) { events.push_back(e); });
   transport_.Answer(400, kThrottled);
@@ -390,7 +409,8 @@ TEST_F(ClientTest, AJobIdThatIsNotATokenIsAProtocolErrorAndTheCreateStaysUnknown
   for (const auto& [json_id, shown] : bad) {
     SCOPED_TRACE(json_id.substr(0, 30));
     transport_.requests.clear();
-    Client c = Make();
+    auto made = Make();
+    Client& c = *made;
     transport_.Answer(200, R"({"RequestId":"R1","Success":true,"Data":{"JobId":)" + json_id + "}}");
     transport_.Answer(200, kCreated);  // must not be reached: never sent twice
     auto r = c.CreateJob(GrayPart(), "");
@@ -405,7 +425,8 @@ TEST_F(ClientTest, AJobIdThatIsNotATokenIsAProtocolErrorAndTheCreateStaysUnknown
 }
 
 TEST_F(ClientTest, AListingThatClaimsAMillionPagesIsRefusedAfterOneCall) {
-  Client c = Make();
+  auto made = Make();
+  Client& c = *made;
   transport_.Answer(200, R"({"RequestId":"R","Success":true,"Total":200000000,"PageSize":200,"PageCount":1000000,)"
                          R"("CurrentPage":1,"Data":{"SimpleOTAJobInfo":[{"JobId":"1"}]}})");
   auto r = c.ListJobsByFirmware("167");
@@ -418,7 +439,8 @@ TEST_F(ClientTest, AListingThatClaimsAMillionPagesIsRefusedAfterOneCall) {
 }
 
 TEST_F(ClientTest, AJobListedTwiceOnOnePageIsAProtocolError) {
-  Client c = Make();
+  auto made = Make();
+  Client& c = *made;
   transport_.Answer(200, R"({"RequestId":"R","Success":true,"Total":2,"PageCount":1,"CurrentPage":1,)"
                          R"("Data":{"SimpleOTAJobInfo":[{"JobId":"77"},{"JobId":"77"}]}})");
   auto r = c.ListJobsByFirmware("167");
@@ -427,7 +449,8 @@ TEST_F(ClientTest, AJobListedTwiceOnOnePageIsAProtocolError) {
 }
 
 TEST_F(ClientTest, ACountNearTheIntegerLimitIsAProtocolErrorNotANegativeCount) {
-  Client c = Make();
+  auto made = Make();
+  Client& c = *made;
   for (int i = 0; i < 6; ++i) {
     transport_.Answer(200, R"({"RequestId":"R","Success":true,"Total":9223372036854775806,)"
                            R"("Data":{"SimpleOTATaskInfo":[]}})");
@@ -444,7 +467,8 @@ TEST_F(ClientTest, ARequestRefusedUnreadAsTooLargeCreatedNothingAndIsNotRetried)
   for (long status : {413L, 414L}) {
     SCOPED_TRACE(status);
     transport_.requests.clear();
-    Client c = Make();
+    auto made = Make();
+    Client& c = *made;
     transport_.Answer(status, "<html>Request Entity Too Large</html>");
     transport_.Answer(200, kCreated);  // must not be reached
     auto r = c.CreateJob(GrayPart(), "");
@@ -461,7 +485,8 @@ TEST_F(ClientTest, ARequestRefusedUnreadAsTooLargeCreatedNothingAndIsNotRetried)
 TEST_F(ClientTest, ALargeRequestGoesAsPostEvenWhenGetIsConfigured) {
   ClientConfig config;
   config.method = "GET";
-  Client c = Make(config);
+  auto made = Make(config);
+  Client& c = *made;
   spec::ParamSet part = GrayPart();
   part["TargetSelection"] = {"SPECIFIC"};
   part.erase("GrayPercent");
@@ -481,7 +506,8 @@ TEST_F(ClientTest, ALargeRequestGoesAsPostEvenWhenGetIsConfigured) {
 }
 
 TEST_F(ClientTest, APermanentTransportFailureIsNotRetried) {
-  Client c = Make();
+  auto made = Make();
+  Client& c = *made;
   transport_.script.emplace_back(TransportError{false, "TLS certificate of h:443 is for another host name", true});
   transport_.Answer(200, R"({"RequestId":"R","Success":true,"Data":{"JobId":"1"}})");
   auto r = c.QueryJob("1");

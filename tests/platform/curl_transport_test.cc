@@ -517,6 +517,37 @@ TEST_F(CurlTransportTest, SendIsSafeFromSeveralThreads) {
   EXPECT_EQ(ok.load(), 40);
 }
 
+// Calls from several threads run at once (each borrows a handle of its own):
+// the server holds every request until four are in its handler together.
+TEST_F(CurlTransportTest, CallsFromSeveralThreadsRunAtOnce) {
+  std::mutex mu;
+  std::condition_variable cv;
+  int inside = 0, most = 0;
+  httplib::Server server;
+  server.Post("/", [&](const httplib::Request&, httplib::Response& res) {
+    std::unique_lock lock(mu);
+    most = std::max(most, ++inside);
+    cv.notify_all();
+    const bool together = cv.wait_for(lock, std::chrono::seconds(10), [&] { return most >= 4; });
+    --inside;
+    res.set_content(together ? "together" : "alone", "text/plain");
+  });
+  ServerThread thread(server);
+  CurlTransport transport;
+  std::atomic<int> together{0};
+  std::vector<std::thread> clients;
+  for (int t = 0; t < 4; ++t) {
+    clients.emplace_back([&] {
+      HttpResult result = transport.Send(Post(thread.Url("/"), "x=1", /*idempotent=*/false));
+      const auto* response = std::get_if<HttpResponse>(&result);
+      if (response != nullptr && response->body == "together") ++together;
+    });
+  }
+  for (auto& c : clients) c.join();
+  EXPECT_EQ(together.load(), 4);
+  EXPECT_EQ(most, 4);
+}
+
 // ---------------------------------------------------------------------------
 // Failures: sent or not, and what the message says
 
