@@ -119,6 +119,11 @@ core::Status SqliteStore::BeginTransaction(Durability durability) {
   return core::Status::Ok();
 }
 
+int64_t SqliteStore::SyncLevel() const {
+  auto level = db_->QueryInt("PRAGMA synchronous", "reading the sync level");
+  return level.ok() ? *level : -1;
+}
+
 void SqliteStore::EndLazy() {
   if (!lazy_) return;
   lazy_ = false;

@@ -113,6 +113,8 @@ class SqliteStore final : public Store {
   core::Result<int64_t> RenameRollout(const std::string& from, const std::string& to, core::Time now);
 
   const std::string& path() const { return path_; }
+  // The connection's PRAGMA synchronous (2 = FULL, 1 = NORMAL), for tests.
+  int64_t SyncLevel() const;
 
  protected:
   core::Status BeginTransaction(Durability durability) override;

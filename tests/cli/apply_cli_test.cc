@@ -88,6 +88,23 @@ TEST_F(ApplyCliTest, CreatesThePlanAndThenHasNothingToDo) {
   EXPECT_EQ(again.out, "otaroll: nothing to do now: 2 in-sync\n");
 }
 
+// --rate-limits and --concurrency are checked before anything is done.
+TEST_F(ApplyCliTest, RateLimitsAndConcurrencyAreCheckedUpFront) {
+  RunResult limits = Otaroll({"apply", tree_, "--state", state_, "--yes", "--rate-limits", "20,10"});
+  EXPECT_EQ(limits.exit_code, 1);
+  EXPECT_EQ(limits.err,
+            "otaroll: error: --rate-limits 20,10: not three calls-per-second figures CREATE,QUERY,CANCEL (the "
+            "platform's are 20,10,5)\n");
+  RunResult zero = Otaroll({"apply", tree_, "--state", state_, "--yes", "--concurrency", "0"});
+  EXPECT_EQ(zero.exit_code, 1);
+  EXPECT_EQ(zero.err, "otaroll: error: --concurrency: Value 0 not in range 1 to 64; see 'otaroll apply --help'\n");
+  EXPECT_FALSE(std::filesystem::exists(state_)) << "nothing was done";
+  RunResult ok =
+      Otaroll({"apply", tree_, "--state", state_, "--yes", "--rate-limits", "40,20,10", "--concurrency", "2"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(Created(), 2u);
+}
+
 // Every command reads the --state value through one factory (state/open.h).
 TEST_F(ApplyCliTest, StateIsAPathOrASqliteUrlAndOtherSchemesAreNamed) {
   RunResult r = Otaroll({"apply", tree_, "--state", "sqlite:" + state_, "--yes"});

@@ -3,11 +3,14 @@
 // write locks.
 #include "state/sqlite_store.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <chrono>
 #include <thread>
 
+#include "state/db.h"
 #include "store_fixture.h"
 
 namespace otaroll::state {
@@ -29,6 +32,61 @@ class SqliteStoreTest : public testing::SqliteTest {
     return snap.ok() ? snap->serial : -1;
   }
 };
+
+// A lazy transaction turns the connection's sync off for itself only: every
+// other commit (an intent) is synced again.
+TEST_F(SqliteStoreTest, ALazyTransactionSyncsNothingAndTheNextCommitsSyncAgain) {
+  EXPECT_EQ(store_->SyncLevel(), 2) << "FULL";
+  {
+    auto tx = store_->Begin(Durability::kLazy);
+    ASSERT_TRUE(tx.ok()) << tx.status().message();
+    EXPECT_EQ(store_->SyncLevel(), 1) << "NORMAL: WAL frames are not synced at commit";
+    ASSERT_TRUE(tx->Commit().ok());
+  }
+  EXPECT_EQ(store_->SyncLevel(), 2);
+  {
+    auto tx = store_->Begin(Durability::kLazy);
+    ASSERT_TRUE(tx.ok());
+  }  // rolled back
+  EXPECT_EQ(store_->SyncLevel(), 2);
+}
+
+// Statements are compiled once per connection and reused, bindings cleared.
+TEST_F(SqliteStoreTest, StatementsAreCompiledOnceAndReusedClean) {
+  auto db = Db::Open(Path("cache.db"), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, "cache.db");
+  ASSERT_TRUE(db.ok()) << db.status().message();
+  auto statements = [&] {
+    int n = 0;
+    for (sqlite3_stmt* s = sqlite3_next_stmt((*db)->raw(), nullptr); s != nullptr;
+         s = sqlite3_next_stmt((*db)->raw(), s)) {
+      ++n;
+    }
+    return n;
+  };
+  for (int i = 0; i < 100; ++i) {
+    auto stmt = (*db)->Prepare("SELECT ?1", "testing");
+    ASSERT_TRUE(stmt.ok());
+    if (i % 2 == 0) stmt->Bind(1, int64_t{i});
+    auto row = stmt->Step();
+    ASSERT_TRUE(row.ok() && *row);
+    EXPECT_EQ(stmt->IsNull(0), i % 2 == 1) << "a binding of the previous use was kept";
+  }
+  EXPECT_EQ(statements(), 1);
+  {
+    // The same text twice at once: two statements, each its own.
+    auto a = (*db)->Prepare("SELECT ?1", "testing");
+    auto b = (*db)->Prepare("SELECT ?1", "testing");
+    ASSERT_TRUE(a.ok() && b.ok());
+    a->Bind(1, int64_t{1});
+    b->Bind(1, int64_t{2});
+    ASSERT_TRUE(*a->Step() && *b->Step());
+    EXPECT_EQ(a->Int(0), 1);
+    EXPECT_EQ(b->Int(0), 2);
+  }
+  EXPECT_EQ(statements(), 1) << "the second copy was finalized, not cached";
+  for (int i = 0; i < 100; ++i) ASSERT_TRUE((*db)->Prepare(fmt::format("SELECT {}", i), "testing").ok());
+  EXPECT_EQ(statements(), static_cast<int>(Db::kCachedStatements));
+}
 
 // Rows changed behind the store's back still move the serial; the lease never does.
 TEST_F(SqliteStoreTest, SerialTriggersCountEveryTableButTheLease) {

@@ -420,6 +420,32 @@ TEST_P(StoreConformance, TransactionCommitsOrRollsBack) {
   EXPECT_EQ((*other)->Load()->attempts.size(), 2u);
 }
 
+// A lazy transaction (a create's outcome) commits, rolls back and is seen
+// like any other; only what a power loss may undo differs.
+TEST_P(StoreConformance, ALazyTransactionCommitsAndRollsBackLikeAnyOther) {
+  auto other = store_->OpenAnother();
+  ASSERT_TRUE(other.ok()) << other.status().message();
+  {
+    auto tx = store_->Begin(Durability::kLazy);
+    ASSERT_TRUE(tx.ok()) << tx.status().message();
+    Insert(PendingAttempt("rolled-back", "r1", "canary"));
+  }
+  EXPECT_TRUE(Load().attempts.empty());
+  {
+    auto tx = store_->Begin(Durability::kLazy);
+    ASSERT_TRUE(tx.ok()) << tx.status().message();
+    Insert(PendingAttempt("lazy", "r1", "canary"));
+    ASSERT_TRUE(tx->Commit().ok());
+  }
+  ASSERT_EQ((*other)->Load()->attempts.size(), 1u);
+  EXPECT_EQ((*other)->Load()->attempts[0].intent_id, "lazy");
+  auto tx = store_->Begin();  // a durable one after it
+  ASSERT_TRUE(tx.ok()) << tx.status().message();
+  Insert(PendingAttempt("durable", "r1", "pilot"));
+  ASSERT_TRUE(tx->Commit().ok());
+  EXPECT_EQ((*other)->Load()->attempts.size(), 2u);
+}
+
 TEST_P(StoreConformance, AWriteFromAnotherHandleWaitsForAnOpenTransaction) {
   auto other = store_->OpenAnother();
   ASSERT_TRUE(other.ok()) << other.status().message();

@@ -108,11 +108,27 @@ struct Rig {
   std::vector<std::string> extra{};  // more apply options, e.g. --platform alibaba --region cn-shanghai
 
   // --timeout 1: an unknown attempt settles (may be looked up and created
-  // again) 2 s after its last request.
+  // again) 2 s after its last request. --concurrency 8: creates overlap, so
+  // a kill or a fault meets several in flight.
   std::vector<std::string> ApplyArgs(std::vector<std::string> more = {}) const {
-    std::vector<std::string> args = {
-        kBin,  "apply",     tree, "--state",           state, "--yes",         "--endpoint", url, "--qps",
-        "500", "--timeout", "1",  "--connect-timeout", "1",   "--max-creates", "1000"};
+    std::vector<std::string> args = {kBin,
+                                     "apply",
+                                     tree,
+                                     "--state",
+                                     state,
+                                     "--yes",
+                                     "--endpoint",
+                                     url,
+                                     "--qps",
+                                     "500",
+                                     "--timeout",
+                                     "1",
+                                     "--connect-timeout",
+                                     "1",
+                                     "--max-creates",
+                                     "1000",
+                                     "--concurrency",
+                                     "8"};
     args.insert(args.end(), extra.begin(), extra.end());
     args.insert(args.end(), more.begin(), more.end());
     return args;
