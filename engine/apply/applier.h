@@ -150,9 +150,17 @@ class Applier {
   // then the replacements it completed supersede their old jobs.
   core::Status CreateWave(std::vector<StageWork>& wave, Report* report);
   void CreateParts(WaveRun& run, Report* report);  // one worker, holding run.mu but for the calls
-  // Whether a part may start: the lease held, no stop asked, --max-creates
-  // not reached (each said once when not).
-  bool Admit(StageWork& w, size_t part, Report* report);
+  // The intents of the next parts (up to WaveRun::batch), committed together
+  // (one sync for several creates); the calls are made one by one after.
+  core::Status WriteIntents(WaveRun& run, Report* report);
+  // True (said once) when the lease was lost or a stop was asked: checked
+  // before every batch of intents and before every call.
+  bool Stopping(const StageWork& w, Report* report);
+  // Whether a part may start: --max-creates counts the calls made and the
+  // `in_hand` intents written for calls to come (said when not).
+  bool Admit(StageWork& w, size_t part, size_t in_hand, Report* report);
+  // An intent whose call was never made (the run stopped): not created.
+  core::Status RecordNotSent(const StageWork& w, state::Attempt a, Report* report);
   core::Status RecordCreate(StageWork& w, state::Attempt a, const platform::CallResult<platform::CreatedJob>& r,
                             Report* report);
   core::Status Supersede(const manifest::Rollout& rollout, const std::string& stage, const std::string& hash,
@@ -177,8 +185,8 @@ class Applier {
   // undoes leaves it pending, which the next run looks up (steps 6–7).
   core::Status Record(const state::Attempt& attempt, const std::string& kind, const std::string& message,
                       const std::string& data_json = "", state::Durability durability = state::Durability::kDurable);
-  // create.cc: the intent of one part, committed with its event (and the
-  // rollout's row) before the call.
+  // create.cc: the intent of one part, with its event and the rollout's row,
+  // in the caller's open transaction (committed before the call).
   core::Result<state::Attempt> WriteIntent(const manifest::Rollout& rollout, const std::string& stage,
                                            const spec::StageSpec& spec, size_t part);
   // create.cc: a create that failed (steps 4–6), recorded and said.

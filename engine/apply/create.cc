@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <deque>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <thread>
@@ -28,10 +29,18 @@ struct Applier::WaveRun {
     size_t work;  // index into wave
     size_t part;
   };
+  struct Ready {  // an intent written, its call not made yet
+    size_t work;
+    size_t part;
+    Attempt attempt;
+  };
+  explicit WaveRun(std::vector<StageWork>& stages) : wave(stages) {}
   std::vector<StageWork>& wave;
   std::vector<Item> items;
+  size_t batch = 1;  // intents written in one commit: as many as there are workers
   std::mutex mu;
-  size_t next = 0;
+  size_t next = 0;                            // the next item without an intent
+  std::deque<Ready> ready;                    // intents whose calls are not made yet
   core::Status failure = core::Status::Ok();  // a state write failed: every worker stops
 };
 
@@ -51,16 +60,24 @@ std::optional<Applier::StageWork> Applier::Prepare(const manifest::Rollout& roll
 }
 
 core::Status Applier::CreateWave(std::vector<StageWork>& wave, Report* report) {
-  WaveRun run{wave, {}, {}, 0, core::Status::Ok()};
+  WaveRun run(wave);
   for (size_t w = 0; w < wave.size(); ++w) {
     for (size_t part : wave[w].parts) run.items.push_back({w, part});
   }
   const size_t threads = std::min(static_cast<size_t>(std::max(1, options_.concurrency)), run.items.size());
+  run.batch = std::max<size_t>(1, threads);
   std::vector<std::thread> workers;
   for (size_t i = 1; i < threads; ++i) workers.emplace_back([this, &run, report] { CreateParts(run, report); });
   CreateParts(run, report);
   for (auto& t : workers) t.join();
-  if (!run.failure.ok() || report->stopped) return run.failure;
+  // The run stopped with intents whose calls were never made: they are
+  // known not to have created anything.
+  core::Status left = core::Status::Ok();
+  for (auto& ready : run.ready) {
+    if (auto s = RecordNotSent(run.wave[ready.work], std::move(ready.attempt), report); !s.ok() && left.ok()) left = s;
+  }
+  if (!run.failure.ok()) return run.failure;
+  if (!left.ok() || report->stopped) return left;
   // A replacement whose every part is created supersedes the jobs it replaces.
   for (const StageWork& w : wave) {
     if (w.stage.action != plan::Action::kReplace || w.halted) continue;
@@ -78,38 +95,76 @@ core::Status Applier::CreateWave(std::vector<StageWork>& wave, Report* report) {
 
 void Applier::CreateParts(WaveRun& run, Report* report) {
   std::unique_lock lock(run.mu);
-  while (run.failure.ok() && !report->stopped && run.next < run.items.size()) {
-    const WaveRun::Item item = run.items[run.next++];
-    StageWork& w = run.wave[item.work];
-    if (w.halted || !Admit(w, item.part, report)) continue;
-    // 1. The intent, durable before the call.
-    auto intent = WriteIntent(*w.rollout, w.stage.name, w.spec, item.part);
-    if (!intent.ok()) {
-      run.failure = intent.status();
+  while (run.failure.ok() && !report->stopped) {
+    if (run.ready.empty()) {
+      if (run.next >= run.items.size()) return;
+      // 1. Intents, durable before their calls: the next parts' in one commit.
+      if (auto s = WriteIntents(run, report); !s.ok()) run.failure = s;
+      continue;
+    }
+    WaveRun::Ready ready = std::move(run.ready.front());
+    run.ready.pop_front();
+    StageWork& w = run.wave[ready.work];
+    if (Stopping(w, report)) {
+      run.ready.push_front(std::move(ready));  // recorded not sent (CreateWave)
       return;
     }
     // 2. The call, while the other workers go on.
     ++report->create_calls;
     ++done_;
     lock.unlock();
-    auto r = platform_.CreateJob(w.spec.parts[item.part], options_.intent_tags ? intent->intent_id : "");
+    auto r = platform_.CreateJob(w.spec.parts[ready.part], options_.intent_tags ? ready.attempt.intent_id : "");
     lock.lock();
     // 3.–6. The outcome, recorded as it arrives.
-    if (auto s = RecordCreate(w, std::move(*intent), r, report); !s.ok()) {
-      run.failure = s;
-      return;
-    }
+    if (auto s = RecordCreate(w, std::move(ready.attempt), r, report); !s.ok()) run.failure = s;
   }
 }
 
-bool Applier::Admit(StageWork& w, size_t part, Report* report) {
+core::Status Applier::WriteIntents(WaveRun& run, Report* report) {
+  auto tx = store_.Begin();
+  if (!tx.ok()) return tx.status();
+  std::deque<WaveRun::Ready> batch;
+  while (batch.size() < run.batch && run.next < run.items.size()) {
+    const WaveRun::Item item = run.items[run.next++];
+    StageWork& w = run.wave[item.work];
+    if (w.halted) continue;
+    if (Stopping(w, report)) break;
+    if (!Admit(w, item.part, batch.size(), report)) continue;
+    auto intent = WriteIntent(*w.rollout, w.stage.name, w.spec, item.part);
+    if (!intent.ok()) return intent.status();
+    batch.push_back({item.work, item.part, std::move(*intent)});
+  }
+  if (batch.empty()) return core::Status::Ok();
+  if (auto s = tx->Commit(); !s.ok()) return s;
+  for (auto& b : batch) run.ready.push_back(std::move(b));
+  return core::Status::Ok();
+}
+
+core::Status Applier::RecordNotSent(const StageWork& w, Attempt a, Report* report) {
+  a.status = AttemptStatus::kFailed;
+  a.error_code = state::kNotCreated;
+  a.error_message = "not created: the run stopped before its call was made";
+  a.updated_at = clock_.Now();
+  const nlohmann::json data = {{"code", state::kNotCreated}};
+  if (auto s = Record(a, "not-created", fmt::format("attempt {}: {}", a.intent_id, a.error_message), data.dump(),
+                      state::Durability::kLazy);
+      !s.ok()) {
+    return s;
+  }
+  ++report->not_created;
+  Say(EventKind::kNotCreated, a,
+      fmt::format("{}: not-created: {}", StageName(w.rollout->name, w.stage.name), a.error_message));
+  return core::Status::Ok();
+}
+
+bool Applier::Stopping(const StageWork& w, Report* report) {
   const std::string& rollout = w.rollout->name;
   const std::string& stage = w.stage.name;
   if (options_.lease_lost && options_.lease_lost()) {
     report->stopped = true;
     Problem(EventKind::kLeaseLost, rollout, stage,
             "the lease on the state file was lost (another process took it); the run stopped", report);
-    return false;
+    return true;
   }
   if (options_.stop && options_.stop()) {
     report->stopped = true;
@@ -118,9 +173,15 @@ bool Applier::Admit(StageWork& w, size_t part, Report* report) {
     at.stage = stage;
     Say(EventKind::kStopped, at,
         fmt::format("{}: not started: stopping (a signal asked otaroll to stop)", StageName(rollout, stage)));
-    return false;
+    return true;
   }
-  if (options_.max_creates >= 0 && report->create_calls >= options_.max_creates) {
+  return false;
+}
+
+bool Applier::Admit(StageWork& w, size_t part, size_t in_hand, Report* report) {
+  const std::string& rollout = w.rollout->name;
+  const std::string& stage = w.stage.name;
+  if (options_.max_creates >= 0 && report->create_calls + static_cast<int>(in_hand) >= options_.max_creates) {
     w.halted = true;
     const std::string which = w.started == 0 ? "" : fmt::format(" part {}", part + 1);
     Problem(EventKind::kSkipped, rollout, stage,
@@ -178,8 +239,6 @@ core::Result<Attempt> Applier::WriteIntent(const manifest::Rollout& rollout, con
       spec.parts.size() > 1
           ? fmt::format("{} (part {} of {})", spec::DescribeTarget(spec.parts[part]), part + 1, spec.parts.size())
           : spec::DescribeTarget(spec.parts[part]);
-  auto tx = store_.Begin();
-  if (!tx.ok()) return tx.status();
   if (auto s = store_.UpsertRollout(rollout.name, rollout.product_key, rollout.firmware_id, a.created_at); !s.ok()) {
     return s;
   }
@@ -192,7 +251,6 @@ core::Result<Attempt> Applier::WriteIntent(const manifest::Rollout& rollout, con
       !s.ok()) {
     return s;
   }
-  if (auto s = tx->Commit(); !s.ok()) return s;
   return a;
 }
 

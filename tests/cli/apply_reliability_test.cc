@@ -74,11 +74,13 @@ TEST(ApplyReliability, KillingApplyAtRandomInstantsNeitherDuplicatesNorLosesAJob
   o.count = 30;
   Fleet fleet = test_util::WriteFleet(dir, "tree", o);
   ASSERT_EQ(fleet.stages.size(), 90u);
-  // 50 ms per call: the 90 creates and the lookups after each kill take
-  // longer than the kills' delays add up to, so the kills land in the work.
-  SandboxProcess sandbox(SandboxArgs(dir, {"--latency-ms", "50", "--seed", std::to_string(seed % 1000000)}));
+  // 100 ms per call, 4 creates in flight: the 90 creates and the lookups
+  // after each kill take longer than the kills' delays add up to, so the
+  // kills land in the work, each among up to 4 calls in flight.
+  SandboxProcess sandbox(SandboxArgs(dir, {"--latency-ms", "100", "--seed", std::to_string(seed % 1000000)}));
   ASSERT_TRUE(sandbox.started()) << sandbox.error();
   Rig s{fleet.dir, dir.Join("state/state.db"), sandbox.url()};
+  s.concurrency = "4";
 
   // Kill until 20 runs died of SIGKILL (a run may also finish first, e.g.
   // when everything left waits for an unknown attempt to settle).

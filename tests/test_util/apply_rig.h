@@ -106,6 +106,7 @@ struct Rig {
   std::string state;
   std::string url;
   std::vector<std::string> extra{};  // more apply options, e.g. --platform alibaba --region cn-shanghai
+  std::string concurrency = "8";     // --concurrency
 
   // --timeout 1: an unknown attempt settles (may be looked up and created
   // again) 2 s after its last request. --concurrency 8: creates overlap, so
