@@ -21,15 +21,15 @@ namespace {
 
 core::Status Created(state::Store& store, const manifest::Rollout& r, size_t stage, core::Time at, int64_t* jobs) {
   const spec::StageSpec spec = spec::Resolve(r, r.stages[stage]);
-  for (size_t part = 0; part < spec.parts.size(); ++part) {
+  for (size_t part = 0; part < spec.part_count(); ++part) {
     state::Attempt a;
     a.intent_id = core::RandomHex(16);
     a.rollout = r.name;
     a.stage = r.stages[stage].name;
     a.part = static_cast<int>(part);
-    a.parts = static_cast<int>(spec.parts.size());
+    a.parts = static_cast<int>(spec.part_count());
     a.spec_hash = spec.hash;
-    a.request = platform::CreateJobParams(spec.parts[part], platform::Style::kTuya, "");
+    a.request = platform::CreateJobParams(spec.part(part), platform::Style::kTuya, "");
     a.attempt_count = 1;
     a.created_at = a.updated_at = at;
     auto id = store.InsertAttempt(a);

@@ -53,7 +53,7 @@ std::optional<Applier::StageWork> Applier::Prepare(const manifest::Rollout& roll
   if (ms == nullptr) return std::nullopt;
   StageWork w{&rollout, stage, spec::Resolve(rollout, *ms), {}, false, 0};
   auto created = CreatedParts(snapshot, rollout.name, stage.name, w.spec.hash);
-  for (size_t part = 0; part < w.spec.parts.size(); ++part) {
+  for (size_t part = 0; part < w.spec.part_count(); ++part) {
     if (!created.count(static_cast<int>(part))) w.parts.push_back(part);
   }
   return w;
@@ -84,7 +84,7 @@ core::Status Applier::CreateWave(std::vector<StageWork>& wave, Report* report) {
     auto fresh = store_.Load();
     if (!fresh.ok()) return fresh.status();
     auto created = CreatedParts(*fresh, w.rollout->name, w.stage.name, w.spec.hash);
-    if (created.size() != w.spec.parts.size() || created.empty()) continue;
+    if (created.size() != w.spec.part_count() || created.empty()) continue;
     if (auto s = Supersede(*w.rollout, w.stage.name, w.spec.hash, created.rbegin()->second->id, *fresh, report);
         !s.ok() || report->stopped) {
       return s;
@@ -113,7 +113,7 @@ void Applier::CreateParts(WaveRun& run, Report* report) {
     ++report->create_calls;
     ++done_;
     lock.unlock();
-    auto r = platform_.CreateJob(w.spec.parts[ready.part], options_.intent_tags ? ready.attempt.intent_id : "");
+    auto r = platform_.CreateJob(w.spec.part(ready.part), options_.intent_tags ? ready.attempt.intent_id : "");
     lock.lock();
     // 3.–6. The outcome, recorded as it arrives.
     if (auto s = RecordCreate(w, std::move(ready.attempt), r, report); !s.ok()) run.failure = s;
@@ -227,18 +227,18 @@ core::Result<Attempt> Applier::WriteIntent(const manifest::Rollout& rollout, con
   a.rollout = rollout.name;
   a.stage = stage;
   a.part = static_cast<int>(part);
-  a.parts = static_cast<int>(spec.parts.size());
+  a.parts = static_cast<int>(spec.part_count());
   a.spec_hash = spec.hash;
-  a.request = platform::CreateJobParams(spec.parts[part],
+  a.request = platform::CreateJobParams(spec.part(part),
                                         options_.intent_tags ? platform::Style::kAlibaba : platform::Style::kTuya,
                                         options_.intent_tags ? a.intent_id : "");
   a.status = AttemptStatus::kPending;
   a.attempt_count = 1;
   a.created_at = a.updated_at = clock_.Now();
   const std::string what =
-      spec.parts.size() > 1
-          ? fmt::format("{} (part {} of {})", spec::DescribeTarget(spec.parts[part]), part + 1, spec.parts.size())
-          : spec::DescribeTarget(spec.parts[part]);
+      spec.part_count() > 1
+          ? fmt::format("{} (part {} of {})", spec::DescribeTarget(spec.part(part)), part + 1, spec.part_count())
+          : spec::DescribeTarget(spec.part(part));
   if (auto s = store_.UpsertRollout(rollout.name, rollout.product_key, rollout.firmware_id, a.created_at); !s.ok()) {
     return s;
   }

@@ -205,22 +205,20 @@ int RunPlan(const PlanOptions& o) {
   plan::Plan p = plan::Build(*manifests, snapshot, now);
   if (!o.baseline.empty() || at_ref) p.mode = "baseline";
 
-  std::string rendered;
-  if (o.format == "json") {
-    rendered = render::Json(p);
-  } else if (o.format == "markdown") {
-    rendered = render::Markdown(p);
-  } else {
-    rendered = render::Text(p, render::TextOptions{UseColor()});
-  }
   if (!o.out.empty()) {
-    if (auto written = core::WriteFile(o.out, o.format == "json" ? rendered : render::Json(p)); !written.ok()) {
+    if (auto written = core::WriteFile(o.out, render::Json(p)); !written.ok()) {
       PrintError(
           fmt::format("{}: cannot write the plan: {}; check the path and its permissions", o.out, written.message()));
       return kExitError;
     }
   }
-  std::cout << rendered;
+  if (o.format == "json") {
+    render::JsonTo(p, std::cout);
+  } else if (o.format == "markdown") {
+    std::cout << render::Markdown(p);
+  } else {
+    std::cout << render::Text(p, render::TextOptions{UseColor()});
+  }
   std::cout.flush();
   if (!std::cout) return kExitError;
   return o.detailed_exitcode && p.HasChanges() ? kExitChanges : kExitOk;

@@ -70,12 +70,12 @@ struct StagePlan {
   std::optional<core::Time> opens_at;  // waiting on a time gate
   std::string target;                  // "GRAY 10%", ...
   std::string spec_hash;
-  std::string previous_hash;               // replace: the hash of the job being replaced
-  int parts = 1;                           // jobs the stage needs
-  int parts_to_create = 0;                 // create/replace: how many jobs apply would create
-  spec::ParamSet params;                   // resolved wire parameters
-  std::vector<spec::FieldChange> changes;  // replace: field by field
-  std::vector<JobRef> jobs;                // attempts in state for this stage, newest last
+  std::string previous_hash;                     // replace: the hash of the job being replaced
+  int parts = 1;                                 // jobs the stage needs
+  int parts_to_create = 0;                       // create/replace: how many jobs apply would create
+  std::shared_ptr<const spec::ParamSet> params;  // resolved wire parameters (shared with the spec)
+  std::vector<spec::FieldChange> changes;        // replace: field by field
+  std::vector<JobRef> jobs;                      // attempts in state for this stage, newest last
   // More than one created job for one part of the current spec: the
   // platform holds duplicates (two otaroll processes created the same
   // stage). Their ids, oldest first; empty normally.

@@ -6,6 +6,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <thread>
 
 #include "core/sha256.h"
 #include "manifest/window.h"
@@ -131,7 +132,7 @@ class Planner {
       }
       const auto created = state::CurrentParts(attempts, specs[i].hash,
                                                [](const Attempt& a) { return a.status == AttemptStatus::kCreated; });
-      if (created.size() < specs[i].parts.size()) all_created = false;
+      if (created.size() < specs[i].part_count()) all_created = false;
       for (const auto& [part, a] : created) {
         if (!JobFinished(*a)) p.unfinished_jobs.push_back(a->job_id);
       }
@@ -146,9 +147,9 @@ class Planner {
     StagePlan p;
     p.name = stage.name;
     p.index = static_cast<int>(i);
-    p.target = spec::DescribeTarget(spec.params);
+    p.target = spec::DescribeTarget(*spec.params);
     p.spec_hash = spec.hash;
-    p.parts = static_cast<int>(spec.parts.size());
+    p.parts = static_cast<int>(spec.part_count());
     p.params = spec.params;
     p.position = stage.position;
 
@@ -217,7 +218,7 @@ class Planner {
         if (a->status == AttemptStatus::kCreated && a->spec_hash == replaced->spec_hash)
           old_parts.push_back(a->request);
       }
-      p.changes = spec::Diff(spec::Unflatten(old_parts), spec.params);
+      p.changes = spec::Diff(spec::Unflatten(old_parts), *spec.params);
     }
     // 4. Gates.
     if (r.paused) return decide(Action::kHeld, "the rollout is paused (spec.paused: true)", "paused");
@@ -425,12 +426,24 @@ std::string ManifestDigest(const manifest::ManifestSet& manifests,
 }  // namespace
 
 Resolved::Resolved(const manifest::ManifestSet& manifests) : manifests_(manifests) {
-  specs_.reserve(manifests.rollouts.size());
-  for (const manifest::Rollout& r : manifests.rollouts) {
-    std::vector<spec::StageSpec>& stages = specs_.emplace_back();
-    stages.reserve(r.stages.size());
-    for (const manifest::Stage& stage : r.stages) stages.push_back(spec::Resolve(r, stage));
-  }
+  // Rollouts resolve independently: a large set on every core (up to 8),
+  // each thread a contiguous share written in place, so the result is one
+  // thread's.
+  const size_t n = manifests.rollouts.size();
+  specs_.resize(n);
+  auto resolve = [&](size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) {
+      const manifest::Rollout& r = manifests.rollouts[i];
+      specs_[i].reserve(r.stages.size());
+      for (const manifest::Stage& stage : r.stages) specs_[i].push_back(spec::Resolve(r, stage));
+    }
+  };
+  constexpr size_t kParallelFrom = 256;
+  const size_t threads = n < kParallelFrom ? 1 : std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), 8);
+  std::vector<std::thread> workers;
+  for (size_t t = 1; t < threads; ++t) workers.emplace_back(resolve, n * t / threads, n * (t + 1) / threads);
+  resolve(0, n / threads);
+  for (auto& w : workers) w.join();
   digest_ = ManifestDigest(manifests, specs_);
 }
 
@@ -470,16 +483,16 @@ state::Snapshot SnapshotFromBaseline(const manifest::ManifestSet& baseline, cons
   for (const manifest::Rollout& r : baseline.rollouts) {
     for (const manifest::Stage& stage : r.stages) {
       spec::StageSpec spec = spec::Resolve(r, stage);
-      for (size_t part = 0; part < spec.parts.size(); ++part) {
+      for (size_t part = 0; part < spec.part_count(); ++part) {
         Attempt a;
         a.id = ++id;
         a.intent_id = fmt::format("baseline:{}/{}/{}", r.name, stage.name, part);
         a.rollout = r.name;
         a.stage = stage.name;
         a.part = static_cast<int>(part);
-        a.parts = static_cast<int>(spec.parts.size());
+        a.parts = static_cast<int>(spec.part_count());
         a.spec_hash = spec.hash;
-        a.request = spec::Flatten(spec.parts[part]);
+        a.request = spec::Flatten(spec.part(part));
         a.status = AttemptStatus::kCreated;
         a.job_id = "baseline";
         a.job_created_at = core::Time{};

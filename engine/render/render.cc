@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <ostream>
+#include <sstream>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -393,7 +395,8 @@ OJson StageJson(const StagePlan& st) {
   o["parts"] = st.parts;
   o["parts_to_create"] = st.parts_to_create;
   OJson params = OJson::object();
-  for (const auto& [name, values] : st.params) {
+  static const spec::ParamSet kNoParams;
+  for (const auto& [name, values] : st.params ? *st.params : kNoParams) {
     // Lists stay arrays even with one item so their type never depends on the data.
     if (IsListParam(name) || values.size() != 1) {
       params[name] = values;
@@ -452,47 +455,89 @@ std::string Text(const Plan& plan, const TextOptions& options) {
   return out;
 }
 
-std::string Json(const Plan& plan) {
-  OJson j = OJson::object();
-  j["format_version"] = plan.format_version;
-  j["now"] = core::FormatRfc3339(plan.now);
-  j["mode"] = plan.mode;
-  j["state"] = {{"source", plan.state_source}, {"exists", plan.state_exists}, {"serial", plan.state_serial}};
-  j["manifest_digest"] = plan.manifest_digest;
+namespace {
+
+// A value as `dump(2)` writes it, each line after the first indented `by`
+// more spaces: the text the value has at that depth of a larger document
+// (JSON strings hold no raw line break, so every '\n' is a line's end).
+std::string Nested(const OJson& value, size_t by) {
+  // Platform error messages are not guaranteed UTF-8; replace rather than throw.
+  std::string text = value.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
+  const std::string indent = "\n" + std::string(by, ' ');
+  std::string out;
+  out.reserve(text.size() + text.size() / 8);
+  for (char c : text) {
+    if (c == '\n') {
+      out += indent;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+OJson RolloutJson(const plan::RolloutPlan& r) {
+  OJson o = OJson::object();
+  o["name"] = r.name;
+  o["file"] = r.position.file;
+  o["line"] = r.position.line;
+  o["column"] = r.position.column;
+  o["product_key"] = r.product_key;
+  o["firmware_id"] = r.firmware_id;
+  o["paused"] = r.paused;
+  o["stages"] = OJson::array();
+  for (const auto& st : r.stages) o["stages"].push_back(StageJson(st));
+  o["conflicts"] = OJson::array();
+  for (const auto& c : r.conflicts) {
+    o["conflicts"].push_back({{"rollout", c.rollout},
+                              {"other_first", c.other_first},
+                              {"superseded", c.superseded},
+                              {"unfinished_jobs", c.unfinished_jobs}});
+  }
+  return o;
+}
+
+}  // namespace
+
+void JsonTo(const Plan& plan, std::ostream& out) {
+  OJson head = OJson::object();
+  head["format_version"] = plan.format_version;
+  head["now"] = core::FormatRfc3339(plan.now);
+  head["mode"] = plan.mode;
+  head["state"] = {{"source", plan.state_source}, {"exists", plan.state_exists}, {"serial", plan.state_serial}};
+  head["manifest_digest"] = plan.manifest_digest;
   OJson counts = OJson::object();
   for (size_t i = 0; i < plan::kActionCount; ++i) {
     counts[plan::ActionName(static_cast<Action>(i))] = plan.summary.counts[i];
   }
-  j["summary"] = {{"counts", std::move(counts)}, {"changes", plan.summary.Changes()}};
-  OJson rollouts = OJson::array();
-  for (const auto& r : plan.rollouts) {
-    OJson o = OJson::object();
-    o["name"] = r.name;
-    o["file"] = r.position.file;
-    o["line"] = r.position.line;
-    o["column"] = r.position.column;
-    o["product_key"] = r.product_key;
-    o["firmware_id"] = r.firmware_id;
-    o["paused"] = r.paused;
-    o["stages"] = OJson::array();
-    for (const auto& st : r.stages) o["stages"].push_back(StageJson(st));
-    o["conflicts"] = OJson::array();
-    for (const auto& c : r.conflicts) {
-      o["conflicts"].push_back({{"rollout", c.rollout},
-                                {"other_first", c.other_first},
-                                {"superseded", c.superseded},
-                                {"unfinished_jobs", c.unfinished_jobs}});
-    }
-    rollouts.push_back(std::move(o));
+  head["summary"] = {{"counts", std::move(counts)}, {"changes", plan.summary.Changes()}};
+  // The document dump(2) makes of the whole plan, written a rollout at a
+  // time, so no tree of the whole plan is ever built.
+  out << "{\n";
+  for (auto it = head.begin(); it != head.end(); ++it) {
+    out << "  " << OJson(it.key()).dump() << ": " << Nested(it.value(), 2) << ",\n";
   }
-  j["rollouts"] = std::move(rollouts);
+  out << "  \"rollouts\": ";
+  if (plan.rollouts.empty()) {
+    out << "[]";
+  } else {
+    out << "[\n";
+    for (size_t i = 0; i < plan.rollouts.size(); ++i) {
+      out << "    " << Nested(RolloutJson(plan.rollouts[i]), 4) << (i + 1 < plan.rollouts.size() ? ",\n" : "\n");
+    }
+    out << "  ]";
+  }
   OJson orphans = OJson::array();
   for (const auto& o : plan.orphans) {
     orphans.push_back({{"rollout", o.rollout}, {"stage", o.stage}, {"job", JobJson(o.job)}});
   }
-  j["orphans"] = std::move(orphans);
-  // Platform error messages are not guaranteed UTF-8; replace rather than throw.
-  return j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+  out << ",\n  \"orphans\": " << Nested(orphans, 2) << "\n}\n";
+}
+
+std::string Json(const Plan& plan) {
+  std::ostringstream out;
+  JsonTo(plan, out);
+  return out.str();
 }
 
 std::string Markdown(const Plan& plan, size_t max_bytes) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <ostream>
 #include <string>
 
 #include "plan/plan.h"
@@ -16,6 +17,9 @@ std::string Text(const plan::Plan& plan, const TextOptions& options);
 
 // Pretty-printed, keys in a fixed order, trailing newline.
 std::string Json(const plan::Plan& plan);
+// The same document written to `out` a rollout at a time (`plan --format
+// json` on a large tree never holds the whole document).
+void JsonTo(const plan::Plan& plan, std::ostream& out);
 
 // GitHub comments hold 65,536 characters; stay well below.
 inline constexpr size_t kDefaultMarkdownLimit = 60000;

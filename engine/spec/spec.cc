@@ -111,20 +111,18 @@ StageSpec Resolve(const manifest::Rollout& rollout, const manifest::Stage& stage
   p["DownloadProtocol"] = {own.download_protocol.value_or(base.download_protocol.value_or("HTTPS"))};
 
   StageSpec out;
-  out.params = p;
   out.hash = Hash(p);
   auto devices = p.find("TargetDeviceName");
-  if (devices == p.end() || devices->second.size() <= kMaxDevicesPerJob) {
-    out.parts.push_back(p);
-  } else {
+  if (devices != p.end() && devices->second.size() > kMaxDevicesPerJob) {
     const auto& all = devices->second;
     for (size_t i = 0; i < all.size(); i += kMaxDevicesPerJob) {
       ParamSet part = p;
       part["TargetDeviceName"].assign(all.begin() + static_cast<long>(i),
                                       all.begin() + static_cast<long>(std::min(all.size(), i + kMaxDevicesPerJob)));
-      out.parts.push_back(std::move(part));
+      out.split.push_back(std::move(part));
     }
   }
+  out.params = std::make_shared<const ParamSet>(std::move(p));
   return out;
 }
 

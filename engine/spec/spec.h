@@ -3,6 +3,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -38,9 +39,15 @@ std::map<std::string, std::string> Flatten(const ParamSet& params);
 ParamSet Unflatten(const std::vector<std::map<std::string, std::string>>& parts);
 
 struct StageSpec {
-  ParamSet params;              // the whole stage
-  std::vector<ParamSet> parts;  // one job each: one, or ceil(devices/200) for SPECIFIC
-  std::string hash;             // hex SHA-256 of Canonical(params)
+  // The whole stage, shared (a plan's stages point at it rather than copy it).
+  std::shared_ptr<const ParamSet> params = std::make_shared<const ParamSet>();
+  // The jobs a SPECIFIC stage of more than 200 devices is split into (200
+  // each); empty otherwise: its one job is `params` itself.
+  std::vector<ParamSet> split;
+  std::string hash;  // hex SHA-256 of Canonical(*params)
+
+  size_t part_count() const { return split.empty() ? 1 : split.size(); }
+  const ParamSet& part(size_t i) const { return split.empty() ? *params : split[i]; }
 };
 
 // Canonical encoding: versioned, sorted keys, normalized values (SPEC §1).

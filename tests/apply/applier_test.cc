@@ -435,7 +435,7 @@ TEST_F(ApplierTest, AnotherJobOfTheSameSpecIsNotAdoptedWhenOlderThanTheIntent) {
   FakePlatform other(clock_);
   core::Time now = clock_.Now();
   clock_.Set(now - std::chrono::hours(1));
-  (void)other.CreateJob(spec::Resolve(m.rollouts[0], m.rollouts[0].stages[0]).parts[0], "");
+  (void)other.CreateJob(spec::Resolve(m.rollouts[0], m.rollouts[0].stages[0]).part(0), "");
   clock_.Set(now);
   platform_.jobs = other.jobs;
   platform_.faults = {CreateFault::kLostBeforeCreating};

@@ -56,7 +56,7 @@ void Created(state::Snapshot& s, const manifest::Rollout& r, size_t stage, core:
   a.rollout = r.name;
   a.stage = r.stages[stage].name;
   a.spec_hash = spec.hash;
-  a.request = spec::Flatten(spec.parts[0]);
+  a.request = spec::Flatten(spec.part(0));
   a.status = state::AttemptStatus::kCreated;
   a.job_id = job;
   a.job_created_at = at;

@@ -1,4 +1,5 @@
 // The planner over state fixtures: every state of SPEC §2, with its reason.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <functional>
@@ -53,7 +54,7 @@ class Fixture {
       a.rollout = r.name;
       a.stage = stage;
       a.spec_hash = spec.hash;
-      a.request = spec::Flatten(spec.parts[0]);
+      a.request = spec::Flatten(spec.part(0));
       a.status = status;
       a.created_at = a.updated_at = created;
       if (status == AttemptStatus::kCreated) {
@@ -249,7 +250,7 @@ TEST(Planner, AlibabaRequestAdditionsAreNotShownAsChanges) {
     for (const auto& s : old_rollout.stages) {
       if (s.name == stage) {
         a.request =
-            platform::CreateJobParams(spec::Resolve(old_rollout, s).parts[0], platform::Style::kAlibaba, a.intent_id);
+            platform::CreateJobParams(spec::Resolve(old_rollout, s).part(0), platform::Style::kAlibaba, a.intent_id);
       }
     }
     ASSERT_EQ(a.request.count("Tag.1.Key"), 1u);
@@ -346,6 +347,29 @@ TEST(Planner, BaselineTreatsEveryBaselineStageAsCreated) {
   EXPECT_EQ(p.rollouts[0].stages[0].action, Action::kReplace);
   EXPECT_EQ(p.rollouts[0].stages[1].action, Action::kInSync);
   EXPECT_EQ(p.summary.Changes(), 1);
+}
+
+// A large set is resolved on every core, each rollout's specs in its own
+// slot: the same specs as resolving one rollout at a time.
+TEST(Planner, ALargeSetIsResolvedInParallelAsOneThreadWould) {
+  std::string text;
+  for (int i = 0; i < 300; ++i) {
+    text += fmt::format(
+        "---\napiVersion: otaroll/v1\nkind: Rollout\nmetadata: {{name: r{:03}}}\nspec:\n  productKey: pk{:06}\n"
+        "  firmwareId: \"{}\"\n  stages: [{{name: canary, gray: {}}}, {{name: all, all: true}}]\n",
+        i, i, 1000 + i, 1 + i % 99);
+  }
+  const manifest::ManifestSet set = Parse(text);
+  ASSERT_EQ(set.rollouts.size(), 300u);
+  const plan::Resolved resolved(set);
+  for (size_t i = 0; i < set.rollouts.size(); ++i) {
+    ASSERT_EQ(resolved.specs(i).size(), 2u) << i;
+    for (size_t s = 0; s < 2; ++s) {
+      const spec::StageSpec one = spec::Resolve(set.rollouts[i], set.rollouts[i].stages[s]);
+      EXPECT_EQ(resolved.specs(i)[s].hash, one.hash) << set.rollouts[i].name;
+      EXPECT_EQ(*resolved.specs(i)[s].params, *one.params) << set.rollouts[i].name;
+    }
+  }
 }
 
 TEST(Planner, IsDeterministicAndDigestIgnoresCosmetics) {

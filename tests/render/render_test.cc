@@ -44,12 +44,20 @@ plan::StagePlan Stage(std::string name, int index, Action action, std::string ta
   s.action = action;
   s.target = std::move(target);
   s.spec_hash = H(s.name);
-  s.params = {{"ProductKey", {"k1nhvyl0001"}},
-              {"FirmwareId", {"178"}},
-              {"SrcVersion", {"1.0.1"}},
-              {"TargetSelection", {s.target.substr(0, s.target.find(' '))}}};
+  s.params = std::make_shared<const spec::ParamSet>(
+      spec::ParamSet{{"ProductKey", {"k1nhvyl0001"}},
+                     {"FirmwareId", {"178"}},
+                     {"SrcVersion", {"1.0.1"}},
+                     {"TargetSelection", {s.target.substr(0, s.target.find(' '))}}});
   s.position = {"examples/hvac/thermostat.yaml", 10 + index * 3, 9};
   return s;
+}
+
+// A stage's parameters with `more` added (a plan's parameters are shared, const).
+std::shared_ptr<const spec::ParamSet> With(const std::shared_ptr<const spec::ParamSet>& params, spec::ParamSet more) {
+  spec::ParamSet all = *params;
+  for (auto& [name, values] : more) all[name] = std::move(values);
+  return std::make_shared<const spec::ParamSet>(std::move(all));
 }
 
 // Counts are the planner's job; hand-built plans compute them the same way.
@@ -84,7 +92,8 @@ plan::Plan FullPlan() {
 
   auto canary = Stage("canary", 0, Action::kCreate, "GRAY 10%");
   canary.parts_to_create = 1;
-  canary.params.insert({{"GrayPercent", {"10"}}, {"NeedPush", {"true"}}, {"TimeoutInMinutes", {"1440"}}});
+  canary.params =
+      With(canary.params, {{"GrayPercent", {"10"}}, {"NeedPush", {"true"}}, {"TimeoutInMinutes", {"1440"}}});
   auto pilot = Stage("pilot", 1, Action::kReplace, "GROUP CtjzCkNuOx");
   pilot.reason = "job 1234 is superseded";
   pilot.previous_hash = H("old");
@@ -92,7 +101,7 @@ plan::Plan FullPlan() {
   pilot.changes = {{"GrayPercent", "10", "20"}, {"TimeoutInMinutes", "", "720"}, {"RetryCount", "1", ""}};
   pilot.jobs = {Job("1234", H("old"))};
   auto vip = Stage("vip", 2, Action::kInSync, "SPECIFIC 2 devices");
-  vip.params["TargetDeviceName"] = {"dev-001", "dev-002"};
+  vip.params = With(vip.params, {{"TargetDeviceName", {"dev-001", "dev-002"}}});
   vip.jobs = {Job("5678", H("vip"))};
   auto everyone = Stage("everyone", 3, Action::kWaiting, "ALL");
   everyone.reason = "soak 48h after vip";
@@ -287,6 +296,21 @@ TEST(Json, FixedKeyOrder) {
   EXPECT_EQ(keys, (std::vector<std::string>{"name", "index", "action", "reason", "opens_at", "target", "spec_hash",
                                             "previous_hash", "parts", "parts_to_create", "params", "changes", "jobs",
                                             "health", "file", "line", "column"}));
+}
+
+// The document is written a rollout at a time (JsonTo), laid out exactly as
+// one dump(2) of the whole tree would be: with rollouts and orphans, and
+// with none of either.
+TEST(Json, WrittenPieceByPieceIsTheWholeTreesDump) {
+  plan::Plan empty = BasePlan();
+  for (const plan::Plan& p : {FullPlan(), empty}) {
+    const std::string out = Json(p);
+    EXPECT_EQ(out, nlohmann::ordered_json::parse(out).dump(2) + "\n");
+    std::ostringstream streamed;
+    JsonTo(p, streamed);
+    EXPECT_EQ(streamed.str(), out);
+  }
+  EXPECT_NE(Json(empty).find("  \"rollouts\": [],\n  \"orphans\": []\n}\n"), std::string::npos) << Json(empty);
 }
 
 TEST(Json, DeterministicAndSafeOnBadUtf8) {

@@ -45,7 +45,7 @@ std::vector<std::string> Hashes(const std::string& text) {
 TEST(Spec, ResolvesTheExactWireParameters) {
   auto set = Parse(kBase);
   const auto& r = set.rollouts[0];
-  EXPECT_EQ(Flatten(Resolve(r, r.stages[0]).params),
+  EXPECT_EQ(Flatten(*Resolve(r, r.stages[0]).params),
             (std::map<std::string, std::string>{{"DownloadProtocol", "HTTPS"},
                                                 {"FirmwareId", "178"},
                                                 {"GrayPercent", "10"},
@@ -58,12 +58,12 @@ TEST(Spec, ResolvesTheExactWireParameters) {
                                                 {"SrcVersion.2", "1.0.2"},
                                                 {"TargetSelection", "GRAY"},
                                                 {"TimeoutInMinutes", "1440"}}));
-  auto vip = Flatten(Resolve(r, r.stages[2]).params);
+  auto vip = Flatten(*Resolve(r, r.stages[2]).params);
   EXPECT_EQ(vip["TargetSelection"], "SPECIFIC");
   EXPECT_EQ(vip["TargetDeviceName.1"], "dev-001");
   EXPECT_EQ(vip["TargetDeviceName.2"], "dev-002");
-  EXPECT_EQ(Flatten(Resolve(r, r.stages[1]).params)["GroupId"], "CtjzCkNuOx");
-  EXPECT_EQ(Flatten(Resolve(r, r.stages[3]).params).count("GrayPercent"), 0u);
+  EXPECT_EQ(Flatten(*Resolve(r, r.stages[1]).params)["GroupId"], "CtjzCkNuOx");
+  EXPECT_EQ(Flatten(*Resolve(r, r.stages[3]).params).count("GrayPercent"), 0u);
 }
 
 // The canonical encoding is a stored contract: changing it would make every
@@ -139,16 +139,16 @@ TEST(Spec, SplitsMoreThan200DevicesIntoParts) {
   for (int i = 0; i < 450; ++i) devices += fmt::format("{}d{:03}", i ? ", " : "", i);
   auto set = Parse(ReplaceAll(kBase, "[dev-002, dev-001]", "[" + devices + "]"));
   auto spec = Resolve(set.rollouts[0], set.rollouts[0].stages[2]);
-  ASSERT_EQ(spec.parts.size(), 3u);
-  EXPECT_EQ(spec.parts[0].at("TargetDeviceName").size(), 200u);
-  EXPECT_EQ(spec.parts[2].at("TargetDeviceName").size(), 50u);
-  EXPECT_EQ(spec.parts[1].at("TargetDeviceName").front(), "d200");
-  auto wire = Flatten(spec.parts[2]);
+  ASSERT_EQ(spec.part_count(), 3u);
+  EXPECT_EQ(spec.part(0).at("TargetDeviceName").size(), 200u);
+  EXPECT_EQ(spec.part(2).at("TargetDeviceName").size(), 50u);
+  EXPECT_EQ(spec.part(1).at("TargetDeviceName").front(), "d200");
+  auto wire = Flatten(spec.part(2));
   EXPECT_EQ(wire["TargetDeviceName.1"], "d400");
   EXPECT_EQ(wire["TargetDeviceName.50"], "d449");
   EXPECT_EQ(wire.count("TargetDeviceName.51"), 0u);
   // The parts' wire parameters merge back into the whole stage.
-  EXPECT_EQ(Unflatten({Flatten(spec.parts[0]), Flatten(spec.parts[1]), Flatten(spec.parts[2])}), spec.params);
+  EXPECT_EQ(Unflatten({Flatten(spec.part(0)), Flatten(spec.part(1)), Flatten(spec.part(2))}), *spec.params);
 }
 
 TEST(Spec, FlattensListsOneBasedAndUnflattensInNumericOrder) {
