@@ -1,9 +1,23 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds, and runs every test.
 # --sanitize: the same under AddressSanitizer and UndefinedBehaviorSanitizer.
+# --tsan: the tests of the folders whose code runs threads (apply's workers,
+# the platform client and its transport, the state's handles and lease
+# heartbeat, the notification senders) under ThreadSanitizer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+if [ "${1:-}" = "--tsan" ]; then
+  threaded=(apply platform state notify)
+  cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DOTAROLL_TSAN=ON >/dev/null
+  cmake --build build-tsan --target "${threaded[@]/%/_test}"
+  export TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1
+  for t in "${threaded[@]}"; do
+    echo "test.sh: ${t}_test under ThreadSanitizer"
+    build-tsan/tests/"${t}"_test --gtest_brief=1
+  done
+  exit 0
+fi
 scripts/build.sh "$@"
 dir=build
 [ "${1:-}" = "--sanitize" ] && dir=build-asan
