@@ -29,9 +29,8 @@ struct Applier::WaveRun {
     size_t work;  // index into wave
     size_t part;
   };
-  struct Ready {  // an intent written, its call not made yet
+  struct Ready {  // an intent written (attempt.part is its part), its call not made yet
     size_t work;
-    size_t part;
     Attempt attempt;
   };
   explicit WaveRun(std::vector<StageWork>& stages) : wave(stages) {}
@@ -78,11 +77,17 @@ core::Status Applier::CreateWave(std::vector<StageWork>& wave, Report* report) {
   }
   if (!run.failure.ok()) return run.failure;
   if (!left.ok() || report->stopped) return left;
-  // A replacement whose every part is created supersedes the jobs it replaces.
+  // A replacement whose every part is created supersedes the jobs it
+  // replaces. One read of the state serves them all: a supersede writes only
+  // its own stage's attempts.
+  std::optional<state::Snapshot> fresh;
   for (const StageWork& w : wave) {
     if (w.stage.action != plan::Action::kReplace || w.halted) continue;
-    auto fresh = store_.Load();
-    if (!fresh.ok()) return fresh.status();
+    if (!fresh) {
+      auto loaded = store_.Load();
+      if (!loaded.ok()) return loaded.status();
+      fresh = std::move(*loaded);
+    }
     auto created = CreatedParts(*fresh, w.rollout->name, w.stage.name, w.spec.hash);
     if (created.size() != w.spec.part_count() || created.empty()) continue;
     if (auto s = Supersede(*w.rollout, w.stage.name, w.spec.hash, created.rbegin()->second->id, *fresh, report);
@@ -113,7 +118,8 @@ void Applier::CreateParts(WaveRun& run, Report* report) {
     ++report->create_calls;
     ++done_;
     lock.unlock();
-    auto r = platform_.CreateJob(w.spec.part(ready.part), options_.intent_tags ? ready.attempt.intent_id : "");
+    auto r = platform_.CreateJob(w.spec.part(static_cast<size_t>(ready.attempt.part)),
+                                 options_.intent_tags ? ready.attempt.intent_id : "");
     lock.lock();
     // 3.–6. The outcome, recorded as it arrives.
     if (auto s = RecordCreate(w, std::move(ready.attempt), r, report); !s.ok()) run.failure = s;
@@ -132,7 +138,7 @@ core::Status Applier::WriteIntents(WaveRun& run, Report* report) {
     if (!Admit(w, item.part, batch.size(), report)) continue;
     auto intent = WriteIntent(*w.rollout, w.stage.name, w.spec, item.part);
     if (!intent.ok()) return intent.status();
-    batch.push_back({item.work, item.part, std::move(*intent)});
+    batch.push_back({item.work, std::move(*intent)});
   }
   if (batch.empty()) return core::Status::Ok();
   if (auto s = tx->Commit(); !s.ok()) return s;

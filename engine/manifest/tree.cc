@@ -13,9 +13,9 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <thread>
 
 #include "core/escape.h"
+#include "core/parallel.h"
 #include "core/sha256.h"
 #include "manifest/ignore.h"
 #include "manifest/limits.h"
@@ -197,7 +197,9 @@ void Parse(const Files& files, const std::map<std::string, std::string>& texts, 
     Documents docs;
     std::vector<Diagnostic> errors;
   };
-  auto parse = [&](size_t from, size_t to, Share& share) {
+  std::vector<Share> shares(core::ShareCount(files.size(), kParallelFrom));
+  core::ForEachShare(files.size(), kParallelFrom, [&](size_t s, size_t from, size_t to) {
+    Share& share = shares[s];
     for (size_t i = from; i < to; ++i) {
       const auto& [display, path] = files[i];
       auto read = texts.find(path.native());
@@ -207,18 +209,9 @@ void Parse(const Files& files, const std::map<std::string, std::string>& texts, 
         ParseText(*text, display, share.docs, share.errors);
       }
     }
-  };
-  const size_t cores = std::max(1u, std::thread::hardware_concurrency());
-  const size_t n = files.size() < kParallelFrom ? 1 : std::min<size_t>(cores, 8);
-  std::vector<Share> shares(n);
-  std::vector<std::thread> workers;
-  for (size_t t = 1; t < n; ++t) {
-    workers.emplace_back(parse, files.size() * t / n, files.size() * (t + 1) / n, std::ref(shares[t]));
-  }
-  parse(0, files.size() / n, shares[0]);
-  for (auto& w : workers) w.join();
+  });
   Documents rollouts = std::move(shares[0].docs);
-  for (size_t t = 0; t < n; ++t) {
+  for (size_t t = 0; t < shares.size(); ++t) {
     if (t > 0) {
       for (auto& r : shares[t].docs.rollouts) rollouts.rollouts.push_back(std::move(r));
       for (auto& f : shares[t].docs.freezes) rollouts.freezes.push_back(std::move(f));

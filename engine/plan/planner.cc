@@ -6,8 +6,8 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <thread>
 
+#include "core/parallel.h"
 #include "core/sha256.h"
 #include "manifest/window.h"
 #include "plan/conflicts.h"
@@ -429,21 +429,15 @@ Resolved::Resolved(const manifest::ManifestSet& manifests) : manifests_(manifest
   // Rollouts resolve independently: a large set on every core (up to 8),
   // each thread a contiguous share written in place, so the result is one
   // thread's.
-  const size_t n = manifests.rollouts.size();
-  specs_.resize(n);
-  auto resolve = [&](size_t from, size_t to) {
+  constexpr size_t kParallelFrom = 256;
+  specs_.resize(manifests.rollouts.size());
+  core::ForEachShare(specs_.size(), kParallelFrom, [&](size_t, size_t from, size_t to) {
     for (size_t i = from; i < to; ++i) {
       const manifest::Rollout& r = manifests.rollouts[i];
       specs_[i].reserve(r.stages.size());
       for (const manifest::Stage& stage : r.stages) specs_[i].push_back(spec::Resolve(r, stage));
     }
-  };
-  constexpr size_t kParallelFrom = 256;
-  const size_t threads = n < kParallelFrom ? 1 : std::min<size_t>(std::max(1u, std::thread::hardware_concurrency()), 8);
-  std::vector<std::thread> workers;
-  for (size_t t = 1; t < threads; ++t) workers.emplace_back(resolve, n * t / threads, n * (t + 1) / threads);
-  resolve(0, n / threads);
-  for (auto& w : workers) w.join();
+  });
   digest_ = ManifestDigest(manifests, specs_);
 }
 

@@ -166,24 +166,23 @@ CallResult<T> Client::Call(CallClass cls, const std::string& action, const Param
       e.message = failure.message;
       result.emplace(std::move(e));
     }
+    if (!result->ok() && result->error().cls == ErrorClass::kThrottled) {
+      pacer_.Throttled(cls);
+    } else {
+      pacer_.Answered(cls);
+    }
     AttemptEvent event;
     event.action = action;
     event.attempt = attempt;
     event.ok = result->ok();
     event.elapsed = clock_.Now() - start;
     if (result->ok()) {
-      pacer_.Answered(cls);
       event.outcome = "ok";
       if (observer_) observer_(event);
       return std::move(*result);
     }
     CallError error = result->error();
     error.attempts = attempt;
-    if (error.cls == ErrorClass::kThrottled) {
-      pacer_.Throttled(cls);
-    } else {
-      pacer_.Answered(cls);
-    }
     if (error.code == "SignatureNonceUsed") {
       // Our nonces are fresh random UUIDs: a "used" one means the platform
       // already received this very request (resent by the HTTP stack or a

@@ -4,9 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
-#include <sstream>
-#include <vector>
 
 #include "core/escape.h"
 #include "platform/pacer.h"

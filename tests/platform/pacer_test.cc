@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/time.h"
+#include "platform/client.h"
 
 namespace otaroll::platform {
 namespace {
@@ -111,6 +112,19 @@ TEST(Pacer, AClassWithoutABudgetIsNotPaced) {
   for (int i = 0; i < 100; ++i) pacer.Wait(CallClass::kCreate);
   pacer.Throttled(CallClass::kCreate);
   EXPECT_TRUE(clock.waits().empty());
+}
+
+// The client's default pace is 2.5 % under the platform's documented limits.
+TEST(Pacer, TheClientPacesJustUnderTheAccountsLimits) {
+  const RateLimits paced = PacedBelow(RateLimits{});
+  EXPECT_EQ(paced.create_qps, 19.5);
+  EXPECT_EQ(paced.read_qps, 9.75);
+  EXPECT_EQ(paced.cancel_qps, 4.875);
+  const RateLimits defaults = ClientConfig{}.limits;
+  EXPECT_EQ(defaults.create_qps, 19.5);
+  EXPECT_EQ(defaults.read_qps, 9.75);
+  EXPECT_EQ(defaults.cancel_qps, 4.875);
+  EXPECT_EQ(PacedBelow(RateLimits{40, 20, 10}).create_qps, 39);
 }
 
 TEST(Pacer, RateFiguresAreThreePositiveNumbers) {
