@@ -3,7 +3,6 @@
 #pragma once
 
 #include <fmt/format.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <initializer_list>
@@ -28,8 +27,8 @@ using core::Diagnostic;
 // One mapping's entries, keyed by name, after unknown and duplicate keys
 // have been reported.
 struct Entry {
-  YAML::Node key;
-  YAML::Node value;
+  Node key;
+  Node value;
 };
 using Entries = std::map<std::string, Entry>;
 
@@ -61,17 +60,18 @@ class FieldReader {
   Position PositionOf(const YAML::Mark& m) const { return manifest::PositionOf(file_, m); }
 
   // Checks that node is a mapping with only allowed keys, none repeated.
-  bool ReadMap(const YAML::Node& node, const YAML::Mark& at, const std::string& path,
+  bool ReadMap(const Node& node, const YAML::Mark& at, const std::string& path,
                std::initializer_list<const char*> allowed, Entries& out, const char* what) {
     if (!node.IsMap()) {
       Report(at, path, fmt::format("found {}; expected {}", Describe(node), what));
       return false;
     }
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      std::string key = Key(it->first);
+    for (size_t i = 0; i < node.size(); ++i) {
+      const Node key_node = node.KeyAt(i);
+      std::string key = Key(key_node);
       std::string field = path.empty() ? key : path + "." + key;
       if (out.count(key)) {
-        Report(it->first.Mark(), field,
+        Report(key_node.Mark(), field,
                fmt::format("duplicate key; it is already given at line {}", PositionOf(out[key].key.Mark()).line));
         continue;
       }
@@ -83,13 +83,13 @@ class FieldReader {
           size_t d = EditDistance(key, a);
           if (d < best) best = d, suggestion = a;
         }
-        Report(it->first.Mark(), field,
+        Report(key_node.Mark(), field,
                suggestion.empty()
                    ? fmt::format("unknown key; allowed here: {}", list)
                    : fmt::format("unknown key (did you mean {}?); allowed here: {}", Quote(suggestion), list));
         continue;
       }
-      out[key] = Entry{it->first, it->second};
+      out[key] = Entry{key_node, node.ValueAt(i)};
     }
     return true;
   }
@@ -226,7 +226,7 @@ class FieldReader {
 
   // apiVersion (otaroll/v1) and metadata (name, labels) of a document whose
   // top-level keys are `top`.
-  void ReadIdentity(const Entries& top, const YAML::Node& doc, const char* name_what, std::string& name,
+  void ReadIdentity(const Entries& top, const Node& doc, const char* name_what, std::string& name,
                     Position& name_position, std::map<std::string, std::string>& labels) {
     if (auto* x = Require(top, "apiVersion", doc.Mark(), "", "apiVersion: otaroll/v1")) {
       if (auto v = String(*x, "apiVersion", "otaroll/v1"); v && *v != "otaroll/v1") {
@@ -263,15 +263,15 @@ class FieldReader {
       Report(e, path, fmt::format("{} labels, more than the limit of {}", e.value.size(), kMaxLabels));
       return;
     }
-    for (auto it = e.value.begin(); it != e.value.end(); ++it) {
-      const std::string field = path + "." + Key(it->first);
-      const std::string key = it->first.IsScalar() ? it->first.Scalar() : "";
-      Entry label{it->first, it->second};
+    for (size_t i = 0; i < e.value.size(); ++i) {
+      const Entry label{e.value.KeyAt(i), e.value.ValueAt(i)};
+      const std::string field = path + "." + Key(label.key);
+      const std::string key = label.key.IsScalar() ? label.key.Scalar() : "";
       if (key.empty() || key.size() > kMaxLabelKey || !core::IsPrintable(key)) {
-        Report(it->first.Mark(), field,
+        Report(label.key.Mark(), field,
                fmt::format("not a valid label key; allowed: 1-{} printable characters", kMaxLabelKey));
       } else if (out.count(key)) {
-        Report(it->first.Mark(), field, "duplicate key; each label may be given once");
+        Report(label.key.Mark(), field, "duplicate key; each label may be given once");
       } else if (auto v = String(label, field, "a string")) {
         if (v->size() > kMaxLabelValue || !core::IsPrintable(*v)) {
           Report(label, field,

@@ -16,7 +16,7 @@ class FreezeReader : public FieldReader {
  public:
   using FieldReader::FieldReader;
 
-  std::optional<Freeze> Read(const YAML::Node& doc) {
+  std::optional<Freeze> Read(const Node& doc) {
     Entries top;
     if (!ReadMap(doc, doc.Mark(), "", {"apiVersion", "kind", "metadata", "spec"}, top,
                  "a Freeze mapping (apiVersion, kind, metadata, spec)")) {
@@ -77,14 +77,13 @@ class FreezeReader : public FieldReader {
 
 }  // namespace
 
-bool IsFreeze(const YAML::Node& doc) {
+bool IsFreeze(const Node& doc) {
   if (!doc.IsMap()) return false;
-  const YAML::Node kind = doc["kind"];
-  return kind && kind.IsScalar() && kind.Scalar() == "Freeze";
+  const Node kind = doc.Get("kind");
+  return kind.IsScalar() && kind.Scalar() == "Freeze";
 }
 
-std::optional<Freeze> ReadFreeze(const YAML::Node& doc, const std::string& file,
-                                 std::vector<core::Diagnostic>& errors) {
+std::optional<Freeze> ReadFreeze(const Node& doc, const std::string& file, std::vector<core::Diagnostic>& errors) {
   FreezeReader reader(file, errors);
   return reader.Read(doc);
 }

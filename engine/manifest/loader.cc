@@ -1,14 +1,11 @@
 #include "manifest/loader.h"
 
 #include <fmt/format.h>
-#include <yaml-cpp/depthguard.h>
-#include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cctype>
 #include <map>
 #include <set>
-#include <sstream>
 
 #include "core/escape.h"
 #include "core/names.h"
@@ -254,7 +251,7 @@ class DocReader : public FieldReader {
   static bool ValidDevice(const std::string& s) { return IsWord(s, "_.:@-"); }
   static bool ValidToken(const std::string& s) { return IsToken(s); }
 
-  void ReadStage(const YAML::Node& node, const std::string& path, bool first, Stage& stage) {
+  void ReadStage(const Node& node, const std::string& path, bool first, Stage& stage) {
     Entries m;
     if (!ReadMap(node, node.Mark(), path, {"name", "gray", "group", "devices", "all", "gate", "upgrade"}, m,
                  "a stage mapping")) {
@@ -335,7 +332,7 @@ class DocReader : public FieldReader {
     }
   }
 
-  std::optional<Rollout> Read(const YAML::Node& doc) {
+  std::optional<Rollout> Read(const Node& doc) {
     Entries top;
     if (!ReadMap(doc, doc.Mark(), "", {"apiVersion", "kind", "metadata", "spec"}, top,
                  "a Rollout mapping (apiVersion, kind, metadata, spec)")) {
@@ -477,25 +474,12 @@ void ParseText(std::string_view text, const std::string& display_name, Documents
     errors.push_back(*bad);
     return;
   }
-  if (auto problem = CheckStructure(text)) {
+  YamlFile yaml;
+  if (auto problem = ParseYaml(text, yaml)) {
     errors.push_back(DiagnosticAt(PositionOf(display_name, problem->mark), "", problem->message));
     return;
   }
-  std::vector<YAML::Node> docs;
-  auto at = [&](const YAML::Mark& m, std::string message) {
-    errors.push_back(DiagnosticAt(PositionOf(display_name, m), "", std::move(message)));
-  };
-  try {
-    docs = YAML::LoadAll(std::string(text));
-  } catch (const YAML::DeepRecursion& e) {
-    at(e.mark, fmt::format("nested more than {} levels deep; manifests need far fewer: flatten it", kMaxDepth));
-    return;
-  } catch (const YAML::Exception& e) {
-    std::string why = e.msg.size() > 200 ? e.msg.substr(0, 200) + "…" : e.msg;
-    at(e.mark, "invalid YAML: " + core::Printable(why));
-    return;
-  }
-  for (const YAML::Node& doc : docs) {
+  for (const Node& doc : yaml.documents) {
     if (doc.IsNull()) continue;  // an empty document (e.g. a trailing ---)
     size_t before = errors.size();
     if (!CheckTags(doc, display_name, errors) || errors.size() != before) continue;

@@ -48,7 +48,7 @@ std::string Raw(const std::string& s) {
   return core::Shown(s, 64);
 }
 
-std::string Key(const YAML::Node& key) {
+std::string Key(const Node& key) {
   return key.IsScalar() ? core::Shown(key.Scalar(), 64) : "?";
 }
 

@@ -3,12 +3,11 @@
 // the nearest allowed key for "did you mean", and short escaped quoting.
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
 #include <string>
 #include <string_view>
 
 #include "core/names.h"
+#include "manifest/node.h"
 
 namespace otaroll::manifest {
 
@@ -29,6 +28,6 @@ std::string Quote(const std::string& s);
 // A number or other bare scalar as written, cut the same way when long or odd.
 std::string Raw(const std::string& s);
 // A mapping key as it appears in a field path.
-std::string Key(const YAML::Node& key);
+std::string Key(const Node& key);
 
 }  // namespace otaroll::manifest

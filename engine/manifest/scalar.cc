@@ -65,21 +65,25 @@ bool IsFloat(std::string_view t) {
 
 }  // namespace
 
-Scalar Classify(const YAML::Node& node) {
+Scalar Classify(const Node& node) {
   Scalar s;
   switch (node.Type()) {
-    case YAML::NodeType::Sequence: s.kind = Kind::kList; return s;
-    case YAML::NodeType::Map: s.kind = Kind::kMap; return s;
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined: s.kind = Kind::kNull; return s;
-    case YAML::NodeType::Scalar: break;
+    case NodeType::kSequence: s.kind = Kind::kList; return s;
+    case NodeType::kMap: s.kind = Kind::kMap; return s;
+    case NodeType::kNull:
+    case NodeType::kUndefined: s.kind = Kind::kNull; return s;
+    case NodeType::kScalar: break;
   }
+  if (!IsStringTag(node.Tag())) return ClassifyPlain(node.Scalar());
+  s.kind = Kind::kString;
   s.text = node.Scalar();
+  return s;
+}
+
+Scalar ClassifyPlain(const std::string& text) {
+  Scalar s;
+  s.text = text;
   const std::string_view t = s.text;
-  if (IsStringTag(node.Tag())) {
-    s.kind = Kind::kString;
-    return s;
-  }
   const bool oct = t.size() > 2 && t.substr(0, 2) == "0o" && AllOf(t.substr(2), IsOct);
   const bool hex = t.size() > 2 && t.substr(0, 2) == "0x" && AllOf(t.substr(2), IsHex);
   if (OneOf(t, {"", "~", "null", "Null", "NULL"})) {
@@ -109,7 +113,7 @@ Scalar Classify(const YAML::Node& node) {
   return s;
 }
 
-std::string Describe(const YAML::Node& node) {
+std::string Describe(const Node& node) {
   Scalar s = Classify(node);
   // Values are quoted short, escaped and on one line: a manifest may be a
   // link to a secret, and what it holds must not be printed back.

@@ -3,9 +3,9 @@
 // `paused: "true"` is a string and `group: 12345` an integer in both.
 #pragma once
 
-#include <yaml-cpp/yaml.h>
-
 #include <string>
+
+#include "manifest/node.h"
 
 namespace otaroll::manifest {
 
@@ -20,9 +20,11 @@ struct Scalar {
   std::string text;  // the scalar as written
 };
 
-Scalar Classify(const YAML::Node& node);
+Scalar Classify(const Node& node);
+// A scalar's text typed as if it were written plain, without a tag.
+Scalar ClassifyPlain(const std::string& text);
 
 // "an integer (12345)", "a string (\"yes\")", "a list", "a mapping", "null".
-std::string Describe(const YAML::Node& node);
+std::string Describe(const Node& node);
 
 }  // namespace otaroll::manifest

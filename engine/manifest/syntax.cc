@@ -2,11 +2,15 @@
 
 #include <fmt/format.h>
 #include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/eventhandler.h>
+#include <yaml-cpp/exceptions.h>
+#include <yaml-cpp/parser.h>
 
 #include <cstdint>
-#include <map>
 #include <sstream>
+#include <string>
 
+#include "core/escape.h"
 #include "manifest/limits.h"
 #include "manifest/scalar.h"
 
@@ -15,17 +19,21 @@ using core::Diagnostic;
 
 namespace {
 
-// One pass over a file's YAML events, before any node is built, that stops at
-// the first of:
+// One pass over a file's YAML events that builds its documents (node.h)
+// and stops at the first of:
 //   - more values than kMaxExpandedValues once every alias (*name) is
 //     expanded (a few hundred bytes of nested aliases expand to billions);
+//   - a list or mapping of more than kMaxCollectionItems items;
 //   - more than kMaxDocuments documents;
 //   - a parser that makes no progress: yaml-cpp 0.7 yields empty documents
 //     at the same place forever on a ',' outside [...] or {...} (upstream
-//     issue 1040), and YAML::LoadAll then allocates until memory runs out.
-class StructureCheck : public YAML::EventHandler {
+//     issue 1040), and would allocate until memory runs out.
+// The nodes are the ones yaml-cpp's own NodeBuilder would make of the same
+// events: an anchor names its node from the moment the node opens.
+class Builder : public YAML::EventHandler {
  public:
-  std::optional<StructureProblem> problem;
+  explicit Builder(YamlFile& out) : out_(out) {}
+  std::optional<YamlProblem> problem;
   struct Stop {};
 
   void OnDocumentStart(const YAML::Mark& mark) override {
@@ -34,6 +42,8 @@ class StructureCheck : public YAML::EventHandler {
     }
     events_ = 0;
     null_at_.reset();
+    anchors_.clear();
+    root_ = nullptr;
   }
   void OnDocumentEnd() override {
     if (events_ == 1 && null_at_) {
@@ -44,80 +54,114 @@ class StructureCheck : public YAML::EventHandler {
     } else {
       last_empty_.reset();
     }
+    out_.documents.emplace_back(root_);
   }
   void OnNull(const YAML::Mark& mark, YAML::anchor_t anchor) override {
     if (events_ == 0) null_at_ = mark;
-    Value(mark, anchor, 1);
+    Count(mark, 1);
+    Place(New(NodeType::kNull, mark, anchor, {}), 1);
   }
   void OnAlias(const YAML::Mark& mark, YAML::anchor_t anchor) override {
-    auto it = sizes_.find(anchor);
-    Value(mark, 0, it == sizes_.end() ? 1 : it->second);
+    const NodeData* node = anchor < anchors_.size() ? anchors_[anchor].node : nullptr;
+    const uint64_t size = anchor < anchors_.size() ? anchors_[anchor].size : 1;
+    Count(mark, size);
+    if (node != nullptr) Place(node, size);
   }
-  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor, const std::string&) override {
-    Value(mark, anchor, 1);
+  void OnScalar(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
+                const std::string& value) override {
+    Count(mark, 1);
+    NodeData* node = New(NodeType::kScalar, mark, anchor, tag);
+    node->scalar = value;
+    Place(node, 1);
   }
-  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+  void OnSequenceStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                        YAML::EmitterStyle::value) override {
-    Open(mark, anchor, false);
+    Open(mark, tag, anchor, NodeType::kSequence);
   }
   void OnSequenceEnd() override { Close(); }
-  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t anchor,
+  void OnMapStart(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor,
                   YAML::EmitterStyle::value) override {
-    Open(mark, anchor, true);
+    Open(mark, tag, anchor, NodeType::kMap);
   }
   void OnMapEnd() override { Close(); }
 
  private:
   struct Frame {
+    NodeData* node;
     YAML::anchor_t anchor;
-    uint64_t size;
-    bool map;
-    YAML::Mark mark;
-    uint64_t children = 0;  // direct children (a mapping counts keys and values)
+    uint64_t size;  // values inside, aliases expanded, itself included
   };
+  struct Anchored {
+    const NodeData* node = nullptr;
+    uint64_t size = 1;
+  };
+
   void Fail(const YAML::Mark& mark, std::string message) {
-    problem = StructureProblem{mark, std::move(message)};
+    problem = YamlProblem{mark, std::move(message)};
     throw Stop{};
   }
-  void Value(const YAML::Mark& mark, YAML::anchor_t anchor, uint64_t size) {
-    if (anchor != 0) sizes_[anchor] = size;
-    Add(mark, size);
+  NodeData* New(NodeType type, const YAML::Mark& mark, YAML::anchor_t anchor, const std::string& tag) {
+    NodeData& node = out_.nodes.emplace_back();
+    node.type = type;
+    node.mark = mark;
+    node.tag = tag;
+    if (anchor != 0) {
+      if (anchors_.size() <= anchor) anchors_.resize(anchor + 1);
+      anchors_[anchor] = Anchored{&node, 1};
+    }
+    return &node;
   }
-  void Add(const YAML::Mark& mark, uint64_t size) {
+  // One more value (of `size` values once expanded) in the document.
+  void Count(const YAML::Mark& mark, uint64_t size) {
     ++events_;
     total_ += size;
-    if (!open_.empty()) {
-      Frame& f = open_.back();
-      f.size += size;
-      // No list or mapping of a manifest may be longer than the longest one
-      // allowed (devices); found here, before any node is built.
-      const uint64_t items = f.map ? (++f.children + 1) / 2 : ++f.children;
-      if (items > kMaxCollectionItems) {
-        Fail(f.mark, fmt::format("a {} of more than {} items; no list or mapping of a manifest may be that long "
-                                 "(devices: {}, stages: {}, labels: {})",
-                                 f.map ? "mapping" : "list", kMaxCollectionItems, kMaxDevices, kMaxStages, kMaxLabels));
-      }
-    }
     if (total_ > kMaxExpandedValues) {
       Fail(mark, fmt::format("with its aliases (*name) expanded, the file holds more than {} values; write the values "
                              "out instead of nesting aliases",
                              kMaxExpandedValues));
     }
   }
-  void Open(const YAML::Mark& mark, YAML::anchor_t anchor, bool map) {
-    Add(mark, 1);
-    open_.push_back(Frame{anchor, 1, map, mark});
+  // Puts a finished value into the open collection (or makes it the root).
+  void Place(const NodeData* node, uint64_t size) {
+    if (open_.empty()) {
+      root_ = node;
+      return;
+    }
+    Frame& f = open_.back();
+    f.size += size;
+    f.node->items.push_back(node);
+    // No list or mapping of a manifest may be longer than the longest one
+    // allowed (devices); found here, before it is held whole.
+    const size_t n = f.node->items.size();
+    const uint64_t items = f.node->type == NodeType::kMap ? (n + 1) / 2 : n;
+    if (items > kMaxCollectionItems) {
+      const bool map = f.node->type == NodeType::kMap;
+      Fail(f.node->mark,
+           fmt::format("a {} of more than {} items; no list or mapping of a manifest may be that long "
+                       "(devices: {}, stages: {}, labels: {})",
+                       map ? "mapping" : "list", kMaxCollectionItems, kMaxDevices, kMaxStages, kMaxLabels));
+    }
+  }
+  // A collection is placed when it opens (its items follow) and counted
+  // whole, with what it holds, when it closes.
+  void Open(const YAML::Mark& mark, const std::string& tag, YAML::anchor_t anchor, NodeType type) {
+    Count(mark, 1);
+    NodeData* node = New(type, mark, anchor, tag);
+    Place(node, 1);
+    open_.push_back(Frame{node, anchor, 1});
   }
   void Close() {
     if (open_.empty()) return;
-    Frame f = open_.back();
+    const Frame f = open_.back();
     open_.pop_back();
-    if (f.anchor != 0) sizes_[f.anchor] = f.size;
+    if (f.anchor != 0) anchors_[f.anchor].size = f.size;
     if (!open_.empty()) open_.back().size += f.size - 1;  // its own 1 was added when it opened
   }
 
-  std::map<YAML::anchor_t, uint64_t> sizes_;
+  YamlFile& out_;
+  std::vector<Anchored> anchors_;  // by anchor number, this document's
   std::vector<Frame> open_;
+  const NodeData* root_ = nullptr;
   uint64_t total_ = 0;
   size_t documents_ = 0;
   size_t events_ = 0;                     // values and collections of the current document
@@ -187,7 +231,7 @@ std::optional<Diagnostic> CheckText(std::string_view text, const std::string& fi
 // !!binary, ...) would change meaning in a way otaroll cannot honour.
 // Also bounds the nesting: no manifest needs more than a few levels. Returns
 // false when the nesting is too deep (nothing more is looked at).
-bool CheckTags(const YAML::Node& node, const std::string& file, std::vector<Diagnostic>& errors, size_t depth) {
+bool CheckTags(const Node& node, const std::string& file, std::vector<Diagnostic>& errors, size_t depth) {
   const std::string& tag = node.Tag();
   const std::string core = "tag:yaml.org,2002:";
   auto report = [&](const std::string& why) {
@@ -202,9 +246,7 @@ bool CheckTags(const YAML::Node& node, const std::string& file, std::vector<Diag
     std::string name = tag.rfind(core, 0) == 0 ? tag.substr(core.size()) : "";
     bool fits = false;
     if (node.IsScalar()) {
-      YAML::Node plain(node.Scalar());  // the value typed as if untagged
-      plain.SetTag("?");
-      Kind k = Classify(plain).kind;
+      Kind k = ClassifyPlain(node.Scalar()).kind;  // the value typed as if untagged
       fits = name == "str" || (name == "int" && k == Kind::kInt) ||
              (name == "float" && (k == Kind::kInt || k == Kind::kFloat)) || (name == "bool" && k == Kind::kBool) ||
              (name == "null" && k == Kind::kNull);
@@ -221,12 +263,12 @@ bool CheckTags(const YAML::Node& node, const std::string& file, std::vector<Diag
     }
   }
   if (node.IsSequence()) {
-    for (const auto& item : node) {
-      if (!CheckTags(item, file, errors, depth + 1)) return false;
+    for (size_t i = 0; i < node.size(); ++i) {
+      if (!CheckTags(node[i], file, errors, depth + 1)) return false;
     }
   } else if (node.IsMap()) {
-    for (auto it = node.begin(); it != node.end(); ++it) {
-      if (!CheckTags(it->first, file, errors, depth + 1) || !CheckTags(it->second, file, errors, depth + 1)) {
+    for (size_t i = 0; i < node.size(); ++i) {
+      if (!CheckTags(node.KeyAt(i), file, errors, depth + 1) || !CheckTags(node.ValueAt(i), file, errors, depth + 1)) {
         return false;
       }
     }
@@ -234,21 +276,22 @@ bool CheckTags(const YAML::Node& node, const std::string& file, std::vector<Diag
   return true;
 }
 
-std::optional<StructureProblem> CheckStructure(std::string_view text) {
+std::optional<YamlProblem> ParseYaml(std::string_view text, YamlFile& out) {
   std::istringstream in{std::string(text)};
-  StructureCheck check;
+  Builder builder(out);
   try {
     YAML::Parser parser(in);
-    while (parser.HandleNextDocument(check)) {
+    while (parser.HandleNextDocument(builder)) {
     }
-  } catch (const StructureCheck::Stop&) {
+  } catch (const Builder::Stop&) {
   } catch (const YAML::DeepRecursion& e) {
-    return StructureProblem{
-        e.mark, fmt::format("nested more than {} levels deep; manifests need far fewer: flatten it", kMaxDepth)};
-  } catch (const YAML::Exception&) {
-    // A syntax error is reported by the real parse, with its position.
+    return YamlProblem{e.mark,
+                       fmt::format("nested more than {} levels deep; manifests need far fewer: flatten it", kMaxDepth)};
+  } catch (const YAML::Exception& e) {
+    std::string why = e.msg.size() > 200 ? e.msg.substr(0, 200) + "…" : e.msg;
+    return YamlProblem{e.mark, "invalid YAML: " + core::Printable(why)};
   }
-  return check.problem;
+  return builder.problem;
 }
 
 }  // namespace otaroll::manifest

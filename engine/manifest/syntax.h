@@ -3,8 +3,7 @@
 // nesting, bounded alias expansion, core-schema tags only (docs/security.md).
 #pragma once
 
-#include <yaml-cpp/eventhandler.h>
-#include <yaml-cpp/yaml.h>
+#include <yaml-cpp/mark.h>
 
 #include <optional>
 #include <string>
@@ -13,6 +12,7 @@
 
 #include "core/diagnostic.h"
 #include "manifest/model.h"
+#include "manifest/node.h"
 
 namespace otaroll::manifest {
 
@@ -26,22 +26,25 @@ core::Diagnostic DiagnosticAt(const Position& p, std::string field, std::string 
 // carriage return are allowed), if any.
 std::optional<core::Diagnostic> CheckText(std::string_view text, const std::string& file);
 
-// A problem of the text's YAML structure found by one pass over its events,
-// before any node is built (yaml-cpp's LoadAll would never return on some
-// of them): more values than kMaxExpandedValues once aliases are expanded,
-// a list or mapping of more than kMaxCollectionItems items, more than
-// kMaxDocuments documents, nesting past the parser's guard, or a
-// stray ',' on which the parser makes no progress. nullopt otherwise (a
-// plain syntax error is left to the real parse, which reports it).
-struct StructureProblem {
+// A problem that stops a file's reading, with its place and the sentence
+// users see.
+struct YamlProblem {
   YAML::Mark mark;
   std::string message;
 };
-std::optional<StructureProblem> CheckStructure(std::string_view text);
+
+// Parses the text's documents into `out` in one pass over yaml-cpp's events,
+// checking the structure on the way, before anything is held that a
+// problem could make huge (YAML::LoadAll would never return on some of
+// them): more values than kMaxExpandedValues once aliases are expanded, a
+// list or mapping of more than kMaxCollectionItems items, more than
+// kMaxDocuments documents, nesting past the parser's guard, a stray ','
+// on which the parser makes no progress, or a syntax error ("invalid YAML:
+// ..." with yaml-cpp's own words). nullopt when the text is read whole.
+std::optional<YamlProblem> ParseYaml(std::string_view text, YamlFile& out);
 
 // Reports every tag outside the YAML core schema; returns false (after
 // reporting it) when the nesting is deeper than kMaxDepth.
-bool CheckTags(const YAML::Node& node, const std::string& file, std::vector<core::Diagnostic>& errors,
-               size_t depth = 1);
+bool CheckTags(const Node& node, const std::string& file, std::vector<core::Diagnostic>& errors, size_t depth = 1);
 
 }  // namespace otaroll::manifest
