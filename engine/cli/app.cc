@@ -10,6 +10,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -176,6 +177,13 @@ int RunPlan(const PlanOptions& o) {
                            o.baseline.empty() ? "--state" : "--baseline"));
     return kExitError;
   }
+  // The state file is read while the tree is parsed: neither waits on the
+  // other, and a state error is still told only for a valid tree.
+  std::future<core::Result<state::Snapshot>> state_read;
+  if (o.baseline_ref.empty() && o.baseline.empty()) {
+    state_read =
+        std::async(std::launch::async, [where = StateValue(o.state, o.dir)] { return state::LoadSnapshotAt(where); });
+  }
   auto manifests = LoadManifests(o.dir);
   if (!manifests) return kExitError;
 
@@ -194,7 +202,7 @@ int RunPlan(const PlanOptions& o) {
     }
     snapshot = plan::SnapshotFromBaseline(*baseline, o.baseline);
   } else {
-    auto loaded = state::LoadSnapshotAt(StateValue(o.state, o.dir));
+    auto loaded = state_read.get();
     if (!loaded.ok()) {
       PrintError(loaded.status().message());
       return kExitError;

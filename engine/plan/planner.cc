@@ -46,13 +46,13 @@ class Planner {
       : state_(state), now_(now), freezes_(freezes), by_stage_(state::IndexByStage(state)) {}
 
   RolloutPlan PlanRollout(const manifest::Rollout& r, const std::vector<spec::StageSpec>& specs,
-                          std::vector<Conflict> conflicts) {
+                          std::vector<Conflict> conflicts) const {
     RolloutPlan out{r.name, r.name_position, r.product_key, r.firmware_id, r.paused, {}, std::move(conflicts)};
-    conflicts_ = &out.conflicts;
+    out.stages.reserve(r.stages.size());
     StageFacts prev;
     for (size_t i = 0; i < r.stages.size(); ++i) {
       StageFacts facts;
-      out.stages.push_back(PlanStage(r, i, specs[i], i == 0 ? nullptr : &prev, facts));
+      out.stages.push_back(PlanStage(r, i, specs[i], out.conflicts, i == 0 ? nullptr : &prev, facts));
       prev = facts;
     }
     return out;
@@ -141,8 +141,8 @@ class Planner {
     return p;
   }
 
-  StagePlan PlanStage(const manifest::Rollout& r, size_t i, const spec::StageSpec& spec, const StageFacts* prev,
-                      StageFacts& facts) {
+  StagePlan PlanStage(const manifest::Rollout& r, size_t i, const spec::StageSpec& spec,
+                      const std::vector<Conflict>& conflicts, const StageFacts* prev, StageFacts& facts) const {
     const manifest::Stage& stage = r.stages[i];
     StagePlan p;
     p.name = stage.name;
@@ -225,7 +225,7 @@ class Planner {
     const bool started = std::any_of(attempts.begin(), attempts.end(),
                                      [](const Attempt* a) { return a->status == AttemptStatus::kCreated; });
     if (i == 0 && !started) {
-      for (const Conflict& c : *conflicts_) {
+      for (const Conflict& c : conflicts) {
         if (!c.other_first || c.superseded) continue;
         return decide(Action::kBlocked,
                       fmt::format("rollout {} of the same product goes first: its jobs could hold the same devices "
@@ -395,32 +395,44 @@ class Planner {
   const state::Snapshot& state_;
   core::Time now_;
   const std::vector<manifest::Freeze>& freezes_;
-  const std::vector<Conflict>* conflicts_ = nullptr;  // of the rollout being planned
   state::AttemptsByStage by_stage_;
 };
 
-std::string ManifestDigest(const manifest::ManifestSet& manifests,
-                           const std::vector<std::vector<spec::StageSpec>>& specs) {
-  // Everything apply acts on: specs and gates, not comments or file layout.
-  nlohmann::json all = nlohmann::json::array();
-  for (size_t i = 0; i < manifests.rollouts.size(); ++i) {
-    const manifest::Rollout& r = manifests.rollouts[i];
-    nlohmann::json stages = nlohmann::json::array();
-    for (size_t j = 0; j < r.stages.size(); ++j) {
-      const manifest::Gate& g = r.stages[j].gate;
-      stages.push_back({r.stages[j].name, specs[i][j].hash, g.soak ? g.soak->count() : -1, g.hold,
-                        g.not_before ? core::FormatRfc3339(*g.not_before) : "",
-                        g.health ? nlohmann::json{g.health->min_tasks, g.health->max_failed_percent.value_or(-1),
-                                                  g.health->min_succeeded_percent.value_or(-1)}
-                                 : nlohmann::json()});
-      for (const auto& w : g.windows) stages.back().push_back({w.days, w.start_minute, w.end_minute, w.time_zone});
-    }
-    all.push_back({r.name, r.paused, r.cancel_superseded, r.on_halt == manifest::OnHalt::kCancel, stages});
+// Everything apply acts on, one rollout's share: specs and gates, not
+// comments or file layout.
+nlohmann::json DigestItem(const manifest::Rollout& r, const std::vector<spec::StageSpec>& specs) {
+  nlohmann::json stages = nlohmann::json::array();
+  for (size_t j = 0; j < r.stages.size(); ++j) {
+    const manifest::Gate& g = r.stages[j].gate;
+    stages.push_back({r.stages[j].name, specs[j].hash, g.soak ? g.soak->count() : -1, g.hold,
+                      g.not_before ? core::FormatRfc3339(*g.not_before) : "",
+                      g.health ? nlohmann::json{g.health->min_tasks, g.health->max_failed_percent.value_or(-1),
+                                                g.health->min_succeeded_percent.value_or(-1)}
+                               : nlohmann::json()});
+    for (const auto& w : g.windows) stages.back().push_back({w.days, w.start_minute, w.end_minute, w.time_zone});
   }
+  return {r.name, r.paused, r.cancel_superseded, r.on_halt == manifest::OnHalt::kCancel, stages};
+}
+
+// SHA-256 of the JSON array of every rollout's item (dumped, in order)
+// followed by every freeze's: the bytes of one dump() of the whole array.
+std::string ManifestDigest(const manifest::ManifestSet& manifests, const std::vector<std::string>& items) {
+  core::Sha256 sha;
+  sha.Update("[");
+  bool first = true;
+  auto add = [&](std::string_view item) {
+    if (!first) sha.Update(",");
+    first = false;
+    sha.Update(item);
+  };
+  for (const std::string& item : items) add(item);
   for (const auto& f : manifests.freezes) {
-    all.push_back({"freeze", f.name, core::FormatRfc3339(f.from), core::FormatRfc3339(f.until), f.reason, f.selector});
+    add(nlohmann::json{"freeze", f.name, core::FormatRfc3339(f.from), core::FormatRfc3339(f.until), f.reason,
+                       f.selector}
+            .dump());
   }
-  return core::Sha256Hex(all.dump());
+  sha.Update("]");
+  return sha.HexDigest();
 }
 
 }  // namespace
@@ -431,14 +443,16 @@ Resolved::Resolved(const manifest::ManifestSet& manifests) : manifests_(manifest
   // thread's.
   constexpr size_t kParallelFrom = 256;
   specs_.resize(manifests.rollouts.size());
+  std::vector<std::string> digest_items(manifests.rollouts.size());
   core::ForEachShare(specs_.size(), kParallelFrom, [&](size_t, size_t from, size_t to) {
     for (size_t i = from; i < to; ++i) {
       const manifest::Rollout& r = manifests.rollouts[i];
       specs_[i].reserve(r.stages.size());
       for (const manifest::Stage& stage : r.stages) specs_[i].push_back(spec::Resolve(r, stage));
+      digest_items[i] = DigestItem(r, specs_[i]).dump();
     }
   });
-  digest_ = ManifestDigest(manifests, specs_);
+  digest_ = ManifestDigest(manifests, digest_items);
 }
 
 Plan Build(const Resolved& resolved, const state::Snapshot& state, core::Time now) {
@@ -451,13 +465,19 @@ Plan Build(const Resolved& resolved, const state::Snapshot& state, core::Time no
   plan.mode = "state";
   Planner planner(state, now, manifests.freezes);
   std::map<std::string, std::vector<Conflict>> conflicts = planner.Conflicts(resolved);
-  plan.rollouts.reserve(manifests.rollouts.size());
-  for (size_t i = 0; i < manifests.rollouts.size(); ++i) {
-    auto mine = conflicts.find(manifests.rollouts[i].name);
-    plan.rollouts.push_back(
-        planner.PlanRollout(manifests.rollouts[i], resolved.specs(i),
-                            mine == conflicts.end() ? std::vector<Conflict>{} : std::move(mine->second)));
-    for (const StagePlan& s : plan.rollouts.back().stages) ++plan.summary.counts[static_cast<size_t>(s.action)];
+  // Rollouts plan independently (the planner is const; conflicts are known
+  // first): on every core for a large set, each into its own slot.
+  constexpr size_t kParallelFrom = 256;
+  plan.rollouts.resize(manifests.rollouts.size());
+  core::ForEachShare(plan.rollouts.size(), kParallelFrom, [&](size_t, size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) {
+      auto mine = conflicts.find(manifests.rollouts[i].name);
+      plan.rollouts[i] = planner.PlanRollout(manifests.rollouts[i], resolved.specs(i),
+                                             mine == conflicts.end() ? std::vector<Conflict>{} : mine->second);
+    }
+  });
+  for (const RolloutPlan& r : plan.rollouts) {
+    for (const StagePlan& s : r.stages) ++plan.summary.counts[static_cast<size_t>(s.action)];
   }
   plan.orphans = planner.Orphans(manifests);
   plan.summary.counts[static_cast<size_t>(Action::kOrphaned)] = static_cast<int>(plan.orphans.size());

@@ -58,13 +58,78 @@ ParamSet Unflatten(const std::vector<std::map<std::string, std::string>>& parts)
   return out;
 }
 
-std::string Canonical(const ParamSet& params) {
+namespace {
+
+// Canonical() as nlohmann::json builds and dumps it: the reference, and the
+// way for any text that is not plain ASCII.
+std::string CanonicalByJson(const ParamSet& params) {
   nlohmann::json p = nlohmann::json::object();
   for (const auto& [name, values] : params) {
     p[name] = IsListParam(name) ? nlohmann::json(values) : nlohmann::json(values.empty() ? "" : values.front());
   }
   // nlohmann::json objects keep keys sorted; dump() is compact and stable.
   return nlohmann::json{{"otaroll.stage-spec", 1}, {"params", p}}.dump();
+}
+
+// A JSON string of ASCII text as nlohmann's dump() writes it; false (and
+// nothing written) for text with a byte past ASCII.
+bool AppendAsciiString(std::string& out, const std::string& text) {
+  if (std::any_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
+    return false;
+  }
+  out += '"';
+  const auto plain = [](char c) { return c >= 0x20 && c != '"' && c != '\\'; };
+  if (std::all_of(text.begin(), text.end(), plain)) {
+    out += text;
+    out += '"';
+    return true;
+  }
+  for (char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\f': out += "\\f"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+  return true;
+}
+
+}  // namespace
+
+// Written directly (it is most of a large plan's hashing); byte for byte
+// what CanonicalByJson gives, which the tests check.
+std::string Canonical(const ParamSet& params) {
+  std::string out = "{\"otaroll.stage-spec\":1,\"params\":{";
+  bool first = true;
+  for (const auto& [name, values] : params) {
+    if (!first) out += ',';
+    first = false;
+    if (!AppendAsciiString(out, name)) return CanonicalByJson(params);
+    out += ':';
+    if (IsListParam(name)) {
+      out += '[';
+      for (size_t i = 0; i < values.size(); ++i) {
+        if (i != 0) out += ',';
+        if (!AppendAsciiString(out, values[i])) return CanonicalByJson(params);
+      }
+      out += ']';
+    } else if (!AppendAsciiString(out, values.empty() ? std::string() : values.front())) {
+      return CanonicalByJson(params);
+    }
+  }
+  out += "}}";
+  return out;
 }
 
 std::string Hash(const ParamSet& params) {

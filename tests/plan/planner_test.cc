@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <nlohmann/json.hpp>
 
 #include "plan/plan.h"
 #include "platform/wire.h"
+#include "render/render.h"
 #include "test_util/manifests.h"
 
 namespace otaroll::plan {
@@ -369,6 +371,57 @@ TEST(Planner, ALargeSetIsResolvedInParallelAsOneThreadWould) {
       EXPECT_EQ(resolved.specs(i)[s].hash, one.hash) << set.rollouts[i].name;
       EXPECT_EQ(*resolved.specs(i)[s].params, *one.params) << set.rollouts[i].name;
     }
+  }
+}
+
+// A large set's rollouts are planned on every core; each rollout's plan is
+// the one a small set (planned on one thread) gives it: with state (created,
+// replaced, in sync) and conflicts between rollouts of one product.
+TEST(Planner, ALargeSetIsPlannedInParallelAsOneThreadWould) {
+  auto rollout = [](int i) {
+    // Pairs (2k, 2k+1) share a product: the later one waits for the earlier.
+    return fmt::format(
+        "---\napiVersion: otaroll/v1\nkind: Rollout\nmetadata: {{name: r{:03}}}\nspec:\n  productKey: pk{:06}\n"
+        "  firmwareId: \"{}\"\n  stages: [{{name: canary, gray: {}}}, {{name: all, all: true}}]\n",
+        i, i / 2, 1000 + i, 1 + i % 99);
+  };
+  state::Snapshot snapshot;
+  for (int i = 0; i < 300; i += 3) {
+    // Every third rollout's canary was created, half of them for another spec.
+    Attempt a;
+    a.id = i + 1;
+    a.intent_id = fmt::format("i{}", i);
+    a.rollout = fmt::format("r{:03}", i);
+    a.stage = "canary";
+    a.spec_hash = i % 2 == 0 ? "old" : "";
+    a.status = AttemptStatus::kCreated;
+    a.job_id = fmt::format("job{}", i);
+    a.job_created_at = kNow - 1h;
+    snapshot.attempts.push_back(a);
+  }
+  std::string all;
+  for (int i = 0; i < 300; ++i) all += rollout(i);
+  const manifest::ManifestSet whole_set = Parse(all);
+  // The one-thread plans need the created canaries' real hashes.
+  const plan::Resolved resolved(whole_set);
+  for (Attempt& a : snapshot.attempts) {
+    if (a.spec_hash.empty())
+      a.spec_hash = resolved.specs(whole_set.Find(a.rollout) - whole_set.rollouts.data())[0].hash;
+  }
+  const Plan whole = plan::Build(resolved, snapshot, kNow);
+  ASSERT_EQ(whole.rollouts.size(), 300u);
+  EXPECT_GT(whole.summary.Count(Action::kInSync), 0);
+  EXPECT_GT(whole.summary.Count(Action::kReplace), 0);
+  EXPECT_GT(whole.summary.Count(Action::kBlocked), 0);
+  const nlohmann::json want = nlohmann::json::parse(render::Json(whole))["rollouts"];
+  for (int from = 0; from < 300; from += 100) {  // 100 < 256: planned on one thread
+    std::string before;
+    for (int i = 0; i < from; ++i) before += rollout(i);
+    std::string part(static_cast<size_t>(std::count(before.begin(), before.end(), '\n')), '\n');  // same positions
+    for (int i = from; i < from + 100; ++i) part += rollout(i);
+    const nlohmann::json got =
+        nlohmann::json::parse(render::Json(plan::Build(Parse(part), snapshot, kNow)))["rollouts"];
+    for (int i = 0; i < 100; ++i) ASSERT_EQ(got[i], want[from + i]) << "rollout " << from + i;
   }
 }
 

@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+#include <random>
+
 #include "core/sha256.h"
 #include "test_util/manifests.h"
 
@@ -75,6 +78,55 @@ TEST(Spec, CanonicalEncodingIsStable) {
             R"("TargetSelection":"ALL"}})");
   EXPECT_EQ(Hash(p), core::Sha256Hex(Canonical(p)));
   EXPECT_EQ(Hash(p).size(), 64u);
+}
+
+// Canonical() is written out by hand for speed; it must stay byte for byte
+// what nlohmann::json builds and dumps, for any text: quotes, backslashes,
+// control characters, UTF-8, empty lists and values.
+TEST(Spec, CanonicalEncodingIsNlohmannsDumpForAnyText) {
+  auto reference = [](const ParamSet& params) {
+    nlohmann::json p = nlohmann::json::object();
+    for (const auto& [name, values] : params) {
+      p[name] = IsListParam(name) ? nlohmann::json(values) : nlohmann::json(values.empty() ? "" : values.front());
+    }
+    return nlohmann::json{{"otaroll.stage-spec", 1}, {"params", p}}.dump();
+  };
+  std::mt19937 rng(20261130);
+  const std::vector<std::string> alphabet = {"a",
+                                             "Z",
+                                             "0",
+                                             "-",
+                                             "\"",
+                                             "\\",
+                                             "/",
+                                             "\b",
+                                             "\t",
+                                             "\n",
+                                             "\f",
+                                             "\r",
+                                             std::string(1, '\x01'),
+                                             std::string(1, '\x1f'),
+                                             "\x7f",
+                                             " ",
+                                             "é",
+                                             "固件",
+                                             "😀"};
+  auto text = [&] {
+    std::string t;
+    for (size_t n = rng() % 6; n > 0; --n) t += alphabet[rng() % alphabet.size()];
+    return t;
+  };
+  for (int round = 0; round < 500; ++round) {
+    ParamSet p;
+    p["ProductKey"] = {text()};
+    p["TargetDeviceName"] = {};
+    for (size_t n = rng() % 4; n > 0; --n) p["TargetDeviceName"].push_back(text());
+    p["SrcVersion"] = {text(), text()};
+    p["GroupId"] = {};  // a single-value parameter without a value is ""
+    if (rng() % 2) p[text()] = {text()};
+    ASSERT_EQ(Canonical(p), reference(p)) << round;
+  }
+  EXPECT_EQ(Canonical(ParamSet{}), reference(ParamSet{}));
 }
 
 TEST(Spec, CosmeticEditsKeepTheHash) {
