@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -157,6 +158,63 @@ std::optional<std::pair<manifest::ManifestSet, std::string>> LoadBaselineRef(con
   return std::make_pair(std::move(*set), fmt::format("{} ({})", core::Printable(ref), tree->commit.substr(0, 12)));
 }
 
+// Plans and writes the plan as it is made, never holding it whole (a large
+// tree's plan is many times its manifests): the parameters are let go once
+// hashed and each batch of rollouts is rendered and dropped. JSON has its
+// counts first, so a plan written as JSON is made twice: once for the
+// counts, once to be written.
+int WritePlan(const PlanOptions& o, const manifest::ManifestSet& manifests, const state::Snapshot& snapshot,
+              core::Time now, bool baseline) {
+  const plan::Resolved resolved(manifests, plan::Resolved::Keep::kHashes);
+  plan::Plan rest;
+  if (o.format == "json" || !o.out.empty()) {
+    rest = plan::BuildEach(resolved, snapshot, now, [](plan::RolloutPlan&&) {});
+    if (baseline) rest.mode = "baseline";
+  }
+  auto cannot_write = [&](const std::string& why) {
+    PrintError(fmt::format("{}: cannot write the plan: {}; check the path and its permissions", o.out, why));
+    return kExitError;
+  };
+  std::ofstream file;
+  std::optional<render::JsonWriter> to_file, to_stdout;
+  if (!o.out.empty()) {
+    errno = 0;
+    file.open(o.out, std::ios::binary | std::ios::trunc);
+    if (!file) return cannot_write(errno != 0 ? std::strerror(errno) : "the write failed");
+    to_file.emplace(rest, file);
+  }
+  if (o.format == "json") to_stdout.emplace(rest, std::cout);
+  render::TextWriter text(render::TextOptions{UseColor()});
+  render::MarkdownWriter markdown;
+  plan::Plan p = plan::BuildEach(resolved, snapshot, now, [&](plan::RolloutPlan&& r) {
+    if (to_file) to_file->Add(r);
+    if (to_stdout) {
+      to_stdout->Add(r);
+    } else if (o.format == "markdown") {
+      markdown.Add(r);
+    } else {
+      text.Add(r);
+    }
+  });
+  if (baseline) p.mode = "baseline";
+  if (to_file) {
+    errno = 0;
+    to_file->Finish(p);
+    file.close();
+    if (!file) return cannot_write(errno != 0 ? std::strerror(errno) : "the write failed");
+  }
+  if (to_stdout) {
+    to_stdout->Finish(p);
+  } else if (o.format == "markdown") {
+    std::cout << markdown.Finish(p);
+  } else {
+    std::cout << text.Finish(p);
+  }
+  std::cout.flush();
+  if (!std::cout) return kExitError;
+  return o.detailed_exitcode && p.HasChanges() ? kExitChanges : kExitOk;
+}
+
 int RunPlan(const PlanOptions& o) {
   core::SystemClock system_clock;
   core::Time now = system_clock.Now();
@@ -210,26 +268,8 @@ int RunPlan(const PlanOptions& o) {
     snapshot = std::move(*loaded);
   }
 
-  plan::Plan p = plan::Build(*manifests, snapshot, now);
-  if (!o.baseline.empty() || at_ref) p.mode = "baseline";
-
-  if (!o.out.empty()) {
-    if (auto written = core::WriteFile(o.out, render::Json(p)); !written.ok()) {
-      PrintError(
-          fmt::format("{}: cannot write the plan: {}; check the path and its permissions", o.out, written.message()));
-      return kExitError;
-    }
-  }
-  if (o.format == "json") {
-    render::JsonTo(p, std::cout);
-  } else if (o.format == "markdown") {
-    std::cout << render::Markdown(p);
-  } else {
-    std::cout << render::Text(p, render::TextOptions{UseColor()});
-  }
-  std::cout.flush();
-  if (!std::cout) return kExitError;
-  return o.detailed_exitcode && p.HasChanges() ? kExitChanges : kExitOk;
+  const bool baseline = !o.baseline.empty() || at_ref.has_value();
+  return WritePlan(o, *manifests, snapshot, now, baseline);
 }
 
 }  // namespace

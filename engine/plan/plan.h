@@ -5,6 +5,8 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -143,7 +145,11 @@ struct Plan {
 // outlive it and not change.
 class Resolved {
  public:
-  explicit Resolved(const manifest::ManifestSet& manifests);
+  // kHashes lets every stage's parameters go once hashed (specs() keep
+  // hash and part count, their params are null): for one plan of a large
+  // tree, which BuildEach resolves again a batch at a time.
+  enum class Keep { kParams, kHashes };
+  explicit Resolved(const manifest::ManifestSet& manifests, Keep keep = Keep::kParams);
   const manifest::ManifestSet& manifests() const { return manifests_; }
   // The specs of manifests().rollouts[rollout]'s stages, in order.
   const std::vector<spec::StageSpec>& specs(size_t rollout) const { return specs_[rollout]; }
@@ -157,6 +163,11 @@ class Resolved {
 
 // Pure: same inputs, same plan.
 Plan Build(const Resolved& resolved, const state::Snapshot& state, core::Time now);
+// The same plan without holding it: each rollout's plan is handed to `each`
+// as soon as it is made, in order (a batch of rollouts is planned at a
+// time); returns the rest (rollouts empty; summary, orphans, digest filled).
+Plan BuildEach(const Resolved& resolved, const state::Snapshot& state, core::Time now,
+               const std::function<void(RolloutPlan&&)>& each);
 Plan Build(const manifest::ManifestSet& manifests, const state::Snapshot& state, core::Time now);
 
 // --baseline: every stage of the baseline tree as a created job (created at

@@ -437,7 +437,7 @@ std::string ManifestDigest(const manifest::ManifestSet& manifests, const std::ve
 
 }  // namespace
 
-Resolved::Resolved(const manifest::ManifestSet& manifests) : manifests_(manifests) {
+Resolved::Resolved(const manifest::ManifestSet& manifests, Keep keep) : manifests_(manifests) {
   // Rollouts resolve independently: a large set on every core (up to 8),
   // each thread a contiguous share written in place, so the result is one
   // thread's.
@@ -450,12 +450,27 @@ Resolved::Resolved(const manifest::ManifestSet& manifests) : manifests_(manifest
       specs_[i].reserve(r.stages.size());
       for (const manifest::Stage& stage : r.stages) specs_[i].push_back(spec::Resolve(r, stage));
       digest_items[i] = DigestItem(r, specs_[i]).dump();
+      if (keep == Keep::kHashes) {
+        for (spec::StageSpec& spec : specs_[i]) {
+          spec.params.reset();
+          spec.split = {};
+        }
+      }
     }
   });
   digest_ = ManifestDigest(manifests, digest_items);
 }
 
-Plan Build(const Resolved& resolved, const state::Snapshot& state, core::Time now) {
+namespace {
+
+// How many rollouts BuildEach plans before handing them on: enough for
+// every core to have a share, few enough that their plans stay small.
+constexpr size_t kRolloutsAtOnce = 1024;
+
+}  // namespace
+
+Plan BuildEach(const Resolved& resolved, const state::Snapshot& state, core::Time now,
+               const std::function<void(RolloutPlan&&)>& each) {
   const manifest::ManifestSet& manifests = resolved.manifests();
   Plan plan;
   plan.now = now;
@@ -463,25 +478,46 @@ Plan Build(const Resolved& resolved, const state::Snapshot& state, core::Time no
   plan.state_exists = state.exists;
   plan.state_serial = state.serial;
   plan.mode = "state";
+  plan.manifest_digest = resolved.digest();
   Planner planner(state, now, manifests.freezes);
-  std::map<std::string, std::vector<Conflict>> conflicts = planner.Conflicts(resolved);
+  const std::map<std::string, std::vector<Conflict>> conflicts = planner.Conflicts(resolved);
   // Rollouts plan independently (the planner is const; conflicts are known
-  // first): on every core for a large set, each into its own slot.
+  // first): a batch at a time, each batch on every core, each rollout into
+  // its own slot; then handed on in order.
   constexpr size_t kParallelFrom = 256;
-  plan.rollouts.resize(manifests.rollouts.size());
-  core::ForEachShare(plan.rollouts.size(), kParallelFrom, [&](size_t, size_t from, size_t to) {
-    for (size_t i = from; i < to; ++i) {
-      auto mine = conflicts.find(manifests.rollouts[i].name);
-      plan.rollouts[i] = planner.PlanRollout(manifests.rollouts[i], resolved.specs(i),
-                                             mine == conflicts.end() ? std::vector<Conflict>{} : mine->second);
+  std::vector<RolloutPlan> batch;
+  for (size_t first = 0; first < manifests.rollouts.size(); first += kRolloutsAtOnce) {
+    batch.assign(std::min(kRolloutsAtOnce, manifests.rollouts.size() - first), RolloutPlan{});
+    core::ForEachShare(batch.size(), kParallelFrom, [&](size_t, size_t from, size_t to) {
+      std::vector<spec::StageSpec> again;  // the specs of Keep::kHashes, resolved again
+      for (size_t k = from; k < to; ++k) {
+        const size_t i = first + k;
+        const manifest::Rollout& r = manifests.rollouts[i];
+        const std::vector<spec::StageSpec>* specs = &resolved.specs(i);
+        if (!specs->empty() && specs->front().params == nullptr) {
+          again.clear();
+          for (size_t j = 0; j < r.stages.size(); ++j) again.push_back(spec::Resolve(r, r.stages[j], (*specs)[j].hash));
+          specs = &again;
+        }
+        auto mine = conflicts.find(r.name);
+        batch[k] = planner.PlanRollout(r, *specs, mine == conflicts.end() ? std::vector<Conflict>{} : mine->second);
+      }
+    });
+    for (RolloutPlan& r : batch) {
+      for (const StagePlan& s : r.stages) ++plan.summary.counts[static_cast<size_t>(s.action)];
+      each(std::move(r));
     }
-  });
-  for (const RolloutPlan& r : plan.rollouts) {
-    for (const StagePlan& s : r.stages) ++plan.summary.counts[static_cast<size_t>(s.action)];
   }
   plan.orphans = planner.Orphans(manifests);
   plan.summary.counts[static_cast<size_t>(Action::kOrphaned)] = static_cast<int>(plan.orphans.size());
-  plan.manifest_digest = resolved.digest();
+  return plan;
+}
+
+Plan Build(const Resolved& resolved, const state::Snapshot& state, core::Time now) {
+  std::vector<RolloutPlan> rollouts;
+  rollouts.reserve(resolved.manifests().rollouts.size());
+  Plan plan = BuildEach(resolved, state, now, [&](RolloutPlan&& r) { rollouts.push_back(std::move(r)); });
+  plan.rollouts = std::move(rollouts);
   return plan;
 }
 

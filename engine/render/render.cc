@@ -439,43 +439,54 @@ OJson StageJson(const StagePlan& st) {
 
 }  // namespace
 
-std::string Text(const Plan& plan, const TextOptions& options) {
-  Painter paint{options.color};
-  std::string out = "Plan: " + ChangeCounts(plan.summary);
-  if (auto others = OtherCounts(plan.summary); !others.empty()) out += "; " + Join(others, ", ");
-  out += ".\n" + Clean(StateLine(plan)) + "\nNow: " + core::FormatRfc3339(plan.now) + "\n\n";
-  if (plan.rollouts.empty()) out += "No rollouts in the manifests.\n";
-  for (const auto& r : plan.rollouts) TextRollout(r, paint, out);
-  if (!plan.orphans.empty()) {
+TextWriter::TextWriter(const TextOptions& options, size_t keep_up_to) : options_(options), keep_up_to_(keep_up_to) {}
+
+void TextWriter::Add(const RolloutPlan& rollout) {
+  ++count_;
+  if (overflow_) return;
+  TextRollout(rollout, Painter{options_.color}, rollouts_);
+  if (rollouts_.size() > keep_up_to_) {
+    overflow_ = true;
+    rollouts_ = std::string();
+  }
+}
+
+std::string TextWriter::Finish(const Plan& rest) const {
+  Painter paint{options_.color};
+  std::string out = "Plan: " + ChangeCounts(rest.summary);
+  if (auto others = OtherCounts(rest.summary); !others.empty()) out += "; " + Join(others, ", ");
+  out += ".\n" + Clean(StateLine(rest)) + "\nNow: " + core::FormatRfc3339(rest.now) + "\n\n";
+  if (count_ == 0) out += "No rollouts in the manifests.\n";
+  out += rollouts_;
+  if (!rest.orphans.empty()) {
     out += "\norphaned (in state, no longer in the manifests; nothing is called unless --prune):\n";
-    for (const auto& o : plan.orphans) {
+    for (const auto& o : rest.orphans) {
       out += "  " + paint(ColorCode(Action::kOrphaned), "-") + " " + Clean(OrphanText(o)) + '\n';
     }
   }
   return out;
 }
 
-namespace {
-
-// A value as `dump(2)` writes it, each line after the first indented `by`
-// more spaces: the text the value has at that depth of a larger document
-// (JSON strings hold no raw line break, so every '\n' is a line's end).
-std::string Nested(const OJson& value, size_t by) {
-  // Platform error messages are not guaranteed UTF-8; replace rather than throw.
-  std::string text = value.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
-  const std::string indent = "\n" + std::string(by, ' ');
-  std::string out;
-  out.reserve(text.size() + text.size() / 8);
-  for (char c : text) {
-    if (c == '\n') {
-      out += indent;
-    } else {
-      out += c;
-    }
-  }
-  return out;
+std::string Text(const Plan& plan, const TextOptions& options) {
+  TextWriter writer(options);
+  for (const auto& r : plan.rollouts) writer.Add(r);
+  return writer.Finish(plan);
 }
 
+namespace {
+
+// Writes a value as `dump(2)` writes it, each line after the first indented
+// `by` more spaces: the text the value has at that depth of a larger
+// document. nlohmann's serializer starts at that depth itself
+// (current_indent), straight into the stream.
+void DumpNested(const OJson& value, size_t by, std::ostream& out) {
+  std::string text;  // written whole: the stream's put() per character is slow
+  // Platform error messages are not guaranteed UTF-8; replace rather than throw.
+  nlohmann::detail::serializer<OJson> serializer(nlohmann::detail::output_adapter<char>(text), ' ',
+                                                 nlohmann::ordered_json::error_handler_t::replace);
+  serializer.dump(value, true, false, 2, static_cast<unsigned int>(by));
+  out << text;
+}
 OJson RolloutJson(const plan::RolloutPlan& r) {
   OJson o = OJson::object();
   o["name"] = r.name;
@@ -499,39 +510,50 @@ OJson RolloutJson(const plan::RolloutPlan& r) {
 
 }  // namespace
 
-void JsonTo(const Plan& plan, std::ostream& out) {
+JsonWriter::JsonWriter(const Plan& rest, std::ostream& out) : out_(out) {
   OJson head = OJson::object();
-  head["format_version"] = plan.format_version;
-  head["now"] = core::FormatRfc3339(plan.now);
-  head["mode"] = plan.mode;
-  head["state"] = {{"source", plan.state_source}, {"exists", plan.state_exists}, {"serial", plan.state_serial}};
-  head["manifest_digest"] = plan.manifest_digest;
+  head["format_version"] = rest.format_version;
+  head["now"] = core::FormatRfc3339(rest.now);
+  head["mode"] = rest.mode;
+  head["state"] = {{"source", rest.state_source}, {"exists", rest.state_exists}, {"serial", rest.state_serial}};
+  head["manifest_digest"] = rest.manifest_digest;
   OJson counts = OJson::object();
   for (size_t i = 0; i < plan::kActionCount; ++i) {
-    counts[plan::ActionName(static_cast<Action>(i))] = plan.summary.counts[i];
+    counts[plan::ActionName(static_cast<Action>(i))] = rest.summary.counts[i];
   }
-  head["summary"] = {{"counts", std::move(counts)}, {"changes", plan.summary.Changes()}};
+  head["summary"] = {{"counts", std::move(counts)}, {"changes", rest.summary.Changes()}};
   // The document dump(2) makes of the whole plan, written a rollout at a
   // time, so no tree of the whole plan is ever built.
-  out << "{\n";
+  out_ << "{\n";
   for (auto it = head.begin(); it != head.end(); ++it) {
-    out << "  " << OJson(it.key()).dump() << ": " << Nested(it.value(), 2) << ",\n";
+    out_ << "  " << OJson(it.key()).dump() << ": ";
+    DumpNested(it.value(), 2, out_);
+    out_ << ",\n";
   }
-  out << "  \"rollouts\": ";
-  if (plan.rollouts.empty()) {
-    out << "[]";
-  } else {
-    out << "[\n";
-    for (size_t i = 0; i < plan.rollouts.size(); ++i) {
-      out << "    " << Nested(RolloutJson(plan.rollouts[i]), 4) << (i + 1 < plan.rollouts.size() ? ",\n" : "\n");
-    }
-    out << "  ]";
-  }
+  out_ << "  \"rollouts\": ";
+}
+
+void JsonWriter::Add(const RolloutPlan& rollout) {
+  out_ << (any_ ? ",\n    " : "[\n    ");
+  DumpNested(RolloutJson(rollout), 4, out_);
+  any_ = true;
+}
+
+void JsonWriter::Finish(const Plan& rest) {
+  out_ << (any_ ? "\n  ]" : "[]");
   OJson orphans = OJson::array();
-  for (const auto& o : plan.orphans) {
+  for (const auto& o : rest.orphans) {
     orphans.push_back({{"rollout", o.rollout}, {"stage", o.stage}, {"job", JobJson(o.job)}});
   }
-  out << ",\n  \"orphans\": " << Nested(orphans, 2) << "\n}\n";
+  out_ << ",\n  \"orphans\": ";
+  DumpNested(orphans, 2, out_);
+  out_ << "\n}\n";
+}
+
+void JsonTo(const Plan& plan, std::ostream& out) {
+  JsonWriter writer(plan, out);
+  for (const auto& r : plan.rollouts) writer.Add(r);
+  writer.Finish(plan);
 }
 
 std::string Json(const Plan& plan) {
@@ -540,64 +562,73 @@ std::string Json(const Plan& plan) {
   return out.str();
 }
 
-std::string Markdown(const Plan& plan, size_t max_bytes) {
+MarkdownWriter::MarkdownWriter(size_t max_bytes) : max_bytes_(max_bytes), text_(TextOptions{false}, max_bytes) {}
+
+// Units are added whole or not at all: one table per rollout that is not
+// entirely in sync, then the orphans. Only units that could still fit are
+// kept; the others are counted.
+void MarkdownWriter::Unit(const std::function<std::string()>& text, long long rollouts, long long stages,
+                          long long orphans) {
+  ++units_;
+  total_.rollouts += rollouts;
+  total_.stages += stages;
+  total_.orphans += orphans;
+  if (unit_bytes_ > max_bytes_) return;  // no later unit can be shown: counted only
+  std::string made = text();
+  unit_bytes_ += made.size();
+  if (unit_bytes_ <= max_bytes_) kept_.push_back({std::move(made), rollouts, stages, orphans});
+}
+
+void MarkdownWriter::Add(const RolloutPlan& rollout) {
+  text_.Add(rollout);
+  ++rollouts_;
+  if (AllInSync(rollout)) {
+    ++in_sync_rollouts_;
+    return;
+  }
+  Unit([&] { return MdTable(rollout); }, 1, static_cast<long long>(rollout.stages.size()), 0);
+}
+
+std::string MarkdownWriter::Finish(const Plan& rest) {
   std::string head = "**otaroll plan**: ";
-  auto others = OtherCounts(plan.summary);
-  if (plan.HasChanges()) {
-    others.insert(others.begin(), ChangeCounts(plan.summary));
+  auto others = OtherCounts(rest.summary);
+  if (rest.HasChanges()) {
+    others.insert(others.begin(), ChangeCounts(rest.summary));
     head += Join(others, " · ");
   } else {
     head += "No changes." + (others.empty() ? "" : " " + Join(others, " · "));
   }
   head += '\n';
-
-  // Units are added whole or not at all: one table per rollout that is not
-  // entirely in sync, then the orphans.
-  struct Unit {
-    std::string text;
-    long long rollouts = 0, stages = 0, orphans = 0;
-  };
-  std::vector<Unit> units;
-  long long in_sync_rollouts = 0;
-  for (const auto& r : plan.rollouts) {
-    if (AllInSync(r)) {
-      ++in_sync_rollouts;
-      continue;
-    }
-    units.push_back({MdTable(r), 1, static_cast<long long>(r.stages.size()), 0});
-  }
-  if (!plan.orphans.empty()) {
-    Unit u{"\n**Orphaned** (in state, no longer in the manifests; nothing is called unless `--prune`):\n\n", 0, 0,
-           static_cast<long long>(plan.orphans.size())};
-    for (const auto& o : plan.orphans) u.text += "- " + Esc(OrphanText(o)) + '\n';
-    units.push_back(std::move(u));
-  }
-  Unit total;
-  for (const auto& u : units) {
-    total.rollouts += u.rollouts;
-    total.stages += u.stages;
-    total.orphans += u.orphans;
+  if (!rest.orphans.empty()) {
+    Unit(
+        [&] {
+          std::string text =
+              "\n**Orphaned** (in state, no longer in the manifests; nothing is called unless `--prune`):\n\n";
+          for (const auto& o : rest.orphans) text += "- " + Esc(OrphanText(o)) + '\n';
+          return text;
+        },
+        0, 0, static_cast<long long>(rest.orphans.size()));
   }
 
   std::string tail;
-  if (plan.rollouts.empty()) {
+  if (rollouts_ == 0) {
     tail += "\nNo rollouts in the manifests.\n";
-  } else if (in_sync_rollouts > 0) {
+  } else if (in_sync_rollouts_ > 0) {
     tail += fmt::format("\n{} with every stage in sync {} not listed.\n",
-                        Plural(in_sync_rollouts, "rollout", "rollouts"), in_sync_rollouts == 1 ? "is" : "are");
+                        Plural(in_sync_rollouts_, "rollout", "rollouts"), in_sync_rollouts_ == 1 ? "is" : "are");
   }
-  tail += "\n" + Esc(StateLine(plan)) + " · now " + core::FormatRfc3339(plan.now) + "\n";
+  tail += "\n" + Esc(StateLine(rest)) + " · now " + core::FormatRfc3339(rest.now) + "\n";
 
   // Room for the closing note: after the last unit only the full plan can be
   // left out; before it, the note listing what is left out. A note built from
   // the totals is at least as long as one built from any smaller counts.
-  size_t left_out_max = LeftOutNote(total.rollouts, total.stages, total.orphans).size();
+  const size_t left_out_max = LeftOutNote(total_.rollouts, total_.stages, total_.orphans).size();
   std::string body = head;
   size_t shown = 0;
-  Unit left = total;
-  for (const auto& u : units) {
-    size_t reserve = shown + 1 == units.size() ? kDetailsOmitted.size() : left_out_max;
-    if (body.size() + u.text.size() + tail.size() + reserve > max_bytes) break;
+  Counts left = total_;
+  for (const auto& u : kept_) {
+    size_t reserve = shown + 1 == units_ ? kDetailsOmitted.size() : left_out_max;
+    if (body.size() + u.text.size() + tail.size() + reserve > max_bytes_) break;
     body += u.text;
     left.rollouts -= u.rollouts;
     left.stages -= u.stages;
@@ -606,22 +637,32 @@ std::string Markdown(const Plan& plan, size_t max_bytes) {
   }
 
   std::string out;
-  if (shown == units.size()) {
-    std::string text = Text(plan, TextOptions{false});
-    std::string fence = Fence(text);
-    std::string details =
-        "\n<details><summary>Full plan</summary>\n\n" + fence + "text\n" + text + fence + "\n\n</details>\n";
+  if (shown == units_) {
     out = body + tail;
-    out += out.size() + details.size() <= max_bytes ? details : std::string(kDetailsOmitted);
+    if (text_.overflowed()) {  // longer than the whole comment may be
+      out += kDetailsOmitted;
+    } else {
+      std::string text = text_.Finish(rest);
+      std::string fence = Fence(text);
+      std::string details =
+          "\n<details><summary>Full plan</summary>\n\n" + fence + "text\n" + text + fence + "\n\n</details>\n";
+      out += out.size() + details.size() <= max_bytes_ ? details : std::string(kDetailsOmitted);
+    }
   } else {
     out = body + LeftOutNote(left.rollouts, left.stages, left.orphans) + tail;
   }
   // Only a limit smaller than the summary and notes themselves gets here.
-  if (out.size() > max_bytes) {
+  if (out.size() > max_bytes_) {
     out = head;
-    if (!units.empty()) out += LeftOutNote(total.rollouts, total.stages, total.orphans);
+    if (units_ != 0) out += LeftOutNote(total_.rollouts, total_.stages, total_.orphans);
   }
-  return Truncate(std::move(out), max_bytes);
+  return Truncate(std::move(out), max_bytes_);
+}
+
+std::string Markdown(const Plan& plan, size_t max_bytes) {
+  MarkdownWriter writer(max_bytes);
+  for (const auto& r : plan.rollouts) writer.Add(r);
+  return writer.Finish(plan);
 }
 
 }  // namespace otaroll::render

@@ -3,8 +3,11 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <functional>
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "plan/plan.h"
 
@@ -24,5 +27,68 @@ void JsonTo(const plan::Plan& plan, std::ostream& out);
 // GitHub comments hold 65,536 characters; stay well below.
 inline constexpr size_t kDefaultMarkdownLimit = 60000;
 std::string Markdown(const plan::Plan& plan, size_t max_bytes = kDefaultMarkdownLimit);
+
+// The same three, written while the plan is made (plan::BuildEach), for a
+// plan too large to hold: Add() each rollout's plan in order, then Finish()
+// with the rest of the plan. The functions above are these over a whole
+// plan, so the output is the same byte for byte.
+//
+// Text: the rollouts' text is kept (it is the output), up to `keep_up_to`
+// bytes; past that overflowed() and Finish() has no rollouts (Markdown's
+// full-plan section, which cannot be longer than the comment).
+class TextWriter {
+ public:
+  explicit TextWriter(const TextOptions& options, size_t keep_up_to = SIZE_MAX);
+  void Add(const plan::RolloutPlan& rollout);
+  bool overflowed() const { return overflow_; }
+  std::string Finish(const plan::Plan& rest) const;
+
+ private:
+  TextOptions options_;
+  size_t keep_up_to_;
+  std::string rollouts_;
+  size_t count_ = 0;
+  bool overflow_ = false;
+};
+
+// JSON: the counts come first in the document, so the writer is made with
+// the rest of a plan already built (BuildEach run once for it) and writes
+// each rollout to `out` as it is added.
+class JsonWriter {
+ public:
+  JsonWriter(const plan::Plan& rest, std::ostream& out);
+  void Add(const plan::RolloutPlan& rollout);
+  void Finish(const plan::Plan& rest);
+
+ private:
+  std::ostream& out_;
+  bool any_ = false;
+};
+
+// Markdown: keeps only what can still fit in `max_bytes`.
+class MarkdownWriter {
+ public:
+  explicit MarkdownWriter(size_t max_bytes = kDefaultMarkdownLimit);
+  void Add(const plan::RolloutPlan& rollout);
+  std::string Finish(const plan::Plan& rest);
+
+ private:
+  struct Counts {
+    long long rollouts = 0, stages = 0, orphans = 0;
+  };
+  struct Kept : Counts {
+    std::string text;
+    Kept(std::string t, long long r, long long s, long long o) : Counts{r, s, o}, text(std::move(t)) {}
+  };
+  void Unit(const std::function<std::string()>& text, long long rollouts, long long stages, long long orphans);
+
+  size_t max_bytes_;
+  TextWriter text_;
+  std::vector<Kept> kept_;  // the first units, while they fit
+  size_t units_ = 0;        // every unit, kept or not
+  size_t unit_bytes_ = 0;   // of every unit made so far
+  Counts total_;
+  long long rollouts_ = 0, in_sync_rollouts_ = 0;
+};
 
 }  // namespace otaroll::render

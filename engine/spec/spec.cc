@@ -136,7 +136,9 @@ std::string Hash(const ParamSet& params) {
   return core::Sha256Hex(Canonical(params));
 }
 
-StageSpec Resolve(const manifest::Rollout& rollout, const manifest::Stage& stage) {
+namespace {
+
+ParamSet Params(const manifest::Rollout& rollout, const manifest::Stage& stage) {
   using manifest::Target;
   ParamSet p;
   p["ProductKey"] = {rollout.product_key};
@@ -175,8 +177,12 @@ StageSpec Resolve(const manifest::Rollout& rollout, const manifest::Stage& stage
   p["NeedConfirm"] = {confirm ? "true" : "false"};
   p["DownloadProtocol"] = {own.download_protocol.value_or(base.download_protocol.value_or("HTTPS"))};
 
+  return p;
+}
+
+StageSpec Finish(ParamSet p, std::string hash) {
   StageSpec out;
-  out.hash = Hash(p);
+  out.hash = std::move(hash);
   auto devices = p.find("TargetDeviceName");
   if (devices != p.end() && devices->second.size() > kMaxDevicesPerJob) {
     const auto& all = devices->second;
@@ -187,8 +193,21 @@ StageSpec Resolve(const manifest::Rollout& rollout, const manifest::Stage& stage
       out.split.push_back(std::move(part));
     }
   }
+  out.parts = out.split.empty() ? 1 : out.split.size();
   out.params = std::make_shared<const ParamSet>(std::move(p));
   return out;
+}
+
+}  // namespace
+
+StageSpec Resolve(const manifest::Rollout& rollout, const manifest::Stage& stage) {
+  ParamSet p = Params(rollout, stage);
+  std::string hash = Hash(p);
+  return Finish(std::move(p), std::move(hash));
+}
+
+StageSpec Resolve(const manifest::Rollout& rollout, const manifest::Stage& stage, std::string known_hash) {
+  return Finish(Params(rollout, stage), std::move(known_hash));
 }
 
 namespace {

@@ -45,8 +45,9 @@ struct StageSpec {
   // each); empty otherwise: its one job is `params` itself.
   std::vector<ParamSet> split;
   std::string hash;  // hex SHA-256 of Canonical(*params)
+  size_t parts = 1;  // jobs the stage needs: split.size(), or 1
 
-  size_t part_count() const { return split.empty() ? 1 : split.size(); }
+  size_t part_count() const { return parts; }
   const ParamSet& part(size_t i) const { return split.empty() ? *params : split[i]; }
 };
 
@@ -55,6 +56,10 @@ std::string Canonical(const ParamSet& params);
 std::string Hash(const ParamSet& params);
 
 StageSpec Resolve(const manifest::Rollout& rollout, const manifest::Stage& stage);
+// Resolve() of a stage whose hash is known already (it was resolved before
+// and its parameters let go, plan::Resolved::Keep::kHashes): the same spec
+// without hashing again.
+StageSpec Resolve(const manifest::Rollout& rollout, const manifest::Stage& stage, std::string known_hash);
 
 // Field-level differences for "GrayPercent: 10 → 20". Lists show the items
 // added and removed ("TargetDeviceName: +dev-9 −dev-1", long lists abridged).

@@ -425,6 +425,67 @@ TEST(Planner, ALargeSetIsPlannedInParallelAsOneThreadWould) {
   }
 }
 
+// plan's CLI never holds a large plan: BuildEach hands each rollout on as
+// it is planned, a batch at a time, from specs whose parameters were let go
+// once hashed (Keep::kHashes) and are resolved again. What it hands on, and
+// the rest it returns, are Build's plan exactly: over several batches, with
+// stages split in parts, replaces (their changes come from the parameters),
+// and an orphan.
+TEST(Planner, BuildEachHandsOnBuildsPlanFromHashesAlone) {
+  std::string devices;
+  for (int d = 0; d < 450; ++d) devices += fmt::format("{}d{:03}", d == 0 ? "" : ", ", d);
+  manifest::ManifestSet set;
+  std::string file;
+  for (int i = 0; i < 2100; ++i) {  // more than two batches, in files of 700
+    std::string text = fmt::format(
+        "---\napiVersion: otaroll/v1\nkind: Rollout\nmetadata: {{name: r{:04}}}\nspec:\n  productKey: pk{:06}\n"
+        "  firmwareId: \"{}\"\n  stages: [{{name: canary, gray: {}}}, {}]\n",
+        i, i, 1000 + i, 1 + i % 99,
+        i % 7 == 0 ? fmt::format("{{name: vip, devices: [{}]}}", devices) : "{name: all, all: true}");
+    file += text;
+    if (i % 700 == 699) {
+      for (auto& r : Parse(file, fmt::format("m{}.yaml", i / 700)).rollouts) set.rollouts.push_back(std::move(r));
+      file.clear();
+    }
+  }
+  ASSERT_EQ(set.rollouts.size(), 2100u);
+  const plan::Resolved full(set);
+  state::Snapshot snapshot;
+  for (size_t i = 0; i < set.rollouts.size(); i += 5) {
+    // Every fifth canary was created; every tenth for an older firmware (a replace).
+    Attempt a;
+    a.id = static_cast<int64_t>(i) + 1;
+    a.intent_id = fmt::format("i{}", i);
+    a.rollout = set.rollouts[i].name;
+    a.stage = "canary";
+    a.spec_hash = i % 2 == 0 ? "older" : full.specs(i)[0].hash;
+    a.request = {{"FirmwareId", "1"}, {"ProductKey", set.rollouts[i].product_key}};
+    a.status = AttemptStatus::kCreated;
+    a.job_id = fmt::format("job{}", i);
+    a.job_created_at = kNow - 2h;
+    snapshot.attempts.push_back(a);
+  }
+  Attempt gone = snapshot.attempts.back();
+  gone.id = 100000;
+  gone.intent_id = "gone";
+  gone.rollout = "removed";
+  gone.job_id = "job-gone";
+  snapshot.attempts.push_back(gone);
+
+  const Plan want = plan::Build(full, snapshot, kNow);
+  const plan::Resolved hashes(set, plan::Resolved::Keep::kHashes);
+  EXPECT_EQ(hashes.specs(0)[0].params, nullptr);
+  EXPECT_EQ(hashes.specs(0)[1].part_count(), 3u);  // r0000's vip: 450 devices
+  EXPECT_EQ(hashes.digest(), full.digest());
+  std::vector<plan::RolloutPlan> handed;
+  Plan got = plan::BuildEach(hashes, snapshot, kNow, [&](plan::RolloutPlan&& r) { handed.push_back(std::move(r)); });
+  EXPECT_TRUE(got.rollouts.empty());
+  got.rollouts = std::move(handed);
+  EXPECT_GT(want.summary.Count(Action::kReplace), 0);
+  EXPECT_EQ(want.orphans.size(), 1u);
+  EXPECT_EQ(render::Json(got), render::Json(want));
+}
+
 TEST(Planner, IsDeterministicAndDigestIgnoresCosmetics) {
   Fixture f;
   Plan a = f.Build();

@@ -174,6 +174,27 @@ TEST(Text, GoldenFullPlan) {
             "  - oldrollout/canary  job 999 (superseded, created 2026-10-01T00:00:00Z)\n");
 }
 
+// The writers are how the CLI renders a plan it never holds whole; the
+// functions over a whole plan are the same writers. Text keeps the rollouts'
+// text up to a bound (Markdown's full-plan section needs no more).
+TEST(Text, AWriterFedRolloutByRolloutIsTheWholeText) {
+  const plan::Plan p = FullPlan();
+  TextWriter writer(TextOptions{false});
+  for (const auto& r : p.rollouts) writer.Add(r);
+  EXPECT_FALSE(writer.overflowed());
+  EXPECT_EQ(writer.Finish(p), Text(p, TextOptions{false}));
+
+  TextWriter bounded(TextOptions{false}, 100);
+  for (const auto& r : p.rollouts) bounded.Add(r);
+  EXPECT_TRUE(bounded.overflowed());
+
+  std::ostringstream json;
+  JsonWriter to(p, json);
+  for (const auto& r : p.rollouts) to.Add(r);
+  to.Finish(p);
+  EXPECT_EQ(json.str(), Json(p));
+}
+
 TEST(Text, StateLines) {
   plan::Plan p = BasePlan();
   p.state_exists = false;
