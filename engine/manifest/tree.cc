@@ -1,6 +1,7 @@
 // Reading a manifest tree from disk: the walk, symbolic links, unreadable
 // folders and files, and the size bounds (docs/security.md). Parsing is in
 // loader.cc.
+#include <dirent.h>
 #include <fmt/format.h>
 #include <sys/stat.h>
 
@@ -13,6 +14,9 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string_view>
+#include <system_error>
+#include <vector>
 
 #include "core/escape.h"
 #include "core/parallel.h"
@@ -32,14 +36,52 @@ bool IsManifestName(const fs::path& p) {
   return ext == ".yaml" || ext == ".yml";
 }
 
-bool IsHidden(const fs::path& p) {
-  auto name = p.filename().string();
-  return !name.empty() && name[0] == '.' && name != "." && name != "..";
-}
-
 struct FileCloser {
   void operator()(std::FILE* f) const { std::fclose(f); }
 };
+
+// A folder's entry as readdir gives it: its name and, where the file system
+// tells, its type (unknown otherwise); "." and ".." left out.
+struct Listed {
+  std::string name;
+  fs::file_type type = fs::file_type::unknown;
+};
+
+struct DirCloser {
+  void operator()(DIR* d) const { ::closedir(d); }
+};
+
+std::vector<Listed> List(const fs::path& dir, std::error_code& ec) {
+  std::vector<Listed> out;
+  ec.clear();
+  std::unique_ptr<DIR, DirCloser> d(::opendir(dir.c_str()));
+  if (!d) {
+    ec = std::error_code(errno, std::generic_category());
+    return out;
+  }
+  for (;;) {
+    errno = 0;
+    const dirent* e = ::readdir(d.get());
+    if (e == nullptr) {
+      if (errno != 0) ec = std::error_code(errno, std::generic_category());
+      return out;
+    }
+    const std::string_view name = e->d_name;
+    if (name == "." || name == "..") continue;
+    fs::file_type type = fs::file_type::unknown;
+    switch (e->d_type) {
+      case DT_REG: type = fs::file_type::regular; break;
+      case DT_DIR: type = fs::file_type::directory; break;
+      case DT_LNK: type = fs::file_type::symlink; break;
+      case DT_FIFO: type = fs::file_type::fifo; break;
+      case DT_SOCK: type = fs::file_type::socket; break;
+      case DT_CHR: type = fs::file_type::character; break;
+      case DT_BLK: type = fs::file_type::block; break;
+      default: break;
+    }
+    out.push_back(Listed{std::string(name), type});
+  }
+}
 
 // Collects the manifest files below a root, reporting every folder, file or
 // link that stops the tree from being read whole.
@@ -56,7 +98,19 @@ class Walk {
 
   std::string Display(const fs::path& p) const {
     if (p == root_) return root_display_;
+    return Normal(p);
+  }
+  // The path below the root as shown: the root as given joined with the
+  // path below it, normalized.
+  std::string Normal(const fs::path& p) const {
     return core::Printable((root_ / p.lexically_relative(root_)).lexically_normal().generic_string());
+  }
+  // Normal() of a folder's entry from Normal() of the folder: the name
+  // appended, as normalizing would (a folder's normal form may be "." or end
+  // in '/'), without normalizing every entry's path again.
+  static std::string Child(const std::string& folder, const std::string& name) {
+    if (folder == ".") return core::Printable(name);
+    return folder + (!folder.empty() && folder.back() == '/' ? "" : "/") + core::Printable(name);
   }
   void Error(const fs::path& p, std::string message) {
     errors.push_back(Diagnostic{Display(p), 0, 0, "", std::move(message)});
@@ -64,21 +118,23 @@ class Walk {
 
   void Folder(const fs::path& dir) {
     std::error_code ec;
-    fs::directory_iterator it(dir, ec), end;
-    std::vector<fs::directory_entry> entries;
-    for (; !ec && it != end; it.increment(ec)) entries.push_back(*it);
+    std::vector<Listed> entries = List(dir, ec);
     if (ec) {
       Error(dir, fmt::format("cannot read the folder: {}; every folder of the tree must be readable (nothing is "
                              "planned from a tree read in part): fix its permissions, or move it out of the tree",
                              ec.message()));
       return;
     }
-    std::sort(entries.begin(), entries.end());
+    // By name: the order directory_entry paths of one folder sort in.
+    std::sort(entries.begin(), entries.end(), [](const Listed& a, const Listed& b) { return a.name < b.name; });
+    const std::string shown = Normal(dir);
     for (const auto& entry : entries) {
       if (files.size() > kMaxFiles) return;
-      const fs::path& p = entry.path();
-      if (IsHidden(p)) continue;
-      auto st = entry.symlink_status(ec);
+      if (entry.name[0] == '.') continue;  // hidden
+      const fs::path p = dir / entry.name;
+      // readdir's type spares a stat; only an unknown type is looked up.
+      const fs::file_status st =
+          entry.type != fs::file_type::unknown ? fs::file_status(entry.type) : fs::symlink_status(p, ec);
       if (!ignore_.empty() && !ec &&
           ignore_.Ignored(p.lexically_relative(root_).generic_string(), fs::is_directory(st))) {
         continue;
@@ -90,7 +146,7 @@ class Walk {
       } else if (fs::is_directory(st)) {
         Folder(p);
       } else if (IsManifestName(p)) {
-        Add(p, st);
+        Add(p, st, Child(shown, entry.name));
       }
     }
   }
@@ -115,17 +171,17 @@ class Walk {
                            folder ? "folder" : "file", root_display_));
       return;
     }
-    if (!folder) Add(p, st);
+    if (!folder) Add(p, st, Display(p));
   }
 
-  void Add(const fs::path& p, const fs::file_status& st) {
+  void Add(const fs::path& p, const fs::file_status& st, std::string shown) {
     if (!fs::is_regular_file(st)) {
       Error(p,
             "not a regular file (a FIFO, socket or device); remove it or rename it to end in something other "
             "than .yaml/.yml");
       return;
     }
-    files.emplace_back(Display(p), p);
+    files.emplace_back(std::move(shown), p);
     if (files.size() > kMaxFiles) {
       Error(root_, fmt::format("more than {} manifest files; split the tree", kMaxFiles));
     }
