@@ -186,16 +186,26 @@ int WritePlan(const PlanOptions& o, const manifest::ManifestSet& manifests, cons
   if (o.format == "json") to_stdout.emplace(rest, std::cout);
   render::TextWriter text(render::TextOptions{UseColor()});
   render::MarkdownWriter markdown;
+  // JSON text is made a batch of rollouts at a time, on every core.
+  constexpr size_t kJsonBatch = 512;
+  std::vector<plan::RolloutPlan> batch;
+  auto write_json = [&] {
+    if (to_file) to_file->Add(batch);
+    if (to_stdout) to_stdout->Add(batch);
+    batch.clear();
+  };
   plan::Plan p = plan::BuildEach(resolved, snapshot, now, [&](plan::RolloutPlan&& r) {
-    if (to_file) to_file->Add(r);
-    if (to_stdout) {
-      to_stdout->Add(r);
-    } else if (o.format == "markdown") {
+    if (o.format == "markdown") {
       markdown.Add(r);
-    } else {
+    } else if (o.format == "text") {
       text.Add(r);
     }
+    if (to_file || to_stdout) {
+      batch.push_back(std::move(r));
+      if (batch.size() == kJsonBatch) write_json();
+    }
   });
+  write_json();
   if (baseline) p.mode = "baseline";
   if (to_file) {
     errno = 0;

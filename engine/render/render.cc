@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/escape.h"
+#include "core/parallel.h"
 
 namespace otaroll::render {
 namespace {
@@ -537,6 +538,23 @@ void JsonWriter::Add(const RolloutPlan& rollout) {
   out_ << (any_ ? ",\n    " : "[\n    ");
   DumpNested(RolloutJson(rollout), 4, out_);
   any_ = true;
+}
+
+void JsonWriter::Add(const std::vector<RolloutPlan>& rollouts) {
+  // Each rollout's text is made on every core, then written in order.
+  constexpr size_t kParallelFrom = 64;
+  std::vector<std::string> texts(rollouts.size());
+  core::ForEachShare(rollouts.size(), kParallelFrom, [&](size_t, size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) {
+      std::ostringstream one;
+      DumpNested(RolloutJson(rollouts[i]), 4, one);
+      texts[i] = std::move(one).str();
+    }
+  });
+  for (const std::string& text : texts) {
+    out_ << (any_ ? ",\n    " : "[\n    ") << text;
+    any_ = true;
+  }
 }
 
 void JsonWriter::Finish(const Plan& rest) {

@@ -58,6 +58,8 @@ class JsonWriter {
  public:
   JsonWriter(const plan::Plan& rest, std::ostream& out);
   void Add(const plan::RolloutPlan& rollout);
+  // Several in order, their text made on every core.
+  void Add(const std::vector<plan::RolloutPlan>& rollouts);
   void Finish(const plan::Plan& rest);
 
  private:

@@ -193,6 +193,20 @@ TEST(Text, AWriterFedRolloutByRolloutIsTheWholeText) {
   for (const auto& r : p.rollouts) to.Add(r);
   to.Finish(p);
   EXPECT_EQ(json.str(), Json(p));
+
+  // In batches, each made on every core: the same document.
+  plan::Plan many = p;
+  for (int i = 0; i < 150; ++i) {
+    many.rollouts.push_back(p.rollouts[static_cast<size_t>(i) % p.rollouts.size()]);
+    many.rollouts.back().name += fmt::format("-{}", i);
+  }
+  std::ostringstream batched;
+  JsonWriter in_batches(many, batched);
+  in_batches.Add(std::vector<plan::RolloutPlan>(many.rollouts.begin(), many.rollouts.begin() + 100));
+  in_batches.Add(std::vector<plan::RolloutPlan>{});
+  in_batches.Add(std::vector<plan::RolloutPlan>(many.rollouts.begin() + 100, many.rollouts.end()));
+  in_batches.Finish(many);
+  EXPECT_EQ(batched.str(), Json(many));
 }
 
 TEST(Text, StateLines) {
