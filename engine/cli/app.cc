@@ -166,32 +166,36 @@ std::optional<std::pair<manifest::ManifestSet, std::string>> LoadBaselineRef(con
 int WritePlan(const PlanOptions& o, const manifest::ManifestSet& manifests, const state::Snapshot& snapshot,
               core::Time now, bool baseline) {
   const plan::Resolved resolved(manifests, plan::Resolved::Keep::kHashes);
-  plan::Plan rest;
-  if (o.format == "json" || !o.out.empty()) {
-    rest = plan::BuildEach(resolved, snapshot, now, [](plan::RolloutPlan&&) {});
-    if (baseline) rest.mode = "baseline";
-  }
   auto cannot_write = [&](const std::string& why) {
     PrintError(fmt::format("{}: cannot write the plan: {}; check the path and its permissions", o.out, why));
     return kExitError;
   };
   std::ofstream file;
-  std::optional<render::JsonWriter> to_file, to_stdout;
   if (!o.out.empty()) {
     errno = 0;
     file.open(o.out, std::ios::binary | std::ios::trunc);
     if (!file) return cannot_write(errno != 0 ? std::strerror(errno) : "the write failed");
-    to_file.emplace(rest, file);
   }
-  if (o.format == "json") to_stdout.emplace(rest, std::cout);
+  // JSON has its counts first: its rollouts, made into text a batch at a
+  // time on every core as they are planned, are spilled to a nameless
+  // temporary file and copied after the counts.
+  const bool json = o.format == "json" || !o.out.empty();
+  std::optional<core::Spill> spill;
+  if (json) {
+    auto opened = core::Spill::Open();
+    if (!opened.ok()) {
+      PrintError(fmt::format("cannot write the plan: {}; set TMPDIR to a writable folder", opened.status().message()));
+      return kExitError;
+    }
+    spill.emplace(std::move(*opened));
+  }
   render::TextWriter text(render::TextOptions{UseColor()});
   render::MarkdownWriter markdown;
-  // JSON text is made a batch of rollouts at a time, on every core.
   constexpr size_t kJsonBatch = 512;
   std::vector<plan::RolloutPlan> batch;
-  auto write_json = [&] {
-    if (to_file) to_file->Add(batch);
-    if (to_stdout) to_stdout->Add(batch);
+  core::Status spilled = core::Status::Ok();
+  auto spill_batch = [&] {
+    if (!batch.empty() && spilled.ok()) spilled = spill->Write(render::JsonWriter::Joined(batch, !spill->empty()));
     batch.clear();
   };
   plan::Plan p = plan::BuildEach(resolved, snapshot, now, [&](plan::RolloutPlan&& r) {
@@ -200,21 +204,36 @@ int WritePlan(const PlanOptions& o, const manifest::ManifestSet& manifests, cons
     } else if (o.format == "text") {
       text.Add(r);
     }
-    if (to_file || to_stdout) {
+    if (json) {
       batch.push_back(std::move(r));
-      if (batch.size() == kJsonBatch) write_json();
+      if (batch.size() == kJsonBatch) spill_batch();
     }
   });
-  write_json();
+  if (json) spill_batch();
+  if (!spilled.ok()) {
+    PrintError(fmt::format("cannot write the plan: {}; set TMPDIR to a folder with room", spilled.message()));
+    return kExitError;
+  }
   if (baseline) p.mode = "baseline";
-  if (to_file) {
+  auto write_json = [&](std::ostream& out) {
+    render::JsonWriter writer(p, out);
+    core::Status copied = core::Status::Ok();
+    if (!spill->empty()) writer.AddJoined([&](std::ostream& to) { copied = spill->CopyTo(to); });
+    writer.Finish(p);
+    return copied;
+  };
+  if (!o.out.empty()) {
     errno = 0;
-    to_file->Finish(p);
+    const core::Status copied = write_json(file);
     file.close();
+    if (!copied.ok()) return cannot_write(copied.message());
     if (!file) return cannot_write(errno != 0 ? std::strerror(errno) : "the write failed");
   }
-  if (to_stdout) {
-    to_stdout->Finish(p);
+  if (o.format == "json") {
+    if (auto copied = write_json(std::cout); !copied.ok()) {
+      PrintError(fmt::format("cannot write the plan: {}", copied.message()));
+      return kExitError;
+    }
   } else if (o.format == "markdown") {
     std::cout << markdown.Finish(p);
   } else {

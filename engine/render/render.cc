@@ -480,13 +480,17 @@ namespace {
 // `by` more spaces: the text the value has at that depth of a larger
 // document. nlohmann's serializer starts at that depth itself
 // (current_indent), straight into the stream.
-void DumpNested(const OJson& value, size_t by, std::ostream& out) {
-  std::string text;  // written whole: the stream's put() per character is slow
+std::string NestedText(const OJson& value, size_t by) {
+  std::string text;
   // Platform error messages are not guaranteed UTF-8; replace rather than throw.
   nlohmann::detail::serializer<OJson> serializer(nlohmann::detail::output_adapter<char>(text), ' ',
                                                  nlohmann::ordered_json::error_handler_t::replace);
   serializer.dump(value, true, false, 2, static_cast<unsigned int>(by));
-  out << text;
+  return text;
+}
+
+void DumpNested(const OJson& value, size_t by, std::ostream& out) {
+  out << NestedText(value, by);  // whole: the stream's put() per character is slow
 }
 OJson RolloutJson(const plan::RolloutPlan& r) {
   OJson o = OJson::object();
@@ -540,23 +544,27 @@ void JsonWriter::Add(const RolloutPlan& rollout) {
   any_ = true;
 }
 
-void JsonWriter::Add(const std::vector<RolloutPlan>& rollouts) {
-  // Each rollout's text is made on every core, then written in order.
+std::string JsonWriter::Joined(const std::vector<RolloutPlan>& rollouts, bool after_others) {
   constexpr size_t kParallelFrom = 64;
   std::vector<std::string> texts(rollouts.size());
   core::ForEachShare(rollouts.size(), kParallelFrom, [&](size_t, size_t from, size_t to) {
     for (size_t i = from; i < to; ++i) {
-      std::ostringstream one;
-      DumpNested(RolloutJson(rollouts[i]), 4, one);
-      texts[i] = std::move(one).str();
+      texts[i] = (i > 0 || after_others ? ",\n    " : "") + NestedText(RolloutJson(rollouts[i]), 4);
     }
   });
-  for (const std::string& text : texts) {
-    out_ << (any_ ? ",\n    " : "[\n    ") << text;
-    any_ = true;
-  }
+  size_t size = 0;
+  for (const std::string& t : texts) size += t.size();
+  std::string out;
+  out.reserve(size);
+  for (const std::string& t : texts) out += t;
+  return out;
 }
 
+void JsonWriter::AddJoined(const std::function<void(std::ostream&)>& copy) {
+  out_ << "[\n    ";
+  copy(out_);
+  any_ = true;
+}
 void JsonWriter::Finish(const Plan& rest) {
   out_ << (any_ ? "\n  ]" : "[]");
   OJson orphans = OJson::array();

@@ -58,9 +58,14 @@ class JsonWriter {
  public:
   JsonWriter(const plan::Plan& rest, std::ostream& out);
   void Add(const plan::RolloutPlan& rollout);
-  // Several in order, their text made on every core.
-  void Add(const std::vector<plan::RolloutPlan>& rollouts);
   void Finish(const plan::Plan& rest);
+
+  // The rollouts' texts in the document, made on every core, joined as
+  // they are written (", " and the line break between two): text to spill
+  // before the counts are known, and copy after with AddJoined.
+  static std::string Joined(const std::vector<plan::RolloutPlan>& rollouts, bool after_others);
+  // Writes rollouts whose Joined() texts `copy` writes to the stream.
+  void AddJoined(const std::function<void(std::ostream&)>& copy);
 
  private:
   std::ostream& out_;

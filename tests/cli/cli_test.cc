@@ -285,6 +285,24 @@ TEST(Cli, OutWritesTheJsonPlan) {
                          ": cannot write the plan: No such file or directory; check the path and its permissions\n");
 }
 
+// A plan written as JSON spills its rollouts to a nameless file in $TMPDIR
+// until its counts are written; without one it says where and what to do.
+TEST(Cli, AJsonPlanWithoutATemporaryFolderSaysSo) {
+  TempDir dir;
+  RunOptions o;
+  o.env["TMPDIR"] = dir.Join("missing");
+  RunResult r = Otaroll({"plan", kExamples, kNow, "--format", "json"}, o);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "otaroll: error: cannot write the plan: cannot make a temporary file in " + dir.Join("missing") +
+                       ": No such file or directory; set TMPDIR to a writable folder\n");
+  o.env["TMPDIR"] = dir.path();
+  RunResult ok = Otaroll({"plan", kExamples, kNow, "--format", "json"}, o);
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+  EXPECT_EQ(nlohmann::json::parse(ok.out)["format_version"], 1);
+  EXPECT_TRUE(fs::is_empty(dir.path()));  // the spill left nothing behind
+}
+
 TEST(Cli, JsonPlanValidatesAgainstItsSchema) {
   TempDir dir;
   std::string tree = CopyExamples(dir);

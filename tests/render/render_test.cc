@@ -200,11 +200,12 @@ TEST(Text, AWriterFedRolloutByRolloutIsTheWholeText) {
     many.rollouts.push_back(p.rollouts[static_cast<size_t>(i) % p.rollouts.size()]);
     many.rollouts.back().name += fmt::format("-{}", i);
   }
+  const std::string joined =
+      JsonWriter::Joined(std::vector<plan::RolloutPlan>(many.rollouts.begin(), many.rollouts.begin() + 100), false) +
+      JsonWriter::Joined(std::vector<plan::RolloutPlan>(many.rollouts.begin() + 100, many.rollouts.end()), true);
   std::ostringstream batched;
   JsonWriter in_batches(many, batched);
-  in_batches.Add(std::vector<plan::RolloutPlan>(many.rollouts.begin(), many.rollouts.begin() + 100));
-  in_batches.Add(std::vector<plan::RolloutPlan>{});
-  in_batches.Add(std::vector<plan::RolloutPlan>(many.rollouts.begin() + 100, many.rollouts.end()));
+  in_batches.AddJoined([&](std::ostream& out) { out << joined; });
   in_batches.Finish(many);
   EXPECT_EQ(batched.str(), Json(many));
 }
