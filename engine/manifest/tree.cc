@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -282,18 +283,30 @@ void Parse(const Files& files, const std::map<std::string, std::string>& texts, 
 // whose stat changed; parsed only when the digest changed.
 LoadResult LoadCached(const Files& files, LoadResult result, TreeCache& cache) {
   std::map<std::string, std::string> texts;  // by path: what was read for the digest
-  std::map<std::string, FileStamp> stamps;
-  Files readable;
-  core::Sha256 digest;
-  for (const auto& [display, path] : files) {
-    auto stamp = Stamp(path);
+  std::vector<std::optional<FileStamp>> stamps(files.size());
+  std::vector<bool> unreadable(files.size(), false);
+  bool same_files = files.size() == cache.files.size();  // every file stat'ed as cached
+  std::string lines;                                     // what the digest is of, hashed at once
+  // The stats are most of an unchanged tree's cost: on every core.
+  constexpr size_t kStatInParallelFrom = 512;
+  core::ForEachShare(files.size(), kStatInParallelFrom, [&](size_t, size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) stamps[i] = Stamp(files[i].second);
+  });
+  for (size_t i = 0; i < files.size(); ++i) {
+    const auto& [display, path] = files[i];
+    std::optional<FileStamp>& stamp = stamps[i];
     auto known = cache.files.find(path.native());
     if (stamp && known != cache.files.end() && known->second.trusted && *stamp == known->second) {
       stamp->sha256 = known->second.sha256;
       stamp->trusted = true;
     } else {
+      same_files = false;
       auto text = ReadFile(display, path, result.errors);
-      if (!text) continue;  // said in result.errors, which are part of the digest
+      if (!text) {  // said in result.errors, which are part of the digest
+        unreadable[i] = true;
+        stamp.reset();
+        continue;
+      }
       ++cache.files_read;
       if (stamp) {
         const int64_t now = NowNs();
@@ -302,14 +315,23 @@ LoadResult LoadCached(const Files& files, LoadResult result, TreeCache& cache) {
       }
       texts.emplace(path.native(), std::move(*text));
     }
-    readable.emplace_back(display, path);
-    digest.Update(fmt::format("{}:{}:{}\n", display.size(), display, stamp ? stamp->sha256 : "?"));
-    if (stamp) stamps.emplace(path.native(), std::move(*stamp));
+    fmt::format_to(std::back_inserter(lines), "{}:{}:{}\n", display.size(), display,
+                   stamp ? stamp->sha256 : std::string("?"));
   }
-  for (const auto& e : result.errors) digest.Update(e.Format() + "\n");  // walk and read errors are part of the tree
-  cache.files = std::move(stamps);
-  std::string hash = digest.HexDigest();
+  for (const auto& e : result.errors) lines += e.Format() + "\n";  // walk and read errors are part of the tree
+  if (!same_files) {                                               // else every cached stamp stands as it is
+    std::map<std::string, FileStamp> now;
+    for (size_t i = 0; i < files.size(); ++i) {
+      if (stamps[i]) now.emplace(files[i].second.native(), std::move(*stamps[i]));
+    }
+    cache.files = std::move(now);
+  }
+  std::string hash = core::Sha256Hex(lines);
   if (hash == cache.digest) return LoadResult{};  // unchanged: cache.result stands
+  Files readable;
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (!unreadable[i]) readable.push_back(files[i]);
+  }
   Parse(readable, texts, result);
   result.set.files = files.size();
   cache.digest = std::move(hash);

@@ -395,6 +395,38 @@ TEST(TreeCache, OnlyFilesWhoseStatChangedAreReadAgain) {
   EXPECT_EQ((*changed)->set.rollouts[1].name, "c");
 }
 
+// A file renamed (the tree keeps as many files) or turned into a folder
+// changes the tree: the cache keeps the stamps of the files there are.
+TEST(TreeCache, ARenamedOrVanishedFileChangesTheTree) {
+  test_util::TempDir dir;
+  auto rollout = [](const std::string& name) {
+    return "apiVersion: otaroll/v1\nkind: Rollout\nmetadata: {name: " + name +
+           "}\nspec:\n  productKey: pk\n  firmwareId: \"1\"\n  stages:\n    - {name: all, all: true}\n";
+  };
+  dir.Write("a.yaml", rollout("a"));
+  dir.Write("b.yaml", rollout("b"));
+  TreeCache cache;
+  cache.racy_window_ns = 0;
+  ASSERT_TRUE(LoadTree(dir.path(), cache).ok());
+  std::filesystem::rename(dir.Join("b.yaml"), dir.Join("c.yaml"));
+  auto renamed = LoadTree(dir.path(), cache);
+  ASSERT_TRUE(renamed.ok());
+  EXPECT_EQ(cache.parses, 2);
+  EXPECT_EQ(cache.files.count(dir.Join("b.yaml")), 0u);
+  EXPECT_EQ(cache.files.count(dir.Join("c.yaml")), 1u);
+  ASSERT_TRUE((*renamed)->ok());
+  ASSERT_EQ((*renamed)->set.rollouts.size(), 2u);
+  EXPECT_EQ((*renamed)->set.rollouts[1].position.file, dir.Join("c.yaml"));
+
+  std::filesystem::remove(dir.Join("c.yaml"));
+  std::filesystem::create_directory(dir.Join("c.yaml"));  // not a file any more: a folder of that name
+  auto folder = LoadTree(dir.path(), cache);
+  ASSERT_TRUE(folder.ok());
+  EXPECT_EQ(cache.parses, 3);
+  EXPECT_EQ(cache.files.size(), 1u);
+  EXPECT_EQ((*folder)->set.rollouts.size(), 1u);
+}
+
 // A file modified within the racy window of its reading is read again, even
 // with its stat unchanged: a write in the same timestamp tick leaves the
 // mtime as it was.
