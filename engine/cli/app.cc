@@ -176,62 +176,39 @@ int WritePlan(const PlanOptions& o, const manifest::ManifestSet& manifests, cons
     file.open(o.out, std::ios::binary | std::ios::trunc);
     if (!file) return cannot_write(errno != 0 ? std::strerror(errno) : "the write failed");
   }
-  // JSON has its counts first: its rollouts, made into text a batch at a
-  // time on every core as they are planned, are spilled to a nameless
-  // temporary file and copied after the counts.
+  // JSON has its counts first: its rollouts wait in a nameless temporary
+  // file until they are known (render::JsonSpool).
   const bool json = o.format == "json" || !o.out.empty();
-  std::optional<core::Spill> spill;
+  std::optional<render::JsonSpool> spool;
   if (json) {
     auto opened = core::Spill::Open();
     if (!opened.ok()) {
       PrintError(fmt::format("cannot write the plan: {}; set TMPDIR to a writable folder", opened.status().message()));
       return kExitError;
     }
-    spill.emplace(std::move(*opened));
+    spool.emplace(std::move(*opened));
   }
   render::TextWriter text(render::TextOptions{UseColor()});
   render::MarkdownWriter markdown;
-  constexpr size_t kJsonBatch = 512;
-  std::vector<plan::RolloutPlan> batch;
-  core::Status spilled = core::Status::Ok();
-  auto spill_batch = [&] {
-    if (!batch.empty() && spilled.ok()) spilled = spill->Write(render::JsonWriter::Joined(batch, !spill->empty()));
-    batch.clear();
-  };
   plan::Plan p = plan::BuildEach(resolved, snapshot, now, [&](plan::RolloutPlan&& r) {
     if (o.format == "markdown") {
       markdown.Add(r);
     } else if (o.format == "text") {
       text.Add(r);
     }
-    if (json) {
-      batch.push_back(std::move(r));
-      if (batch.size() == kJsonBatch) spill_batch();
-    }
+    if (spool) spool->Add(std::move(r));
   });
-  if (json) spill_batch();
-  if (!spilled.ok()) {
-    PrintError(fmt::format("cannot write the plan: {}; set TMPDIR to a folder with room", spilled.message()));
-    return kExitError;
-  }
   if (baseline) p.mode = "baseline";
-  auto write_json = [&](std::ostream& out) {
-    render::JsonWriter writer(p, out);
-    core::Status copied = core::Status::Ok();
-    if (!spill->empty()) writer.AddJoined([&](std::ostream& to) { copied = spill->CopyTo(to); });
-    writer.Finish(p);
-    return copied;
-  };
   if (!o.out.empty()) {
     errno = 0;
-    const core::Status copied = write_json(file);
+    const core::Status written = spool->WriteTo(p, file);
     file.close();
-    if (!copied.ok()) return cannot_write(copied.message());
+    if (!written.ok()) return cannot_write(written.message());
     if (!file) return cannot_write(errno != 0 ? std::strerror(errno) : "the write failed");
   }
   if (o.format == "json") {
-    if (auto copied = write_json(std::cout); !copied.ok()) {
-      PrintError(fmt::format("cannot write the plan: {}", copied.message()));
+    if (auto written = spool->WriteTo(p, std::cout); !written.ok()) {
+      PrintError(fmt::format("cannot write the plan: {}", written.message()));
       return kExitError;
     }
   } else if (o.format == "markdown") {

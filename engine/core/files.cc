@@ -29,6 +29,7 @@ Result<Spill> Spill::Open() {
   }
   ::unlink(name.c_str());  // nameless from now on
   Spill spill;
+  spill.dir_ = dir;
   spill.file_.reset(::fdopen(fd, "w+b"));
   if (!spill.file_) {
     ::close(fd);
@@ -39,7 +40,8 @@ Result<Spill> Spill::Open() {
 
 Status Spill::Write(std::string_view text) {
   if (std::fwrite(text.data(), 1, text.size(), file_.get()) != text.size()) {
-    return Status::IOError(fmt::format("cannot write a temporary file: {}", std::strerror(errno)));
+    return Status::IOError(fmt::format("cannot write a temporary file in {}: {}; set TMPDIR to a folder with room",
+                                       dir_, std::strerror(errno)));
   }
   bytes_ += text.size();
   return Status::Ok();

@@ -33,6 +33,7 @@ class Spill {
     void operator()(std::FILE* f) const { std::fclose(f); }
   };
   std::unique_ptr<std::FILE, Closer> file_;
+  std::string dir_;
   size_t bytes_ = 0;
 };
 

@@ -41,7 +41,8 @@ Node Node::ValueAt(size_t i) const {
 }
 
 Node Node::Get(std::string_view key) const {
-  for (size_t i = 0; i < size() && IsMap(); ++i) {
+  if (!IsMap()) return Node();
+  for (size_t i = 0; i < size(); ++i) {
     const Node k = KeyAt(i);
     if (k.IsScalar() && k.Scalar() == key) return ValueAt(i);
   }

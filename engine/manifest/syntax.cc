@@ -19,6 +19,10 @@ using core::Diagnostic;
 
 namespace {
 
+std::string TooDeep() {
+  return fmt::format("nested more than {} levels deep; manifests need far fewer: flatten it", kMaxDepth);
+}
+
 // One pass over a file's YAML events that builds its documents (node.h)
 // and stops at the first of:
 //   - more values than kMaxExpandedValues once every alias (*name) is
@@ -239,7 +243,7 @@ bool CheckTags(const Node& node, const std::string& file, std::vector<Diagnostic
     return false;
   };
   if (depth > kMaxDepth && (node.IsMap() || node.IsSequence())) {
-    return report(fmt::format("nested more than {} levels deep; manifests need far fewer: flatten it", kMaxDepth));
+    return report(TooDeep());
   }
   if (!tag.empty() && tag != "?" && tag != "!") {
     std::string shown = tag.rfind(core, 0) == 0 ? "!!" + tag.substr(core.size()) : tag;
@@ -285,8 +289,7 @@ std::optional<YamlProblem> ParseYaml(std::string_view text, YamlFile& out) {
     }
   } catch (const Builder::Stop&) {
   } catch (const YAML::DeepRecursion& e) {
-    return YamlProblem{e.mark,
-                       fmt::format("nested more than {} levels deep; manifests need far fewer: flatten it", kMaxDepth)};
+    return YamlProblem{e.mark, TooDeep()};
   } catch (const YAML::Exception& e) {
     std::string why = e.msg.size() > 200 ? e.msg.substr(0, 200) + "…" : e.msg;
     return YamlProblem{e.mark, "invalid YAML: " + core::Printable(why)};

@@ -154,11 +154,14 @@ class Resolved {
   // The specs of manifests().rollouts[rollout]'s stages, in order.
   const std::vector<spec::StageSpec>& specs(size_t rollout) const { return specs_[rollout]; }
   const std::string& digest() const { return digest_; }
+  // Keep::kParams: specs() hold their parameters (else only hashes).
+  bool has_params() const { return keep_ == Keep::kParams; }
 
  private:
   const manifest::ManifestSet& manifests_;
   std::vector<std::vector<spec::StageSpec>> specs_;
   std::string digest_;
+  Keep keep_;
 };
 
 // Pure: same inputs, same plan.

@@ -437,7 +437,7 @@ std::string ManifestDigest(const manifest::ManifestSet& manifests, const std::ve
 
 }  // namespace
 
-Resolved::Resolved(const manifest::ManifestSet& manifests, Keep keep) : manifests_(manifests) {
+Resolved::Resolved(const manifest::ManifestSet& manifests, Keep keep) : manifests_(manifests), keep_(keep) {
   // Rollouts resolve independently: a large set on every core (up to 8),
   // each thread a contiguous share written in place, so the result is one
   // thread's.
@@ -494,7 +494,7 @@ Plan BuildEach(const Resolved& resolved, const state::Snapshot& state, core::Tim
         const size_t i = first + k;
         const manifest::Rollout& r = manifests.rollouts[i];
         const std::vector<spec::StageSpec>* specs = &resolved.specs(i);
-        if (!specs->empty() && specs->front().params == nullptr) {
+        if (!resolved.has_params()) {
           again.clear();
           for (size_t j = 0; j < r.stages.size(); ++j) again.push_back(spec::Resolve(r, r.stages[j], (*specs)[j].hash));
           specs = &again;

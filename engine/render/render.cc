@@ -544,27 +544,42 @@ void JsonWriter::Add(const RolloutPlan& rollout) {
   any_ = true;
 }
 
-std::string JsonWriter::Joined(const std::vector<RolloutPlan>& rollouts, bool after_others) {
-  constexpr size_t kParallelFrom = 64;
-  std::vector<std::string> texts(rollouts.size());
-  core::ForEachShare(rollouts.size(), kParallelFrom, [&](size_t, size_t from, size_t to) {
-    for (size_t i = from; i < to; ++i) {
-      texts[i] = (i > 0 || after_others ? ",\n    " : "") + NestedText(RolloutJson(rollouts[i]), 4);
-    }
-  });
-  size_t size = 0;
-  for (const std::string& t : texts) size += t.size();
-  std::string out;
-  out.reserve(size);
-  for (const std::string& t : texts) out += t;
-  return out;
+JsonSpool::JsonSpool(core::Spill spill, size_t batch) : spill_(std::move(spill)), batch_size_(batch) {}
+
+void JsonSpool::Add(RolloutPlan&& rollout) {
+  batch_.push_back(std::move(rollout));
+  if (batch_.size() >= batch_size_) Spill();
 }
 
-void JsonWriter::AddJoined(const std::function<void(std::ostream&)>& copy) {
-  out_ << "[\n    ";
-  copy(out_);
-  any_ = true;
+// The batch's texts, made on every core, joined as they are written.
+void JsonSpool::Spill() {
+  constexpr size_t kParallelFrom = 64;
+  std::vector<std::string> texts(batch_.size());
+  core::ForEachShare(batch_.size(), kParallelFrom, [&](size_t, size_t from, size_t to) {
+    for (size_t i = from; i < to; ++i) texts[i] = NestedText(RolloutJson(batch_[i]), 4);
+  });
+  batch_.clear();
+  for (const std::string& text : texts) {
+    if (!status_.ok()) return;
+    if (!spill_.empty()) status_ = spill_.Write(",\n    ");
+    if (status_.ok()) status_ = spill_.Write(text);
+  }
 }
+
+core::Status JsonSpool::WriteTo(const Plan& rest, std::ostream& out) {
+  if (!batch_.empty()) Spill();
+  if (!status_.ok()) return status_;
+  JsonWriter writer(rest, out);
+  core::Status copied = core::Status::Ok();
+  if (!spill_.empty()) {
+    out << "[\n    ";
+    copied = spill_.CopyTo(out);
+    writer.any_ = true;
+  }
+  writer.Finish(rest);
+  return copied;
+}
+
 void JsonWriter::Finish(const Plan& rest) {
   out_ << (any_ ? "\n  ]" : "[]");
   OJson orphans = OJson::array();
@@ -602,7 +617,7 @@ void MarkdownWriter::Unit(const std::function<std::string()>& text, long long ro
   if (unit_bytes_ > max_bytes_) return;  // no later unit can be shown: counted only
   std::string made = text();
   unit_bytes_ += made.size();
-  if (unit_bytes_ <= max_bytes_) kept_.push_back({std::move(made), rollouts, stages, orphans});
+  if (unit_bytes_ <= max_bytes_) kept_.push_back(Kept{{rollouts, stages, orphans}, std::move(made)});
 }
 
 void MarkdownWriter::Add(const RolloutPlan& rollout) {

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "core/files.h"
 #include "plan/plan.h"
 
 namespace otaroll::render {
@@ -52,24 +53,37 @@ class TextWriter {
 };
 
 // JSON: the counts come first in the document, so the writer is made with
-// the rest of a plan already built (BuildEach run once for it) and writes
-// each rollout to `out` as it is added.
+// the rest of a plan already made and writes each rollout to `out` as it is
+// added. A plan made while it is written goes through a JsonSpool instead.
 class JsonWriter {
  public:
   JsonWriter(const plan::Plan& rest, std::ostream& out);
   void Add(const plan::RolloutPlan& rollout);
   void Finish(const plan::Plan& rest);
 
-  // The rollouts' texts in the document, made on every core, joined as
-  // they are written (", " and the line break between two): text to spill
-  // before the counts are known, and copy after with AddJoined.
-  static std::string Joined(const std::vector<plan::RolloutPlan>& rollouts, bool after_others);
-  // Writes rollouts whose Joined() texts `copy` writes to the stream.
-  void AddJoined(const std::function<void(std::ostream&)>& copy);
-
  private:
+  friend class JsonSpool;
   std::ostream& out_;
   bool any_ = false;
+};
+
+// JSON of a plan written as it is made: each rollout is added as it is
+// planned, made into text a batch at a time on every core and kept in
+// `spill` (a nameless temporary file), and WriteTo() writes the whole
+// document once the counts are known, as often as asked.
+class JsonSpool {
+ public:
+  explicit JsonSpool(core::Spill spill, size_t batch = 512);
+  void Add(plan::RolloutPlan&& rollout);
+  // Writing to the spill fails, or reading it back does: that error.
+  core::Status WriteTo(const plan::Plan& rest, std::ostream& out);
+
+ private:
+  void Spill();
+  core::Spill spill_;
+  size_t batch_size_;
+  std::vector<plan::RolloutPlan> batch_;
+  core::Status status_ = core::Status::Ok();
 };
 
 // Markdown: keeps only what can still fit in `max_bytes`.
@@ -85,7 +99,6 @@ class MarkdownWriter {
   };
   struct Kept : Counts {
     std::string text;
-    Kept(std::string t, long long r, long long s, long long o) : Counts{r, s, o}, text(std::move(t)) {}
   };
   void Unit(const std::function<std::string()>& text, long long rollouts, long long stages, long long orphans);
 

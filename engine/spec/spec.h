@@ -39,8 +39,9 @@ std::map<std::string, std::string> Flatten(const ParamSet& params);
 ParamSet Unflatten(const std::vector<std::map<std::string, std::string>>& parts);
 
 struct StageSpec {
-  // The whole stage, shared (a plan's stages point at it rather than copy it).
-  std::shared_ptr<const ParamSet> params = std::make_shared<const ParamSet>();
+  // The whole stage, shared (a plan's stages point at it rather than copy
+  // it); null only once let go (plan::Resolved::Keep::kHashes).
+  std::shared_ptr<const ParamSet> params;
   // The jobs a SPECIFIC stage of more than 200 devices is split into (200
   // each); empty otherwise: its one job is `params` itself.
   std::vector<ParamSet> split;

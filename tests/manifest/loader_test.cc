@@ -365,16 +365,18 @@ TEST(Loader, EmptyDocumentsAreSkipped) {
   EXPECT_TRUE(Errors(std::string("---\n") + kValid + "---\n").empty());
 }
 
+// A one-stage rollout of that name, as the tree-cache tests write it.
+std::string OneStageRollout(const std::string& name) {
+  return "apiVersion: otaroll/v1\nkind: Rollout\nmetadata: {name: " + name +
+         "}\nspec:\n  productKey: pk\n  firmwareId: \"1\"\n  stages:\n    - {name: all, all: true}\n";
+}
+
 // A file whose stat fields are unchanged is not read again; one rewritten to
 // the same size with its mtime put back is, through its ctime.
 TEST(TreeCache, OnlyFilesWhoseStatChangedAreReadAgain) {
   test_util::TempDir dir;
-  auto rollout = [](const std::string& name) {
-    return "apiVersion: otaroll/v1\nkind: Rollout\nmetadata: {name: " + name +
-           "}\nspec:\n  productKey: pk\n  firmwareId: \"1\"\n  stages:\n    - {name: all, all: true}\n";
-  };
-  dir.Write("a.yaml", rollout("a"));
-  dir.Write("b.yaml", rollout("b"));
+  dir.Write("a.yaml", OneStageRollout("a"));
+  dir.Write("b.yaml", OneStageRollout("b"));
   TreeCache cache;
   cache.racy_window_ns = 0;  // trust a stat at once (else files written within 2 s are read again)
   ASSERT_TRUE(LoadTree(dir.path(), cache).ok());
@@ -385,7 +387,7 @@ TEST(TreeCache, OnlyFilesWhoseStatChangedAreReadAgain) {
 
   const std::filesystem::path a = dir.Join("a.yaml");
   const auto mtime = std::filesystem::last_write_time(a);
-  dir.Write("a.yaml", rollout("c"));  // the same size
+  dir.Write("a.yaml", OneStageRollout("c"));  // the same size
   std::filesystem::last_write_time(a, mtime);
   auto changed = LoadTree(dir.path(), cache);
   ASSERT_TRUE(changed.ok());
@@ -399,12 +401,8 @@ TEST(TreeCache, OnlyFilesWhoseStatChangedAreReadAgain) {
 // changes the tree: the cache keeps the stamps of the files there are.
 TEST(TreeCache, ARenamedOrVanishedFileChangesTheTree) {
   test_util::TempDir dir;
-  auto rollout = [](const std::string& name) {
-    return "apiVersion: otaroll/v1\nkind: Rollout\nmetadata: {name: " + name +
-           "}\nspec:\n  productKey: pk\n  firmwareId: \"1\"\n  stages:\n    - {name: all, all: true}\n";
-  };
-  dir.Write("a.yaml", rollout("a"));
-  dir.Write("b.yaml", rollout("b"));
+  dir.Write("a.yaml", OneStageRollout("a"));
+  dir.Write("b.yaml", OneStageRollout("b"));
   TreeCache cache;
   cache.racy_window_ns = 0;
   ASSERT_TRUE(LoadTree(dir.path(), cache).ok());

@@ -174,40 +174,52 @@ TEST(Text, GoldenFullPlan) {
             "  - oldrollout/canary  job 999 (superseded, created 2026-10-01T00:00:00Z)\n");
 }
 
-// The writers are how the CLI renders a plan it never holds whole; the
-// functions over a whole plan are the same writers. Text keeps the rollouts'
-// text up to a bound (Markdown's full-plan section needs no more).
-TEST(Text, AWriterFedRolloutByRolloutIsTheWholeText) {
+// The writers are how the CLI renders a plan it never holds whole (Text,
+// Json and Markdown are them over a whole plan, held to their goldens
+// above and below). Text keeps the rollouts' text only up to a bound
+// (Markdown's full-plan section needs no more): past it, the summary,
+// state, time and orphans stay and no rollout is written.
+TEST(Text, AWriterPastItsBoundKeepsAllButTheRollouts) {
   const plan::Plan p = FullPlan();
-  TextWriter writer(TextOptions{false});
-  for (const auto& r : p.rollouts) writer.Add(r);
-  EXPECT_FALSE(writer.overflowed());
-  EXPECT_EQ(writer.Finish(p), Text(p, TextOptions{false}));
-
+  ASSERT_FALSE(p.orphans.empty());
   TextWriter bounded(TextOptions{false}, 100);
   for (const auto& r : p.rollouts) bounded.Add(r);
   EXPECT_TRUE(bounded.overflowed());
+  const std::string whole = Text(p, TextOptions{false});
+  const size_t rollouts = whole.find("\n\n") + 2;  // after the "Now:" line
+  const size_t orphans = whole.find("\norphaned");
+  ASSERT_NE(orphans, std::string::npos);
+  EXPECT_EQ(bounded.Finish(p), whole.substr(0, rollouts) + whole.substr(orphans));
+}
 
-  std::ostringstream json;
-  JsonWriter to(p, json);
-  for (const auto& r : p.rollouts) to.Add(r);
-  to.Finish(p);
-  EXPECT_EQ(json.str(), Json(p));
-
-  // In batches, each made on every core: the same document.
+// JSON spooled while the plan is made: rollouts made into text in batches
+// on every core and kept in a temporary file, then the whole document,
+// as often as asked: the document of the whole plan each time.
+TEST(Json, ASpooledPlanIsTheWholePlansDocument) {
+  const plan::Plan p = FullPlan();
   plan::Plan many = p;
   for (int i = 0; i < 150; ++i) {
     many.rollouts.push_back(p.rollouts[static_cast<size_t>(i) % p.rollouts.size()]);
     many.rollouts.back().name += fmt::format("-{}", i);
   }
-  const std::string joined =
-      JsonWriter::Joined(std::vector<plan::RolloutPlan>(many.rollouts.begin(), many.rollouts.begin() + 100), false) +
-      JsonWriter::Joined(std::vector<plan::RolloutPlan>(many.rollouts.begin() + 100, many.rollouts.end()), true);
-  std::ostringstream batched;
-  JsonWriter in_batches(many, batched);
-  in_batches.AddJoined([&](std::ostream& out) { out << joined; });
-  in_batches.Finish(many);
-  EXPECT_EQ(batched.str(), Json(many));
+  auto spill = core::Spill::Open();
+  ASSERT_TRUE(spill.ok()) << spill.status().message();
+  JsonSpool spool(std::move(*spill), 64);  // three batches and a rest
+  for (auto r : many.rollouts) spool.Add(std::move(r));
+  std::ostringstream once, twice;
+  ASSERT_TRUE(spool.WriteTo(many, once).ok());
+  ASSERT_TRUE(spool.WriteTo(many, twice).ok());
+  EXPECT_EQ(once.str(), Json(many));
+  EXPECT_EQ(twice.str(), Json(many));
+
+  auto empty_spill = core::Spill::Open();
+  ASSERT_TRUE(empty_spill.ok());
+  JsonSpool none(std::move(*empty_spill));
+  plan::Plan no_rollouts = p;
+  no_rollouts.rollouts.clear();
+  std::ostringstream empty;
+  ASSERT_TRUE(none.WriteTo(no_rollouts, empty).ok());
+  EXPECT_EQ(empty.str(), Json(no_rollouts));
 }
 
 TEST(Text, StateLines) {
