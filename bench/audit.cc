@@ -15,6 +15,7 @@
 #include <string>
 
 #include "sandbox/store.h"
+#include "state/request.h"
 #include "state/sqlite_store.h"
 
 int main(int argc, char** argv) {
@@ -40,8 +41,9 @@ int main(int argc, char** argv) {
     if (a.status == state::AttemptStatus::kPending || a.status == state::AttemptStatus::kUnknown) ++lost;
     if (a.status != state::AttemptStatus::kCreated) continue;
     named.insert(a.job_id);
-    auto firmware = a.request.find("FirmwareId");
-    if (firmware != a.request.end()) ++parts[firmware->second];
+    auto request = state::ParseRequest(a.request).value_or(state::RequestParams{});
+    auto firmware = request.find("FirmwareId");
+    if (firmware != request.end()) ++parts[firmware->second];
   }
   long total = 0, duplicates = 0;
   std::set<std::string> found;

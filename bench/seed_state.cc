@@ -14,6 +14,7 @@
 #include "manifest/loader.h"
 #include "platform/wire.h"
 #include "spec/spec.h"
+#include "state/request.h"
 #include "state/sqlite_store.h"
 
 namespace otaroll {
@@ -29,7 +30,7 @@ core::Status Created(state::Store& store, const manifest::Rollout& r, size_t sta
     a.part = static_cast<int>(part);
     a.parts = static_cast<int>(spec.part_count());
     a.spec_hash = spec.hash;
-    a.request = platform::CreateJobParams(spec.part(part), platform::Style::kTuya, "");
+    a.request = state::RequestText(platform::CreateJobParams(spec.part(part), platform::Style::kTuya, ""));
     a.attempt_count = 1;
     a.created_at = a.updated_at = at;
     auto id = store.InsertAttempt(a);

@@ -17,6 +17,7 @@
 #include "core/random.h"
 #include "platform/wire.h"
 #include "spec/spec.h"
+#include "state/request.h"
 
 namespace otaroll::apply {
 
@@ -235,9 +236,9 @@ core::Result<Attempt> Applier::WriteIntent(const manifest::Rollout& rollout, con
   a.part = static_cast<int>(part);
   a.parts = static_cast<int>(spec.part_count());
   a.spec_hash = spec.hash;
-  a.request = platform::CreateJobParams(spec.part(part),
-                                        options_.intent_tags ? platform::Style::kAlibaba : platform::Style::kTuya,
-                                        options_.intent_tags ? a.intent_id : "");
+  a.request = state::RequestText(platform::CreateJobParams(
+      spec.part(part), options_.intent_tags ? platform::Style::kAlibaba : platform::Style::kTuya,
+      options_.intent_tags ? a.intent_id : ""));
   a.status = AttemptStatus::kPending;
   a.attempt_count = 1;
   a.created_at = a.updated_at = clock_.Now();

@@ -12,6 +12,7 @@
 #include "manifest/window.h"
 #include "plan/conflicts.h"
 #include "plan/plan.h"
+#include "state/request.h"
 
 namespace otaroll::plan {
 namespace {
@@ -216,7 +217,7 @@ class Planner {
       std::vector<std::map<std::string, std::string>> old_parts;
       for (const Attempt* a : attempts) {
         if (a->status == AttemptStatus::kCreated && a->spec_hash == replaced->spec_hash)
-          old_parts.push_back(a->request);
+          old_parts.push_back(state::ParseRequest(a->request).value_or(state::RequestParams{}));
       }
       p.changes = spec::Diff(spec::Unflatten(old_parts), *spec.params);
     }
@@ -542,7 +543,7 @@ state::Snapshot SnapshotFromBaseline(const manifest::ManifestSet& baseline, cons
         a.part = static_cast<int>(part);
         a.parts = static_cast<int>(spec.part_count());
         a.spec_hash = spec.hash;
-        a.request = spec::Flatten(spec.part(part));
+        a.request = state::RequestText(spec::Flatten(spec.part(part)));
         a.status = AttemptStatus::kCreated;
         a.job_id = "baseline";
         a.job_created_at = core::Time{};

@@ -7,6 +7,8 @@
 #include <nlohmann/json.hpp>
 #include <string_view>
 
+#include "state/request.h"
+
 namespace otaroll::state {
 
 namespace {
@@ -18,7 +20,21 @@ constexpr std::string_view kForbiddenRequestKeys[] = {"AccessKeyId", "AccessKeyS
 }  // namespace
 
 core::Result<std::string> RequestJson(const Attempt& a, const std::string& where) {
-  for (const auto& [key, value] : a.request) {
+  auto params = ParseRequest(a.request);
+  if (!params) {
+    try {
+      (void)nlohmann::json(a.request).dump();  // throws on invalid UTF-8
+    } catch (const nlohmann::json::exception&) {
+      return core::Status::Invalid(fmt::format(
+          "attempt {} for state file {} has a request parameter that is not valid UTF-8; fix the manifest value",
+          a.intent_id, where));
+    }
+    return core::Status::Invalid(
+        fmt::format("attempt {} for state file {} has a request that is not a JSON object of strings; record the "
+                    "part's flattened parameters (state::RequestText)",
+                    a.intent_id, where));
+  }
+  for (const auto& [key, value] : *params) {
     if (std::find(std::begin(kForbiddenRequestKeys), std::end(kForbiddenRequestKeys), key) !=
         std::end(kForbiddenRequestKeys)) {
       return core::Status::Invalid(fmt::format(
@@ -26,13 +42,7 @@ core::Result<std::string> RequestJson(const Attempt& a, const std::string& where
           a.intent_id, where, key));
     }
   }
-  try {
-    return nlohmann::json(a.request).dump();
-  } catch (const nlohmann::json::exception&) {
-    return core::Status::Invalid(fmt::format(
-        "attempt {} for state file {} has a request parameter that is not valid UTF-8; fix the manifest value",
-        a.intent_id, where));
-  }
+  return a.request;
 }
 
 core::Status LiveIntentConflict(const Attempt& a, const std::string& live_intent_id, const std::string& live_status) {

@@ -27,6 +27,7 @@
 
 #include "core/names.h"
 #include "state/db.h"
+#include "state/request.h"
 #include "state/rows.h"
 #include "state/schema.h"
 #include "state/sqlite_store.h"
@@ -211,14 +212,16 @@ void ReadRequest(Fields& f, const core::Status* error, Attempt& a) {
   const ordered_json* request = f.Get("request", false);
   if (request == nullptr) return;
   if (!request->is_object()) f.Fail("request", "must be a JSON object of strings");
+  RequestParams params;
   for (const auto& [key, value] : request->items()) {
-    if (!error->ok()) break;
+    if (!error->ok()) return;
     if (!value.is_string()) {
       f.Fail("request." + key, "must be a string");
-      break;
+      return;
     }
-    a.request[key] = value.get<std::string>();
+    params[key] = value.get<std::string>();
   }
+  if (error->ok()) a.request = RequestText(params);
 }
 
 void ParseAttempts(const ordered_json& list, const std::string& source, const std::string& path,

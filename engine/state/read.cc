@@ -27,6 +27,7 @@
 
 #include "core/names.h"
 #include "state/db.h"
+#include "state/request.h"
 #include "state/rows.h"
 #include "state/schema.h"
 #include "state/sqlite_store.h"
@@ -50,11 +51,9 @@ core::Result<Attempt> AttemptFromRow(const Stmt& row, const std::string& path) {
   a.part = static_cast<int>(row.Int(4));
   a.parts = static_cast<int>(row.Int(5));
   a.spec_hash = row.Text(6);
-  auto request = nlohmann::json::parse(row.Text(7), nullptr, /*allow_exceptions=*/false);
-  if (!request.is_object()) return Damaged(path, where + " has a request_json that is not a JSON object");
-  for (const auto& [key, value] : request.items()) {
-    if (!value.is_string()) return Damaged(path, fmt::format("{} has a non-string request value {}", where, key));
-    a.request[key] = value.get<std::string>();
+  a.request = row.Text(7);
+  if (!IsRequestText(a.request)) {
+    return Damaged(path, where + " has a request_json that is not a JSON object of strings");
   }
   auto status = ParseStatus(row.Text(8));
   if (!status) return Damaged(path, fmt::format("{} has status \"{}\"", where, row.Text(8)));
@@ -249,7 +248,7 @@ ordered_json AttemptJson(const Attempt& a) {
   o["parts"] = a.parts;
   o["spec_hash"] = a.spec_hash;
   ordered_json request = ordered_json::object();
-  for (const auto& [key, value] : a.request) request[key] = value;
+  for (auto& [key, value] : ParseRequest(a.request).value_or(RequestParams{})) request[key] = std::move(value);
   o["request"] = std::move(request);
   o["status"] = StatusName(a.status);
   o["job_id"] = TextOrNull(a.job_id);

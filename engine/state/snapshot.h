@@ -33,7 +33,7 @@ struct Attempt {
   int part = 0;   // 0-based part of a split SPECIFIC stage
   int parts = 1;  // how many parts the stage had for this spec
   std::string spec_hash;
-  std::map<std::string, std::string> request;  // flattened wire parameters of this part
+  std::string request = "{}";  // this part's flattened wire parameters, as stored (state/request.h)
   AttemptStatus status = AttemptStatus::kPending;
   std::string job_id;  // set once created
   std::optional<core::Time> job_created_at;

@@ -14,6 +14,7 @@
 #include "core/clock.h"
 #include "notify/outbox.h"
 #include "state/memory_store.h"
+#include "state/request.h"
 #include "test_util/manifests.h"
 #include "test_util/receiver.h"
 
@@ -510,7 +511,7 @@ TEST_F(ApplierTest, IntentTagsDecideOnAlibaba) {
   EXPECT_EQ(platform_.queries, 0);  // the listing's tags were enough
   for (const auto& a : Attempts()) {
     if (a.status == AttemptStatus::kCreated) {
-      EXPECT_EQ(a.request.at("Tag.1.Value"), a.intent_id);
+      EXPECT_EQ(state::ParseRequest(a.request)->at("Tag.1.Value"), a.intent_id);
     }
   }
 }

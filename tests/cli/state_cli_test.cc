@@ -10,6 +10,7 @@
 
 #include "core/clock.h"
 #include "core/sha256.h"
+#include "state/request.h"
 #include "state/sqlite_store.h"
 #include "test_util/child.h"
 #include "test_util/temp_dir.h"
@@ -50,7 +51,8 @@ state::Attempt NewAttempt(const std::string& intent, const std::string& rollout,
   a.rollout = rollout;
   a.stage = stage;
   a.spec_hash = "hash-" + stage;
-  a.request = {{"ProductKey", "k1"}, {"FirmwareId", "178"}, {"TargetSelection", "GRAY"}, {"GrayPercent", "10"}};
+  a.request = state::RequestText(
+      {{"ProductKey", "k1"}, {"FirmwareId", "178"}, {"TargetSelection", "GRAY"}, {"GrayPercent", "10"}});
   a.created_at = a.updated_at = T("2026-11-25T10:00:00Z");
   return a;
 }
@@ -106,7 +108,8 @@ void Fill(state::SqliteStore& store) {
     state::Attempt split = NewAttempt("intent-vip-" + std::to_string(part), "sensor.v2", "vip");
     split.part = part;
     split.parts = 2;
-    split.request = {{"TargetSelection", "SPECIFIC"}, {"TargetDeviceName.1", "dev-" + std::to_string(part)}};
+    split.request =
+        state::RequestText({{"TargetSelection", "SPECIFIC"}, {"TargetDeviceName.1", "dev-" + std::to_string(part)}});
     if (part == 1) {
       split.status = state::AttemptStatus::kCreated;
       split.job_id = "1000000000000000003";

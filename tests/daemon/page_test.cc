@@ -7,6 +7,7 @@
 
 #include "plan/plan.h"
 #include "spec/spec.h"
+#include "state/request.h"
 #include "test_util/manifests.h"
 
 namespace otaroll::daemon {
@@ -50,7 +51,7 @@ PageModel Fixture(core::Time now) {
   a.rollout = "thermo";
   a.stage = "canary";
   a.spec_hash = spec.hash;
-  a.request = spec::Flatten(spec.part(0));
+  a.request = state::RequestText(spec::Flatten(spec.part(0)));
   a.status = state::AttemptStatus::kCreated;
   a.job_id = "J-canary";
   a.job_created_at = now - std::chrono::minutes(48);  // the 4 h soak opens in 3 h 12 min

@@ -9,6 +9,7 @@
 
 #include "plan/plan.h"
 #include "spec/spec.h"
+#include "state/request.h"
 #include "test_util/manifests.h"
 
 namespace otaroll::plan {
@@ -56,7 +57,7 @@ void Created(state::Snapshot& s, const manifest::Rollout& r, size_t stage, core:
   a.rollout = r.name;
   a.stage = r.stages[stage].name;
   a.spec_hash = spec.hash;
-  a.request = spec::Flatten(spec.part(0));
+  a.request = state::RequestText(spec::Flatten(spec.part(0)));
   a.status = state::AttemptStatus::kCreated;
   a.job_id = job;
   a.job_created_at = at;

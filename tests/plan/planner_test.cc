@@ -8,6 +8,7 @@
 #include "plan/plan.h"
 #include "platform/wire.h"
 #include "render/render.h"
+#include "state/request.h"
 #include "test_util/manifests.h"
 
 namespace otaroll::plan {
@@ -56,7 +57,7 @@ class Fixture {
       a.rollout = r.name;
       a.stage = stage;
       a.spec_hash = spec.hash;
-      a.request = spec::Flatten(spec.part(0));
+      a.request = state::RequestText(spec::Flatten(spec.part(0)));
       a.status = status;
       a.created_at = a.updated_at = created;
       if (status == AttemptStatus::kCreated) {
@@ -251,11 +252,11 @@ TEST(Planner, AlibabaRequestAdditionsAreNotShownAsChanges) {
     Attempt& a = old_tree.Add(stage, AttemptStatus::kCreated, kNow - 72h);
     for (const auto& s : old_rollout.stages) {
       if (s.name == stage) {
-        a.request =
-            platform::CreateJobParams(spec::Resolve(old_rollout, s).part(0), platform::Style::kAlibaba, a.intent_id);
+        a.request = state::RequestText(
+            platform::CreateJobParams(spec::Resolve(old_rollout, s).part(0), platform::Style::kAlibaba, a.intent_id));
       }
     }
-    ASSERT_EQ(a.request.count("Tag.1.Key"), 1u);
+    ASSERT_EQ(state::ParseRequest(a.request)->count("Tag.1.Key"), 1u);
   }
   state::Snapshot snap = old_tree.snapshot();
   snap.exists = true;
@@ -459,7 +460,7 @@ TEST(Planner, BuildEachHandsOnBuildsPlanFromHashesAlone) {
     a.rollout = set.rollouts[i].name;
     a.stage = "canary";
     a.spec_hash = i % 2 == 0 ? "older" : full.specs(i)[0].hash;
-    a.request = {{"FirmwareId", "1"}, {"ProductKey", set.rollouts[i].product_key}};
+    a.request = state::RequestText({{"FirmwareId", "1"}, {"ProductKey", set.rollouts[i].product_key}});
     a.status = AttemptStatus::kCreated;
     a.job_id = fmt::format("job{}", i);
     a.job_created_at = kNow - 2h;

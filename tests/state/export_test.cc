@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/names.h"
+#include "state/request.h"
 #include "state/sqlite_store.h"
 #include "state_test_util.h"
 
@@ -84,7 +85,8 @@ class ExportTest : public testing::StateTest {
       Attempt split = PendingAttempt("intent-vip-" + std::to_string(part), "sensor.v2", "vip");
       split.part = part;
       split.parts = 2;
-      split.request = {{"TargetSelection", "SPECIFIC"}, {"TargetDeviceName.1", "dev-" + std::to_string(part)}};
+      split.request =
+          state::RequestText({{"TargetSelection", "SPECIFIC"}, {"TargetDeviceName.1", "dev-" + std::to_string(part)}});
       if (part == 1) split.status = AttemptStatus::kUnknown;
       ASSERT_TRUE(store.InsertAttempt(split).ok());
     }

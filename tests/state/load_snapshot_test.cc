@@ -6,6 +6,7 @@
 
 #include <cstdio>
 
+#include "state/request.h"
 #include "state/sqlite_store.h"
 #include "state_test_util.h"
 #include "test_util/child.h"
@@ -79,9 +80,26 @@ TEST_F(LoadSnapshotTest, ReadsEverythingTheStoreWrote) {
   EXPECT_EQ(snap->serial, 3);
   ASSERT_EQ(snap->attempts.size(), 1u);
   EXPECT_EQ(snap->attempts[0].job_id, "J1");
-  EXPECT_EQ(snap->attempts[0].request.at("GrayPercent"), "10");
+  EXPECT_EQ(state::ParseRequest(snap->attempts[0].request)->at("GrayPercent"), "10");
   ASSERT_EQ(snap->observations.count("J1"), 1u);
   EXPECT_EQ(snap->observations.at("J1").Count("FAILED"), 1);
+}
+
+TEST_F(LoadSnapshotTest, ARequestThatIsNotAnObjectOfStringsIsDamage) {
+  const std::string path = Path("state.db");
+  auto store = Seed(path);
+  ASSERT_NE(store, nullptr);
+  store.reset();
+  {
+    RawDb raw(path);
+    ASSERT_EQ(raw.Exec("UPDATE attempts SET request_json = '{\"GrayPercent\":10}'"), SQLITE_OK);
+  }
+  auto snap = LoadSnapshot(path);
+  ASSERT_FALSE(snap.ok());
+  EXPECT_EQ(snap.status().message(),
+            "state file " + path +
+                " is damaged (attempt 1 has a request_json that is not a JSON object of strings); restore it from a "
+                "backup");
 }
 
 TEST_F(LoadSnapshotTest, WorksDuringAnotherConnectionsWriteTransaction) {

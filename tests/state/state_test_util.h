@@ -14,6 +14,7 @@
 
 #include "core/sha256.h"
 #include "core/time.h"
+#include "state/request.h"
 #include "state/snapshot.h"
 
 namespace otaroll::state::testing {
@@ -105,7 +106,8 @@ inline Attempt PendingAttempt(const std::string& intent, const std::string& roll
   a.rollout = rollout;
   a.stage = stage;
   a.spec_hash = "hash-" + stage;
-  a.request = {{"ProductKey", "k1"}, {"FirmwareId", "178"}, {"TargetSelection", "GRAY"}, {"GrayPercent", "10"}};
+  a.request = state::RequestText(
+      {{"ProductKey", "k1"}, {"FirmwareId", "178"}, {"TargetSelection", "GRAY"}, {"GrayPercent", "10"}});
   a.status = AttemptStatus::kPending;
   a.attempt_count = 0;
   a.created_at = T("2026-11-25T10:00:00Z");

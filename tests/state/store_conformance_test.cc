@@ -8,6 +8,7 @@
 #include <chrono>
 #include <thread>
 
+#include "state/request.h"
 #include "store_fixture.h"
 
 namespace otaroll::state {
@@ -66,7 +67,8 @@ TEST_P(StoreConformance, AttemptRoundTripsEveryField) {
   a.part = 1;
   a.parts = 3;
   a.spec_hash = "5f2c";
-  a.request = {{"TargetSelection", "SPECIFIC"}, {"TargetDeviceName.1", "dev-201"}, {"Note", "ünïcode \"q\""}};
+  a.request = state::RequestText(
+      {{"TargetSelection", "SPECIFIC"}, {"TargetDeviceName.1", "dev-201"}, {"Note", "ünïcode \"q\""}});
   a.attempt_count = 1;
   a.created_at = T("2026-11-25T10:00:00.239Z");
   a.updated_at = a.created_at;
@@ -151,7 +153,7 @@ TEST_P(StoreConformance, InsertRefusesDuplicatesUnknownRolloutsAndCallParameters
   EXPECT_EQ(orphan.status().code(), core::Status::Code::kInvalid);
 
   Attempt signed_request = PendingAttempt("i3", "r1", "canary");
-  signed_request.request["Signature"] = "abc=";
+  signed_request.request = R"({"GrayPercent":"10","Signature":"abc="})";
   auto refused = store_->InsertAttempt(signed_request);
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.status().message(),
@@ -159,12 +161,21 @@ TEST_P(StoreConformance, InsertRefusesDuplicatesUnknownRolloutsAndCallParameters
                 " carries the call parameter Signature; record only the job's own parameters");
 
   Attempt bad_utf8 = PendingAttempt("i4", "r1", "canary");
-  bad_utf8.request["TargetDeviceName.1"] = "dev-\xff";
+  bad_utf8.request = "{\"TargetDeviceName.1\":\"dev-\xff\"}";
   auto not_utf8 = store_->InsertAttempt(bad_utf8);
   ASSERT_FALSE(not_utf8.ok());
   EXPECT_EQ(not_utf8.status().message(),
             "attempt i4 for state file " + where_ +
                 " has a request parameter that is not valid UTF-8; fix the manifest value");
+
+  Attempt not_flat = PendingAttempt("i5", "r1", "canary");
+  not_flat.request = R"({"RetryCount":2})";
+  auto refused_shape = store_->InsertAttempt(not_flat);
+  ASSERT_FALSE(refused_shape.ok());
+  EXPECT_EQ(refused_shape.status().message(),
+            "attempt i5 for state file " + where_ +
+                " has a request that is not a JSON object of strings; record the part's flattened parameters "
+                "(state::RequestText)");
   EXPECT_EQ(Load().attempts.size(), 1u);
 }
 
