@@ -214,7 +214,7 @@ int WritePlan(const PlanOptions& o, const manifest::ManifestSet& manifests, cons
   } else if (o.format == "markdown") {
     std::cout << markdown.Finish(p);
   } else {
-    std::cout << text.Finish(p);
+    text.WriteTo(p, std::cout);
   }
   std::cout.flush();
   if (!std::cout) return kExitError;

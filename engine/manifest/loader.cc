@@ -435,6 +435,7 @@ class DocReader : public FieldReader {
                fmt::format("{} stages, more than the limit of {}; split the rollout", x->value.size(), kMaxStages));
       } else {
         std::map<std::string, size_t> names;
+        r.stages.reserve(x->value.size());
         for (size_t i = 0; i < x->value.size(); ++i) {
           std::string path = fmt::format("spec.stages[{}]", i);
           Stage stage;
@@ -527,6 +528,9 @@ void FinishSet(Documents docs, LoadResult& result) {
     }
     i = j - 1;
   }
+  // Sized exactly: a large tree's model is most of what plan holds.
+  result.set.rollouts.reserve(docs.rollouts.size() - dropped_rollouts.size());
+  result.set.freezes.reserve(docs.freezes.size() - dropped_freezes.size());
   for (size_t i = 0; i < docs.rollouts.size(); ++i) {
     if (!dropped_rollouts.count(i)) result.set.rollouts.push_back(std::move(docs.rollouts[i]));
   }

@@ -267,13 +267,15 @@ void Parse(const Files& files, const std::map<std::string, std::string>& texts, 
       }
     }
   });
-  Documents rollouts = std::move(shares[0].docs);
-  for (size_t t = 0; t < shares.size(); ++t) {
-    if (t > 0) {
-      for (auto& r : shares[t].docs.rollouts) rollouts.rollouts.push_back(std::move(r));
-      for (auto& f : shares[t].docs.freezes) rollouts.freezes.push_back(std::move(f));
-    }
-    for (auto& e : shares[t].errors) result.errors.push_back(std::move(e));
+  Documents rollouts;
+  size_t count = 0;
+  for (const Share& share : shares) count += share.docs.rollouts.size();
+  rollouts.rollouts.reserve(count);
+  for (Share& share : shares) {
+    for (auto& r : share.docs.rollouts) rollouts.rollouts.push_back(std::move(r));
+    for (auto& f : share.docs.freezes) rollouts.freezes.push_back(std::move(f));
+    for (auto& e : share.errors) result.errors.push_back(std::move(e));
+    share.docs = Documents();
   }
   result.set.files = files.size();
   FinishSet(std::move(rollouts), result);

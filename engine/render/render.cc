@@ -452,13 +452,17 @@ void TextWriter::Add(const RolloutPlan& rollout) {
   }
 }
 
-std::string TextWriter::Finish(const Plan& rest) const {
-  Painter paint{options_.color};
+std::string TextWriter::Head(const Plan& rest) const {
   std::string out = "Plan: " + ChangeCounts(rest.summary);
   if (auto others = OtherCounts(rest.summary); !others.empty()) out += "; " + Join(others, ", ");
   out += ".\n" + Clean(StateLine(rest)) + "\nNow: " + core::FormatRfc3339(rest.now) + "\n\n";
   if (count_ == 0) out += "No rollouts in the manifests.\n";
-  out += rollouts_;
+  return out;
+}
+
+std::string TextWriter::Tail(const Plan& rest) const {
+  Painter paint{options_.color};
+  std::string out;
   if (!rest.orphans.empty()) {
     out += "\norphaned (in state, no longer in the manifests; nothing is called unless --prune):\n";
     for (const auto& o : rest.orphans) {
@@ -466,6 +470,14 @@ std::string TextWriter::Finish(const Plan& rest) const {
     }
   }
   return out;
+}
+
+std::string TextWriter::Finish(const Plan& rest) const {
+  return Head(rest) + rollouts_ + Tail(rest);
+}
+
+void TextWriter::WriteTo(const Plan& rest, std::ostream& out) const {
+  out << Head(rest) << rollouts_ << Tail(rest);
 }
 
 std::string Text(const Plan& plan, const TextOptions& options) {

@@ -43,8 +43,13 @@ class TextWriter {
   void Add(const plan::RolloutPlan& rollout);
   bool overflowed() const { return overflow_; }
   std::string Finish(const plan::Plan& rest) const;
+  // The same text written to `out`, its rollouts not copied again (a large
+  // plan's text is megabytes, written when the whole plan is still held).
+  void WriteTo(const plan::Plan& rest, std::ostream& out) const;
 
  private:
+  std::string Head(const plan::Plan& rest) const;  // counts, state, time
+  std::string Tail(const plan::Plan& rest) const;  // orphans
   TextOptions options_;
   size_t keep_up_to_;
   std::string rollouts_;

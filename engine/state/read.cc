@@ -119,6 +119,11 @@ core::Result<Snapshot> ReadState(const Db& db, const std::string& path) {
   if (!serial.ok()) return serial.status();
   snap.serial = *serial;
 
+  // Sized exactly (same transaction): a large state's attempts are much of
+  // what plan holds.
+  auto count = db.QueryInt("SELECT count(*) FROM attempts", "counting attempts");
+  if (!count.ok()) return count.status();
+  snap.attempts.reserve(static_cast<size_t>(*count));
   auto attempts = db.Prepare(kSelectAttempts, "reading attempts");
   if (!attempts.ok()) return attempts.status();
   for (;;) {

@@ -192,6 +192,18 @@ TEST(Text, AWriterPastItsBoundKeepsAllButTheRollouts) {
   EXPECT_EQ(bounded.Finish(p), whole.substr(0, rollouts) + whole.substr(orphans));
 }
 
+// What the CLI prints: the writer's text streamed, its rollouts not copied
+// into one more string first.
+TEST(Text, AWriterWrittenToAStreamIsTheWholeText) {
+  const plan::Plan p = FullPlan();
+  ASSERT_FALSE(p.orphans.empty());
+  TextWriter writer(TextOptions{true});
+  for (const auto& r : p.rollouts) writer.Add(r);
+  std::ostringstream out;
+  writer.WriteTo(p, out);
+  EXPECT_EQ(out.str(), Text(p, TextOptions{true}));
+}
+
 // JSON spooled while the plan is made: rollouts made into text in batches
 // on every core and kept in a temporary file, then the whole document,
 // as often as asked: the document of the whole plan each time.
