@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <string_view>
 #include <utility>
 #include <variant>
 
@@ -151,6 +152,24 @@ size_t WriteBody(char* data, size_t size, size_t nmemb, void* user) {
   return n;
 }
 
+// A request body libcurl reads once and can never rewind: what makes a
+// create safe on a reused connection (SetOptions).
+struct Body {
+  std::string_view rest;
+};
+
+size_t ReadBody(char* to, size_t size, size_t nmemb, void* user) {
+  auto* body = static_cast<Body*>(user);
+  const size_t n = std::min(size * nmemb, body->rest.size());
+  std::memcpy(to, body->rest.data(), n);
+  body->rest.remove_prefix(n);
+  return n;
+}
+
+int CannotRewind(void* /*user*/, curl_off_t /*offset*/, int /*origin*/) {
+  return CURL_SEEKFUNC_CANTSEEK;
+}
+
 // What happened to a transfer that ended without a response.
 struct Failure {
   CURLcode code = CURLE_OK;
@@ -241,7 +260,10 @@ TransportError Classify(const Failure& f, const Target& t, const CurlTransportOp
       return sent(
           fmt::format("no answer from {} within {} after the request was sent", hp, FormatDuration(o.total_timeout)));
     }
-    case CURLE_GOT_NOTHING: return sent(fmt::format("{} closed the connection without answering", hp));
+    case CURLE_GOT_NOTHING:
+    // A reused connection died after a create went out on it: libcurl
+    // would have had to send it again (SetOptions).
+    case CURLE_SEND_FAIL_REWIND: return sent(fmt::format("{} closed the connection without answering", hp));
     case CURLE_PARTIAL_FILE: return sent(fmt::format("{} closed the connection in the middle of the answer", hp));
     case CURLE_SEND_ERROR: {
       std::string why = ErrnoText(f.os_errno);
@@ -346,7 +368,7 @@ std::variant<HeaderList, TransportError> BuildHeaders(const HttpRequest& request
 // libcurl refuses is returned.
 CURLcode SetOptions(CURL* curl, const HttpRequest& request, const CurlTransportOptions& options,
                     const std::string& ca_path, const std::string& no_proxy, curl_slist* headers, Sink* sink,
-                    char* errbuf) {
+                    Body* body, char* errbuf) {
   CURLcode rc = CURLE_OK;
   auto set = [&rc, curl](CURLoption option, auto value) {
     if (rc == CURLE_OK) rc = curl_easy_setopt(curl, option, value);
@@ -375,24 +397,40 @@ CURLcode SetOptions(CURL* curl, const HttpRequest& request, const CurlTransportO
   set(CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(options.max_response_bytes));
   set(CURLOPT_WRITEFUNCTION, &WriteBody);
   set(CURLOPT_WRITEDATA, static_cast<void*>(sink));
+  // libcurl 7.88 silently resends a request on a new connection when a
+  // REUSED connection dies before any byte of the response arrives
+  // (Curl_retry_request). The server may well have received and executed
+  // the first copy, so a create whose response was lost would be created
+  // twice; CURLOPT_FORBID_RETRY_ON_REUSE only exists from libcurl 8.16.
+  // To send it again libcurl must rewind the body it sent (Curl_readrewind):
+  // a non-idempotent POST's body is read through a callback that cannot
+  // rewind, so the failure reaches us instead (CURLE_SEND_FAIL_REWIND) and
+  // the create becomes "unknown", to be resolved by lookup, and the
+  // connection can be reused (a fresh one per create cost a quarter of its
+  // CPU). A connection idle for a second or more (`once_reuse_idle`) is not
+  // reused for one: servers close idle ones after a few seconds, and a
+  // create sent into a closing connection is an unknown outcome and a
+  // lookup. A non-idempotent GET has
+  // no body to refuse, so it gets a fresh connection, which libcurl never
+  // retries.
+  const bool once = !request.idempotent;
   if (request.method == "POST") {
     set(CURLOPT_POST, 1L);
     set(CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
-    set(CURLOPT_POSTFIELDS, request.body.c_str());
+    if (once) {
+      body->rest = request.body;
+      set(CURLOPT_READFUNCTION, &ReadBody);
+      set(CURLOPT_READDATA, static_cast<void*>(body));
+      set(CURLOPT_SEEKFUNCTION, &CannotRewind);
+      set(CURLOPT_MAXAGE_CONN, static_cast<long>(options.once_reuse_idle.count()));
+    } else {
+      set(CURLOPT_POSTFIELDS, request.body.c_str());
+    }
   } else {
     set(CURLOPT_HTTPGET, 1L);
+    if (once) set(CURLOPT_FRESH_CONNECT, 1L);
   }
   if (headers != nullptr) set(CURLOPT_HTTPHEADER, headers);
-  if (!request.idempotent) {
-    // libcurl 7.88 silently resends a request on a new connection when a
-    // REUSED connection dies before any byte of the response arrives
-    // (Curl_retry_request). The server may well have received and executed
-    // the first copy, so a create whose response was lost would be created
-    // twice. CURLOPT_FORBID_RETRY_ON_REUSE only exists from libcurl 8.16; a
-    // fresh connection is never retried, so the failure reaches us instead
-    // and the create becomes "unknown", to be resolved by lookup.
-    set(CURLOPT_FRESH_CONNECT, 1L);
-  }
   return rc;
 }
 
@@ -439,8 +477,9 @@ HttpResult CurlTransport::Send(const HttpRequest& request) {
   curl_easy_reset(curl);
   Sink sink;
   sink.limit = options_.max_response_bytes;
+  Body body;
   char errbuf[CURL_ERROR_SIZE] = {};
-  if (CURLcode rc = SetOptions(curl, request, options_, ca_path_, no_proxy_, headers.get(), &sink, errbuf);
+  if (CURLcode rc = SetOptions(curl, request, options_, ca_path_, no_proxy_, headers.get(), &sink, &body, errbuf);
       rc != CURLE_OK) {
     return TransportError{false, fmt::format("cannot send to {}: libcurl rejected an option: {}", target.host_port,
                                              curl_easy_strerror(rc))};

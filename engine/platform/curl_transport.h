@@ -14,8 +14,11 @@
 //   https_proxy/HTTPS_PROXY, all_proxy, no_proxy), which libcurl reads itself
 //   because CURLOPT_PROXY is never set.
 // - HTTP/1.1 only; redirects are not followed; response bodies are capped.
-// - A request with `idempotent == false` always goes on a fresh connection,
-//   so libcurl cannot silently send it twice (see curl_transport.cc).
+// - A request with `idempotent == false` is never sent twice by libcurl:
+//   a POST's body is read through a callback that cannot rewind, so libcurl
+//   cannot resend it when a reused connection dies (the call fails instead);
+//   it may reuse a connection idle for at most `once_reuse_idle`. A GET one
+//   (no body) always goes on a fresh connection (see curl_transport.cc).
 // - TransportError messages name host:port, never the path, query string
 //   (which carries AccessKeyId and Signature) or body.
 #pragma once
@@ -40,6 +43,12 @@ struct CurlTransportOptions {
   std::string ca_bundle;  // PEM file of extra trusted CAs; "" = system trust only
   std::string user_agent = DefaultUserAgent();
   size_t max_response_bytes = size_t{32} << 20;  // a larger body is a TransportError
+  // A non-idempotent POST reuses only a connection idle for no more than
+  // this many whole seconds (libcurl's CURLOPT_MAXAGE_CONN counts idle time
+  // in whole seconds: 0 reuses one idle for less than a second). Servers
+  // close idle connections after a few seconds (the sandbox after 2), and a
+  // create sent into a closing one fails as an unknown outcome.
+  std::chrono::seconds once_reuse_idle{0};
 };
 
 class CurlTransport final : public HttpTransport {

@@ -122,6 +122,9 @@ core::Result<int> Server::Bind(const ServerOptions& options) {
     return new httplib::ThreadPool(threads);
   };
   http_->set_keep_alive_timeout(options.keep_alive_seconds);
+  // Like a production gateway (nginx's long-standing keepalive_requests),
+  // not httplib's 5: a connection serves many calls.
+  http_->set_keep_alive_max_count(100);
   http_->set_tcp_nodelay(true);
   // httplib's default adds SO_REUSEPORT, which would let a second sandbox
   // share the port silently; a taken port must be an error.

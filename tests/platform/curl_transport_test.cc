@@ -424,7 +424,7 @@ TEST_F(CurlTransportTest, RequestsThatCannotBeSentAreRefusedUpFront) {
 // ---------------------------------------------------------------------------
 // Connections
 
-TEST_F(CurlTransportTest, IdempotentRequestsReuseOneConnection) {
+TEST_F(CurlTransportTest, CallsReuseOneConnectionCreatesToo) {
   std::mutex mu;
   std::vector<int> ports;
   httplib::Server server;
@@ -447,7 +447,36 @@ TEST_F(CurlTransportTest, IdempotentRequestsReuseOneConnection) {
   ASSERT_EQ(ports.size(), 4u);
   EXPECT_EQ(ports[1], ports[0]);
   EXPECT_EQ(ports[2], ports[0]);
-  EXPECT_NE(ports[3], ports[0]) << "a non-idempotent request must open a fresh connection";
+  EXPECT_EQ(ports[3], ports[0]) << "a create reuses it too: its body can never be sent twice";
+}
+
+// A create reuses only a connection that has been idle for no longer than
+// `once_reuse_idle`: a server may be closing one idle for longer.
+TEST_F(CurlTransportTest, ACreateDoesNotReuseAConnectionIdleLongerThanItsBound) {
+  std::mutex mu;
+  std::vector<int> ports;
+  httplib::Server server;
+  auto record = [&](const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(mu);
+    ports.push_back(req.remote_port);
+    res.set_content("ok", "text/plain");
+  };
+  server.Get("/", record);
+  server.Post("/", record);
+  ServerThread thread(server);
+  CurlTransport::Options options;
+  options.once_reuse_idle = std::chrono::seconds(0);
+  CurlTransport transport(options);
+
+  ExpectResponse(transport.Send(Get(thread.Url("/?n=1"))));
+  ExpectResponse(transport.Send(Post(thread.Url("/"), "n=2", /*idempotent=*/false)));  // idle < 1 s: reused
+  std::this_thread::sleep_for(std::chrono::milliseconds(1100));                        // the idle time under test
+  ExpectResponse(transport.Send(Post(thread.Url("/"), "n=3", /*idempotent=*/false)));
+
+  std::lock_guard<std::mutex> lock(mu);
+  ASSERT_EQ(ports.size(), 3u);
+  EXPECT_EQ(ports[1], ports[0]);
+  EXPECT_NE(ports[2], ports[0]) << "idle for over a second: not reused for a create";
 }
 
 // The server answers the first request and keeps the connection; it takes the
@@ -470,8 +499,26 @@ TEST_F(CurlTransportTest, NonIdempotentRequestWhoseAnswerIsLostIsNotResent) {
   EXPECT_EQ(error.message, fmt::format("{} closed the connection without answering", server.HostPort()));
   auto requests = server.requests();
   ASSERT_EQ(requests.size(), 2u) << "the create must reach the server exactly once";
-  EXPECT_NE(requests[1].connection, requests[0].connection) << "sent on a fresh connection";
+  EXPECT_EQ(requests[1].connection, requests[0].connection) << "sent on the reused connection";
   EXPECT_NE(requests[1].text.find("Action=CreateOTAStaticUpgradeJob"), std::string::npos);
+}
+
+// A non-idempotent GET has no body libcurl would have to rewind: it goes on
+// a fresh connection, which libcurl never sends again.
+TEST_F(CurlTransportTest, NonIdempotentGetGoesOnAFreshConnectionAndIsNotResent) {
+  RawServer server(AnswerFirstDropSecond);
+  CurlTransport transport;
+
+  EXPECT_EQ(ExpectResponse(transport.Send(Get(server.Url("/?Action=QueryOTAJob")))).body, "answer 1");
+  HttpRequest create = Get(server.Url("/?Action=CreateOTAStaticUpgradeJob"));
+  create.idempotent = false;
+  TransportError error = ExpectError(transport.Send(create));
+
+  EXPECT_TRUE(error.sent);
+  EXPECT_EQ(error.message, fmt::format("{} closed the connection without answering", server.HostPort()));
+  auto requests = server.requests();
+  ASSERT_EQ(requests.size(), 2u) << "the create must reach the server exactly once";
+  EXPECT_NE(requests[1].connection, requests[0].connection) << "sent on a fresh connection";
 }
 
 // Documents the libcurl behaviour the rule above guards against: the same

@@ -183,6 +183,60 @@ TEST(SandboxServer, DroppedResponseSendsNoByteAfterCommitting) {
   runner.join();
 }
 
+// A connection serves many calls, as a production gateway's does (httplib
+// alone closes it after 5): clients that keep connections pay no connect
+// per call.
+TEST(SandboxServer, OneConnectionServesManyCalls) {
+  signal(SIGPIPE, SIG_IGN);
+  TempDir dir;
+  core::SystemClock clock;
+  auto platform = OpenPlatform(dir, clock);
+  ASSERT_NE(platform, nullptr);
+  Server server(*platform, clock, nullptr);
+  auto port = server.Bind({});
+  ASSERT_TRUE(port.ok());
+  std::thread runner([&] { (void)server.Run(); });
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(*port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const std::string request = fmt::format("GET /?Action=QueryOTAJob HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\r\n", *port);
+  int answered = 0;
+  std::string pending;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  for (int call = 0; call < 20; ++call) {
+    ASSERT_EQ(send(fd, request.data(), request.size(), MSG_NOSIGNAL), static_cast<ssize_t>(request.size()));
+    // One whole answer: its head, then Content-Length bytes of body.
+    for (;;) {
+      const size_t head_end = pending.find("\r\n\r\n");
+      if (head_end != std::string::npos) {
+        const size_t at = pending.find("Content-Length: ");
+        ASSERT_NE(at, std::string::npos) << pending;
+        const size_t length = std::stoul(pending.substr(at + 16));
+        if (pending.size() >= head_end + 4 + length) {
+          EXPECT_EQ(pending.find("Connection: close"), std::string::npos) << "call " << call + 1;
+          pending.erase(0, head_end + 4 + length);
+          ++answered;
+          break;
+        }
+      }
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+      pollfd p{fd, POLLIN, 0};
+      if (poll(&p, 1, 100) <= 0) continue;
+      char buf[4096];
+      const ssize_t n = recv(fd, buf, sizeof buf, 0);
+      ASSERT_GT(n, 0) << "the server closed the connection after " << answered << " calls";
+      pending.append(buf, static_cast<size_t>(n));
+    }
+  }
+  close(fd);
+  EXPECT_EQ(answered, 20);
+  server.Stop();
+  runner.join();
+}
+
 TEST(SandboxServer, FindsAndShutsDownOnlyTheRightConnection) {
   EXPECT_FALSE(ShutdownConnection("127.0.0.1", 1, 0)) << "no such connection";
 }
