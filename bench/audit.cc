@@ -41,7 +41,7 @@ int main(int argc, char** argv) {
     if (a.status == state::AttemptStatus::kPending || a.status == state::AttemptStatus::kUnknown) ++lost;
     if (a.status != state::AttemptStatus::kCreated) continue;
     named.insert(a.job_id);
-    auto request = state::ParseRequest(a.request).value_or(state::RequestParams{});
+    auto request = state::ParamsOf(a.request);
     auto firmware = request.find("FirmwareId");
     if (firmware != request.end()) ++parts[firmware->second];
   }

@@ -31,9 +31,7 @@ core::Status Applier::Resolve(const state::Snapshot& snapshot, Report* report) {
   // conclusion "nothing was created" waits until the request has settled.
   std::map<std::string, std::vector<const Attempt*>> by_firmware;
   for (const auto& a : snapshot.attempts) {
-    if (state::Unresolved(a))
-      by_firmware[spec::ReadRequest(state::ParseRequest(a.request).value_or(state::RequestParams{})).firmware_id]
-          .push_back(&a);
+    if (state::Unresolved(a)) by_firmware[spec::ReadRequest(state::ParamsOf(a.request)).firmware_id].push_back(&a);
   }
   for (const auto& [firmware, attempts] : by_firmware) {
     auto jobs = platform_.ListJobsByFirmware(firmware);
@@ -78,8 +76,7 @@ core::Status Applier::StillUnknown(Attempt a, const platform::CallError& error, 
 core::Result<std::optional<std::vector<platform::JobInfo>>> Applier::FindJobs(
     const Attempt& a, const std::vector<platform::JobInfo>& jobs, const std::set<std::string>& known, Report* report) {
   using Found = std::optional<std::vector<platform::JobInfo>>;
-  const spec::StoredRequest request =
-      spec::ReadRequest(state::ParseRequest(a.request).value_or(state::RequestParams{}));
+  const spec::StoredRequest request = spec::ReadRequest(state::ParamsOf(a.request));
   std::vector<platform::JobInfo> matches;
   for (const auto& listed : jobs) {
     if (!IsCandidate(listed, request, a.created_at, options_.skew, known)) continue;

@@ -217,7 +217,7 @@ class Planner {
       std::vector<std::map<std::string, std::string>> old_parts;
       for (const Attempt* a : attempts) {
         if (a->status == AttemptStatus::kCreated && a->spec_hash == replaced->spec_hash)
-          old_parts.push_back(state::ParseRequest(a->request).value_or(state::RequestParams{}));
+          old_parts.push_back(state::ParamsOf(a->request));
       }
       p.changes = spec::Diff(spec::Unflatten(old_parts), *spec.params);
     }

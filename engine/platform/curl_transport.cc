@@ -410,9 +410,8 @@ CURLcode SetOptions(CURL* curl, const HttpRequest& request, const CurlTransportO
   // CPU). A connection idle for a second or more (`once_reuse_idle`) is not
   // reused for one: servers close idle ones after a few seconds, and a
   // create sent into a closing connection is an unknown outcome and a
-  // lookup. A non-idempotent GET has
-  // no body to refuse, so it gets a fresh connection, which libcurl never
-  // retries.
+  // lookup. A non-idempotent GET has no body to refuse, so it gets a fresh
+  // connection, which libcurl never retries.
   const bool once = !request.idempotent;
   if (request.method == "POST") {
     set(CURLOPT_POST, 1L);

@@ -253,7 +253,7 @@ ordered_json AttemptJson(const Attempt& a) {
   o["parts"] = a.parts;
   o["spec_hash"] = a.spec_hash;
   ordered_json request = ordered_json::object();
-  for (auto& [key, value] : ParseRequest(a.request).value_or(RequestParams{})) request[key] = std::move(value);
+  for (auto& [key, value] : ParamsOf(a.request)) request[key] = std::move(value);
   o["request"] = std::move(request);
   o["status"] = StatusName(a.status);
   o["job_id"] = TextOrNull(a.job_id);

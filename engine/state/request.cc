@@ -46,4 +46,8 @@ std::optional<RequestParams> ParseRequest(std::string_view text) {
   return nlohmann::json::parse(text).get<RequestParams>();
 }
 
+RequestParams ParamsOf(std::string_view text) {
+  return ParseRequest(text).value_or(RequestParams{});
+}
+
 }  // namespace otaroll::state

@@ -24,6 +24,10 @@ std::string RequestText(const RequestParams& params);
 // whose values are all strings.
 std::optional<RequestParams> ParseRequest(std::string_view text);
 
+// The same, none when `text` is not a stored request: for readers that act
+// on what parameters there are (a state read has checked every request).
+RequestParams ParamsOf(std::string_view text);
+
 // Whether `text` is such an object, checked without building it: a state
 // read checks every attempt's request this way.
 bool IsRequestText(std::string_view text);

@@ -28,5 +28,11 @@ TEST(Request, OnlyOneObjectOfStringsIsAStoredRequest) {
   EXPECT_TRUE(IsRequestText(R"( {"a" : "b", "c":""} )"));
 }
 
+TEST(Request, ParamsOfATextThatIsNotOneAreNone) {
+  EXPECT_EQ(ParamsOf(R"({"a":"b"})"), (RequestParams{{"a", "b"}}));
+  EXPECT_EQ(ParamsOf(R"({"a":1})"), RequestParams{});
+  EXPECT_EQ(ParamsOf(""), RequestParams{});
+}
+
 }  // namespace
 }  // namespace otaroll::state
