@@ -424,26 +424,44 @@ TEST_F(CurlTransportTest, RequestsThatCannotBeSentAreRefusedUpFront) {
 // ---------------------------------------------------------------------------
 // Connections
 
+// A server on loopback that answers GET and POST "/" with "ok" and records
+// the client port of each call: one port, one connection. It closes a
+// connection idle for `keep_alive_seconds`.
+class PortRecorder {
+ public:
+  explicit PortRecorder(time_t keep_alive_seconds = 1) {
+    auto record = [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard<std::mutex> lock(mu_);
+      ports_.push_back(req.remote_port);
+      res.set_content("ok", "text/plain");
+    };
+    server_.Get("/", record);
+    server_.Post("/", record);
+    thread_.emplace(server_, 0, keep_alive_seconds);
+  }
+  std::string Url(const std::string& path) const { return thread_->Url(path); }
+  std::vector<int> ports() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return ports_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<int> ports_;
+  httplib::Server server_;
+  std::optional<ServerThread> thread_;
+};
+
 TEST_F(CurlTransportTest, CallsReuseOneConnectionCreatesToo) {
-  std::mutex mu;
-  std::vector<int> ports;
-  httplib::Server server;
-  auto record = [&](const httplib::Request& req, httplib::Response& res) {
-    std::lock_guard<std::mutex> lock(mu);
-    ports.push_back(req.remote_port);
-    res.set_content("ok", "text/plain");
-  };
-  server.Get("/", record);
-  server.Post("/", record);
-  ServerThread thread(server);
+  PortRecorder server;
   CurlTransport transport;
 
-  ExpectResponse(transport.Send(Get(thread.Url("/?n=1"))));
-  ExpectResponse(transport.Send(Post(thread.Url("/"), "n=2")));
-  ExpectResponse(transport.Send(Get(thread.Url("/?n=3"))));
-  ExpectResponse(transport.Send(Post(thread.Url("/"), "n=4", /*idempotent=*/false)));
+  ExpectResponse(transport.Send(Get(server.Url("/?n=1"))));
+  ExpectResponse(transport.Send(Post(server.Url("/"), "n=2")));
+  ExpectResponse(transport.Send(Get(server.Url("/?n=3"))));
+  ExpectResponse(transport.Send(Post(server.Url("/"), "n=4", /*idempotent=*/false)));
 
-  std::lock_guard<std::mutex> lock(mu);
+  const std::vector<int> ports = server.ports();
   ASSERT_EQ(ports.size(), 4u);
   EXPECT_EQ(ports[1], ports[0]);
   EXPECT_EQ(ports[2], ports[0]);
@@ -453,27 +471,17 @@ TEST_F(CurlTransportTest, CallsReuseOneConnectionCreatesToo) {
 // A create reuses only a connection that has been idle for no longer than
 // `once_reuse_idle`: a server may be closing one idle for longer.
 TEST_F(CurlTransportTest, ACreateDoesNotReuseAConnectionIdleLongerThanItsBound) {
-  std::mutex mu;
-  std::vector<int> ports;
-  httplib::Server server;
-  auto record = [&](const httplib::Request& req, httplib::Response& res) {
-    std::lock_guard<std::mutex> lock(mu);
-    ports.push_back(req.remote_port);
-    res.set_content("ok", "text/plain");
-  };
-  server.Get("/", record);
-  server.Post("/", record);
-  ServerThread thread(server);
+  PortRecorder server(/*keep_alive_seconds=*/5);  // the server would keep it
   CurlTransport::Options options;
   options.once_reuse_idle = std::chrono::seconds(0);
   CurlTransport transport(options);
 
-  ExpectResponse(transport.Send(Get(thread.Url("/?n=1"))));
-  ExpectResponse(transport.Send(Post(thread.Url("/"), "n=2", /*idempotent=*/false)));  // idle < 1 s: reused
+  ExpectResponse(transport.Send(Get(server.Url("/?n=1"))));
+  ExpectResponse(transport.Send(Post(server.Url("/"), "n=2", /*idempotent=*/false)));  // idle < 1 s: reused
   std::this_thread::sleep_for(std::chrono::milliseconds(1100));                        // the idle time under test
-  ExpectResponse(transport.Send(Post(thread.Url("/"), "n=3", /*idempotent=*/false)));
+  ExpectResponse(transport.Send(Post(server.Url("/"), "n=3", /*idempotent=*/false)));
 
-  std::lock_guard<std::mutex> lock(mu);
+  const std::vector<int> ports = server.ports();
   ASSERT_EQ(ports.size(), 3u);
   EXPECT_EQ(ports[1], ports[0]);
   EXPECT_NE(ports[2], ports[0]) << "idle for over a second: not reused for a create";

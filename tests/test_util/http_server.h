@@ -7,6 +7,7 @@
 #include <httplib.h>
 
 #include <condition_variable>
+#include <ctime>
 #include <mutex>
 #include <stdexcept>
 #include <string>
@@ -19,10 +20,10 @@ class ServerThread {
  public:
   // Register the handlers on `server` before; it must outlive this object.
   // `port` 0: one the kernel picks; else that one (a server coming back).
-  explicit ServerThread(httplib::Server& server, int port = 0) : server_(server) {
-    // An idle kept-alive connection holds a worker (and so stop()) for at
-    // most this long.
-    server_.set_keep_alive_timeout(1);
+  // An idle kept-alive connection is closed after `keep_alive_seconds`; it
+  // holds a worker (and so stop()) for at most that long.
+  explicit ServerThread(httplib::Server& server, int port = 0, time_t keep_alive_seconds = 1) : server_(server) {
+    server_.set_keep_alive_timeout(keep_alive_seconds);
     // Without it, Nagle's algorithm and delayed ACKs cost ~40 ms per answer.
     server_.set_tcp_nodelay(true);
     // listen_after_bind() calls new_task_queue right after it marks itself
