@@ -19,7 +19,7 @@ constexpr std::string_view kForbiddenRequestKeys[] = {"AccessKeyId", "AccessKeyS
 
 }  // namespace
 
-core::Result<std::string> RequestJson(const Attempt& a, const std::string& where) {
+core::Status CheckRequest(const Attempt& a, const std::string& where) {
   auto params = ParseRequest(a.request);
   if (!params) {
     try {
@@ -42,7 +42,7 @@ core::Result<std::string> RequestJson(const Attempt& a, const std::string& where
           a.intent_id, where, key));
     }
   }
-  return a.request;
+  return core::Status::Ok();
 }
 
 core::Status LiveIntentConflict(const Attempt& a, const std::string& live_intent_id, const std::string& live_status) {

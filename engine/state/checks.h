@@ -12,10 +12,10 @@
 
 namespace otaroll::state {
 
-// request_json of an attempt: a JSON object of strings, keys sorted; refuses
-// call parameters (AccessKeyId, Signature, …) that never belong in state,
-// and values that are not UTF-8.
-core::Result<std::string> RequestJson(const Attempt& a, const std::string& where);
+// An attempt's request is fit for the state's request_json: a JSON object of
+// strings (state/request.h), without call parameters (AccessKeyId,
+// Signature, …) that never belong in state, and UTF-8.
+core::Status CheckRequest(const Attempt& a, const std::string& where);
 // An intent for the part of `intent` while `live` (pending, unknown or
 // created, same rollout, stage, part and spec) exists: Conflict.
 core::Status LiveIntentConflict(const Attempt& intent, const std::string& live_intent_id,

@@ -267,8 +267,8 @@ void ParseAttempts(const ordered_json& list, const std::string& source, const st
     a.attempt_count = static_cast<int>(*attempt_count);
     a.created_at = *created_at;
     a.updated_at = *updated_at;
-    if (auto request = RequestJson(a, path); !request.ok()) {
-      *error = request.status();
+    if (auto checked = CheckRequest(a, path); !checked.ok()) {
+      *error = checked;
       return;
     }
     rows.attempts.push_back(std::move(a));
@@ -389,7 +389,7 @@ core::Result<ImportRows> ParseExport(const std::string& json_text, const std::st
 
 // Writes the parsed rows inside the caller's transaction; `refused` names the
 // record a row the schema refuses came from.
-core::Status WriteImport(const Db& db, const ImportRows& rows, const std::string& path, const std::string& doing,
+core::Status WriteImport(const Db& db, const ImportRows& rows, const std::string& doing,
                          const std::function<core::Status(const core::Status&, const std::string&)>& refused) {
   for (size_t i = 0; i < rows.rollouts.size(); ++i) {
     if (auto run = InsertRolloutRow(db, rows.rollouts[i], doing); !run.ok()) {
@@ -397,9 +397,8 @@ core::Status WriteImport(const Db& db, const ImportRows& rows, const std::string
     }
   }
   for (size_t i = 0; i < rows.attempts.size(); ++i) {
-    auto request = RequestJson(rows.attempts[i], path);
-    if (!request.ok()) return request.status();
-    if (auto run = InsertAttemptRow(db, rows.attempts[i], *request, /*with_id=*/true, doing); !run.ok()) {
+    // Each request was checked as the file was read (ParseAttempts).
+    if (auto run = InsertAttemptRow(db, rows.attempts[i], /*with_id=*/true, doing); !run.ok()) {
       return refused(run, fmt::format("attempts[{}]", i));
     }
   }
@@ -441,7 +440,7 @@ core::Result<StateCounts> SqliteStore::Import(const std::string& json_text, cons
     }
     // superseded_by points at later attempts: check references at COMMIT.
     if (auto d = db_->Exec("PRAGMA defer_foreign_keys = ON", doing); !d.ok()) return d;
-    return WriteImport(*db_, *rows, path_, doing, refused);
+    return WriteImport(*db_, *rows, doing, refused);
   });
   if (!s.ok()) return s;
   return StateCounts{static_cast<int64_t>(rows->rollouts.size()), static_cast<int64_t>(rows->attempts.size()),

@@ -207,7 +207,7 @@ core::Status MemoryStore::UpsertRollout(const std::string& name, const std::stri
 }
 
 core::Result<int64_t> MemoryStore::InsertAttempt(const Attempt& attempt) {
-  if (auto request = RequestJson(attempt, shared_->where); !request.ok()) return request.status();
+  if (auto checked = CheckRequest(attempt, shared_->where); !checked.ok()) return checked;
   const std::string doing =
       fmt::format("recording attempt {} of {}/{}", attempt.intent_id, attempt.rollout, attempt.stage);
   return MemoryWrite(*shared_, this, doing, [&](Tables& t) -> core::Result<int64_t> {
@@ -231,7 +231,7 @@ core::Result<int64_t> MemoryStore::InsertAttempt(const Attempt& attempt) {
 }
 
 core::Status MemoryStore::UpdateAttempt(const Attempt& attempt) {
-  if (auto request = RequestJson(attempt, shared_->where); !request.ok()) return request.status();
+  if (auto checked = CheckRequest(attempt, shared_->where); !checked.ok()) return checked;
   const std::string doing = fmt::format("updating attempt {} ({})", attempt.id, attempt.intent_id);
   return MemoryWrite(*shared_, this, doing, [&](Tables& t) -> core::Status {
     Attempt* old = Find(t, attempt.id);

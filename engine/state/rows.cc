@@ -34,8 +34,7 @@ core::Status InsertRolloutRow(const Db& db, const RolloutRecord& r, const std::s
       .Run();
 }
 
-core::Status InsertAttemptRow(const Db& db, const Attempt& a, const std::string& request_json, bool with_id,
-                              const std::string& doing) {
+core::Status InsertAttemptRow(const Db& db, const Attempt& a, bool with_id, const std::string& doing) {
   auto stmt = db.Prepare(
       "INSERT INTO attempts (id, intent_id, rollout, stage, part, parts, spec_hash, request_json, status, job_id, "
       "job_created_at, job_status, request_id, error_code, error_message, attempt_count, created_at, updated_at, "
@@ -49,7 +48,7 @@ core::Status InsertAttemptRow(const Db& db, const Attempt& a, const std::string&
       .Bind(5, int64_t{a.part})
       .Bind(6, int64_t{a.parts})
       .Bind(7, a.spec_hash)
-      .Bind(8, request_json)
+      .Bind(8, a.request)
       .Bind(9, StatusName(a.status))
       .BindNullIfEmpty(10, a.job_id)
       .BindNullIfEmpty(11, RfcOrEmpty(a.job_created_at))

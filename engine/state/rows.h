@@ -24,8 +24,7 @@ inline constexpr int kLoadTries = 5;
 // One writer per table, inside the caller's transaction. `with_id` /
 // `with_seq` / `id`: keep the given key (import); otherwise SQLite assigns it.
 core::Status InsertRolloutRow(const Db& db, const RolloutRecord& r, const std::string& doing);
-core::Status InsertAttemptRow(const Db& db, const Attempt& a, const std::string& request_json, bool with_id,
-                              const std::string& doing);
+core::Status InsertAttemptRow(const Db& db, const Attempt& a, bool with_id, const std::string& doing);
 core::Status InsertObservationRow(const Db& db, const Observation& o, std::optional<int64_t> id,
                                   const std::string& doing);
 // Appends `e` (data_json already checked).

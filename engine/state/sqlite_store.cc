@@ -178,15 +178,14 @@ core::Status SqliteStore::UpsertRollout(const std::string& name, const std::stri
 }
 
 core::Result<int64_t> SqliteStore::InsertAttempt(const Attempt& a) {
-  auto request = RequestJson(a, path_);
-  if (!request.ok()) return request.status();
+  if (auto checked = CheckRequest(a, path_); !checked.ok()) return checked;
   std::string doing = fmt::format("recording attempt {} of {}/{}", a.intent_id, a.rollout, a.stage);
   int64_t id = 0;
   core::Status s = Write(doing, [&]() -> core::Status {
     if (a.status == AttemptStatus::kPending) {
       if (auto fenced = CheckIntent(a); !fenced.ok()) return fenced;
     }
-    if (auto r = InsertAttemptRow(*db_, a, *request, /*with_id=*/false, doing); !r.ok()) return r;
+    if (auto r = InsertAttemptRow(*db_, a, /*with_id=*/false, doing); !r.ok()) return r;
     id = db_->LastInsertId();
     return core::Status::Ok();
   });
@@ -215,8 +214,7 @@ core::Status SqliteStore::CheckIntent(const Attempt& a) {
 }
 
 core::Status SqliteStore::UpdateAttempt(const Attempt& a) {
-  auto request = RequestJson(a, path_);
-  if (!request.ok()) return request.status();
+  if (auto checked = CheckRequest(a, path_); !checked.ok()) return checked;
   std::string doing = fmt::format("updating attempt {} ({})", a.id, a.intent_id);
   return Write(doing, [&]() -> core::Status {
     auto stmt = db_->Prepare(
@@ -243,7 +241,7 @@ core::Status SqliteStore::UpdateAttempt(const Attempt& a) {
         .Bind(15, int64_t{a.part})
         .Bind(16, int64_t{a.parts})
         .Bind(17, a.spec_hash)
-        .Bind(18, *request)
+        .Bind(18, a.request)
         .Bind(19, core::FormatRfc3339(a.created_at));
     if (auto r = stmt->Run(); !r.ok()) return r;
     if (db_->Changes() == 1) return core::Status::Ok();
