@@ -182,15 +182,14 @@ core::Status Applier::Refresh(const manifest::ManifestSet& manifests, Report* re
 
 core::Status Applier::FinishReplacements(const manifest::ManifestSet& manifests, const plan::Plan& p,
                                          const state::Snapshot& snapshot, Report* report) {
-  const state::AttemptsByStage by_stage = state::IndexByStage(snapshot);
+  const state::AttemptsByStage by_stage(snapshot);
   for (const auto& r : p.rollouts) {
     const manifest::Rollout* rollout = manifests.Find(r.name);
     if (rollout == nullptr) continue;
     for (const auto& s : r.stages) {
       if (s.action != plan::Action::kInSync) continue;
-      auto found = by_stage.find({r.name, s.name});
-      if (found == by_stage.end()) continue;
-      const auto& attempts = found->second;
+      const state::StageAttempts attempts = by_stage.Of(r.name, s.name);
+      if (attempts.empty()) continue;
       bool stale = std::any_of(attempts.begin(), attempts.end(), [&](const Attempt* a) {
         return a->status == AttemptStatus::kCreated && a->spec_hash != s.spec_hash;
       });

@@ -163,9 +163,10 @@ std::optional<std::pair<manifest::ManifestSet, std::string>> LoadBaselineRef(con
 // hashed and each batch of rollouts is rendered and dropped. JSON has its
 // counts first, so a plan written as JSON is made twice: once for the
 // counts, once to be written.
-int WritePlan(const PlanOptions& o, const manifest::ManifestSet& manifests, const state::Snapshot& snapshot,
-              core::Time now, bool baseline) {
+int WritePlan(const PlanOptions& o, const manifest::ManifestSet& manifests, state::Snapshot snapshot, core::Time now,
+              bool baseline) {
   const plan::Resolved resolved(manifests, plan::Resolved::Keep::kHashes);
+  plan::LetGoOfUnreadRequests(resolved, &snapshot);
   auto cannot_write = [&](const std::string& why) {
     PrintError(fmt::format("{}: cannot write the plan: {}; check the path and its permissions", o.out, why));
     return kExitError;
@@ -189,6 +190,11 @@ int WritePlan(const PlanOptions& o, const manifest::ManifestSet& manifests, cons
     spool.emplace(std::move(*opened));
   }
   render::TextWriter text(render::TextOptions{UseColor()});
+  // A text plan's rollouts wait in a temporary file too when there is one
+  // (without one they are held: a text plan never needed a folder).
+  if (o.format == "text") {
+    if (auto opened = core::Spill::Open(); opened.ok()) text.SpillTo(std::move(*opened));
+  }
   render::MarkdownWriter markdown;
   plan::Plan p = plan::BuildEach(resolved, snapshot, now, [&](plan::RolloutPlan&& r) {
     if (o.format == "markdown") {
@@ -213,8 +219,9 @@ int WritePlan(const PlanOptions& o, const manifest::ManifestSet& manifests, cons
     }
   } else if (o.format == "markdown") {
     std::cout << markdown.Finish(p);
-  } else {
-    text.WriteTo(p, std::cout);
+  } else if (auto written = text.WriteTo(p, std::cout); !written.ok()) {
+    PrintError(fmt::format("cannot write the plan: {}", written.message()));
+    return kExitError;
   }
   std::cout.flush();
   if (!std::cout) return kExitError;
@@ -275,7 +282,7 @@ int RunPlan(const PlanOptions& o) {
   }
 
   const bool baseline = !o.baseline.empty() || at_ref.has_value();
-  return WritePlan(o, *manifests, snapshot, now, baseline);
+  return WritePlan(o, *manifests, std::move(snapshot), now, baseline);
 }
 
 }  // namespace

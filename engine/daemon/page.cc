@@ -86,7 +86,7 @@ std::string RolloutSection(const plan::RolloutPlan& r, const PageModel& m, core:
   std::string out = fmt::format("<section class=\"rollout\" id=\"{}\"><h2>{}</h2>", name,
                                 link ? fmt::format("<a href=\"/rollouts/{}\">{}</a>", name, name) : name);
   out += fmt::format("<div class=\"meta\">product {} · firmware {} · {}:{}{}</div>", HtmlEscape(r.product_key),
-                     HtmlEscape(r.firmware_id), HtmlEscape(r.position.file), r.position.line,
+                     HtmlEscape(r.firmware_id), HtmlEscape(r.position.file.str()), r.position.line,
                      r.paused ? " · <strong>paused</strong>" : "");
   for (const auto& c : r.conflicts) {
     out += fmt::format("<div class=\"conflict\">conflict with {}: {}</div>", HtmlEscape(c.rollout),

@@ -37,7 +37,7 @@ using Entries = std::map<std::string, Entry>;
 // path (then failed() is true). Document readers derive from it.
 class FieldReader {
  public:
-  FieldReader(const std::string& file, std::vector<Diagnostic>& errors) : file_(file), errors_(errors) {}
+  FieldReader(const FileName& file, std::vector<Diagnostic>& errors) : file_(file), errors_(errors) {}
 
   bool failed() const { return failed_; }
 
@@ -285,7 +285,7 @@ class FieldReader {
   }
 
  protected:
-  const std::string& file_;
+  const FileName& file_;  // shared by every position read
   std::vector<Diagnostic>& errors_;
   bool failed_ = false;
 };

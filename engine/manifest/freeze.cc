@@ -83,7 +83,7 @@ bool IsFreeze(const Node& doc) {
   return kind.IsScalar() && kind.Scalar() == "Freeze";
 }
 
-std::optional<Freeze> ReadFreeze(const Node& doc, const std::string& file, std::vector<core::Diagnostic>& errors) {
+std::optional<Freeze> ReadFreeze(const Node& doc, const FileName& file, std::vector<core::Diagnostic>& errors) {
   FreezeReader reader(file, errors);
   return reader.Read(doc);
 }

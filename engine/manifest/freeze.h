@@ -16,6 +16,6 @@ namespace otaroll::manifest {
 bool IsFreeze(const Node& doc);
 
 // The freeze, or nullopt with every problem in `errors`.
-std::optional<Freeze> ReadFreeze(const Node& doc, const std::string& file, std::vector<core::Diagnostic>& errors);
+std::optional<Freeze> ReadFreeze(const Node& doc, const FileName& file, std::vector<core::Diagnostic>& errors);
 
 }  // namespace otaroll::manifest

@@ -51,7 +51,12 @@ class DocReader : public FieldReader {
             "a mapping of job options")) {
       return;
     }
-    for (const auto& [key, entry] : m) up.positions[key] = PositionOf(MarkOf(entry));
+    auto place = [&](const Entry& x) {
+      const Position at = PositionOf(MarkOf(x));
+      return Upgrade::Place{at.line, at.column};
+    };
+    if (auto* x = Find(m, "retryIntervalMinutes")) up.retry_interval_at = place(*x);
+    if (auto* x = Find(m, "timeoutMinutes")) up.timeout_at = place(*x);
     if (auto* x = Find(m, "retryIntervalMinutes")) {
       up.retry_interval_minutes = OneOfInts(*x, Join(path, "retryIntervalMinutes"), {0, 10, 30, 60, 1440});
     }
@@ -322,11 +327,12 @@ class DocReader : public FieldReader {
     const std::string own_path = at_spec ? "spec.upgrade" : stage_path + ".upgrade";
     const char* rule = "the retry interval must be below the timeout";
     if (own.timeout_minutes) {
-      Report(own.positions.at("timeoutMinutes"), own_path + ".timeoutMinutes",
+      Report(Position{file_, own.timeout_at.line, own.timeout_at.column}, own_path + ".timeoutMinutes",
              fmt::format("{} is not above retryIntervalMinutes {} ({}.retryIntervalMinutes); {}", *timeout, *interval,
                          own.retry_interval_minutes ? own_path : "spec.upgrade", rule));
     } else {
-      Report(own.positions.at("retryIntervalMinutes"), own_path + ".retryIntervalMinutes",
+      Report(Position{file_, own.retry_interval_at.line, own.retry_interval_at.column},
+             own_path + ".retryIntervalMinutes",
              fmt::format("{} is not below timeoutMinutes {} (spec.upgrade.timeoutMinutes); {}", *interval, *timeout,
                          rule));
     }
@@ -449,7 +455,7 @@ class DocReader : public FieldReader {
                               Quote(stage.name), it->second));
             }
           }
-          if (!stage.upgrade.positions.empty()) CheckRetryWithinTimeout(r, path, stage.upgrade);
+          CheckRetryWithinTimeout(r, path, stage.upgrade);
           r.stages.push_back(std::move(stage));
         }
       }
@@ -480,15 +486,16 @@ void ParseText(std::string_view text, const std::string& display_name, Documents
     errors.push_back(DiagnosticAt(PositionOf(display_name, problem->mark), "", problem->message));
     return;
   }
+  const FileName shown(display_name);  // one copy for every position of the file
   for (const Node& doc : yaml.documents) {
     if (doc.IsNull()) continue;  // an empty document (e.g. a trailing ---)
     size_t before = errors.size();
     if (!CheckTags(doc, display_name, errors) || errors.size() != before) continue;
     if (IsFreeze(doc)) {
-      if (auto f = ReadFreeze(doc, display_name, errors)) out.freezes.push_back(std::move(*f));
+      if (auto f = ReadFreeze(doc, shown, errors)) out.freezes.push_back(std::move(*f));
       continue;
     }
-    DocReader reader(display_name, errors);
+    DocReader reader(shown, errors);
     if (auto r = reader.Read(doc)) out.rollouts.push_back(std::move(*r));
   }
 }
@@ -528,14 +535,15 @@ void FinishSet(Documents docs, LoadResult& result) {
     }
     i = j - 1;
   }
-  // Sized exactly: a large tree's model is most of what plan holds.
+  // Sized exactly, and each document let go as it is moved: a large tree's
+  // model is most of what plan holds.
   result.set.rollouts.reserve(docs.rollouts.size() - dropped_rollouts.size());
   result.set.freezes.reserve(docs.freezes.size() - dropped_freezes.size());
-  for (size_t i = 0; i < docs.rollouts.size(); ++i) {
-    if (!dropped_rollouts.count(i)) result.set.rollouts.push_back(std::move(docs.rollouts[i]));
+  for (size_t i = 0; !docs.rollouts.empty(); ++i, docs.rollouts.pop_front()) {
+    if (!dropped_rollouts.count(i)) result.set.rollouts.push_back(std::move(docs.rollouts.front()));
   }
-  for (size_t i = 0; i < docs.freezes.size(); ++i) {
-    if (!dropped_freezes.count(i)) result.set.freezes.push_back(std::move(docs.freezes[i]));
+  for (size_t i = 0; !docs.freezes.empty(); ++i, docs.freezes.pop_front()) {
+    if (!dropped_freezes.count(i)) result.set.freezes.push_back(std::move(docs.freezes.front()));
   }
   std::sort(result.set.rollouts.begin(), result.set.rollouts.end(),
             [](const Rollout& a, const Rollout& b) { return a.name < b.name; });

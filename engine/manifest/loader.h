@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <string>
 #include <string_view>
@@ -73,10 +74,12 @@ bool IsManifestPath(const std::string& relative);
 // "larger than 4 MiB, the limit for one manifest file; …" for `display_name`.
 core::Diagnostic FileTooLarge(const std::string& display_name);
 
-// The documents of one or more files, before the cross-file rules.
+// The documents of one or more files, before the cross-file rules. Deques:
+// they grow without copying and are moved into the set a document at a
+// time (FinishSet), so a large tree's model is never held twice.
 struct Documents {
-  std::vector<Rollout> rollouts;
-  std::vector<Freeze> freezes;
+  std::deque<Rollout> rollouts;
+  std::deque<Freeze> freezes;
 };
 
 // Parses one file's text. display_name is used in positions and diagnostics.

@@ -4,6 +4,11 @@
 
 namespace otaroll::manifest {
 
+const std::string& FileName::str() const {
+  static const std::string kNone;
+  return name_ ? *name_ : kNone;
+}
+
 const Rollout* ManifestSet::Find(const std::string& name) const {
   auto it = std::lower_bound(rollouts.begin(), rollouts.end(), name,
                              [](const Rollout& r, const std::string& n) { return r.name < n; });

@@ -2,8 +2,12 @@
 // written so later layers can point users at it.
 #pragma once
 
+#include <fmt/format.h>
+
 #include <map>
+#include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -11,10 +15,29 @@
 
 namespace otaroll::manifest {
 
+// A file's name as shown to users: DIR joined with the path below DIR. One
+// copy per file, shared by every position in it (a large tree has tens of
+// thousands of positions in a few thousand files).
+class FileName {
+ public:
+  FileName() = default;
+  FileName(std::string name)  // NOLINT(google-explicit-constructor): a name is a name
+      : name_(std::make_shared<const std::string>(std::move(name))) {}
+  FileName(const char* name) : FileName(std::string(name)) {}  // NOLINT(google-explicit-constructor)
+  const std::string& str() const;
+  operator const std::string&() const { return str(); }  // NOLINT(google-explicit-constructor)
+  friend bool operator==(const FileName& a, const FileName& b) { return a.str() == b.str(); }
+  friend bool operator<(const FileName& a, const FileName& b) { return a.str() < b.str(); }
+  friend std::ostream& operator<<(std::ostream& out, const FileName& f) { return out << f.str(); }
+
+ private:
+  std::shared_ptr<const std::string> name_;
+};
+
 struct Position {
-  std::string file;  // as shown to users: DIR joined with the path below DIR
-  int line = 0;      // 1-based
-  int column = 0;    // 1-based
+  FileName file;
+  int line = 0;    // 1-based
+  int column = 0;  // 1-based
 };
 
 enum class Target { kGray, kGroup, kSpecific, kAll };
@@ -27,8 +50,13 @@ struct Upgrade {
   std::optional<bool> need_push;
   std::optional<bool> need_confirm;
   std::optional<std::string> download_protocol;
-  // Where each option was written (for errors about resolved combinations).
-  std::map<std::string, Position> positions;  // key: manifest key, e.g. "retryCount"
+  // Where, in the document's file, the two options whose combination is
+  // checked were written (the retry interval must be below the timeout);
+  // 0 when not written.
+  struct Place {
+    int line = 0, column = 0;
+  };
+  Place retry_interval_at, timeout_at;
 };
 
 struct Health {
@@ -114,3 +142,10 @@ struct ManifestSet {
 const char* TargetName(Target t);  // "GRAY", "GROUP", "SPECIFIC", "ALL"
 
 }  // namespace otaroll::manifest
+
+template <>
+struct fmt::formatter<otaroll::manifest::FileName> : fmt::formatter<std::string_view> {
+  auto format(const otaroll::manifest::FileName& f, fmt::format_context& ctx) const {
+    return fmt::formatter<std::string_view>::format(f.str(), ctx);
+  }
+};

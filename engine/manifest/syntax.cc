@@ -175,7 +175,7 @@ class Builder : public YAML::EventHandler {
 
 }  // namespace
 
-Position PositionOf(const std::string& file, const YAML::Mark& mark) {
+Position PositionOf(const FileName& file, const YAML::Mark& mark) {
   if (mark.is_null()) return Position{file, 0, 0};
   return Position{file, mark.line + 1, mark.column + 1};
 }

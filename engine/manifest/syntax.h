@@ -18,7 +18,7 @@ namespace otaroll::manifest {
 
 // yaml-cpp's 0-based mark as the 1-based place users see; line and column
 // 0 for a null mark (the whole file).
-Position PositionOf(const std::string& file, const YAML::Mark& mark);
+Position PositionOf(const FileName& file, const YAML::Mark& mark);
 // A diagnostic at `p`.
 core::Diagnostic DiagnosticAt(const Position& p, std::string field, std::string message);
 

@@ -267,15 +267,15 @@ void Parse(const Files& files, const std::map<std::string, std::string>& texts, 
       }
     }
   });
-  Documents rollouts;
-  size_t count = 0;
-  for (const Share& share : shares) count += share.docs.rollouts.size();
-  rollouts.rollouts.reserve(count);
+  Documents rollouts;  // each share's documents moved over one at a time
   for (Share& share : shares) {
-    for (auto& r : share.docs.rollouts) rollouts.rollouts.push_back(std::move(r));
-    for (auto& f : share.docs.freezes) rollouts.freezes.push_back(std::move(f));
+    for (; !share.docs.rollouts.empty(); share.docs.rollouts.pop_front()) {
+      rollouts.rollouts.push_back(std::move(share.docs.rollouts.front()));
+    }
+    for (; !share.docs.freezes.empty(); share.docs.freezes.pop_front()) {
+      rollouts.freezes.push_back(std::move(share.docs.freezes.front()));
+    }
     for (auto& e : share.errors) result.errors.push_back(std::move(e));
-    share.docs = Documents();
   }
   result.set.files = files.size();
   FinishSet(std::move(rollouts), result);

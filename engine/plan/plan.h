@@ -145,21 +145,30 @@ struct Plan {
 // outlive it and not change.
 class Resolved {
  public:
-  // kHashes lets every stage's parameters go once hashed (specs() keep
-  // hash and part count, their params are null): for one plan of a large
-  // tree, which BuildEach resolves again a batch at a time.
+  // kHashes keeps only every stage's hash and part count, in one flat
+  // table (no specs() then): for one plan of a large tree, which BuildEach
+  // resolves again a batch at a time.
   enum class Keep { kParams, kHashes };
   explicit Resolved(const manifest::ManifestSet& manifests, Keep keep = Keep::kParams);
   const manifest::ManifestSet& manifests() const { return manifests_; }
-  // The specs of manifests().rollouts[rollout]'s stages, in order.
+  // Keep::kParams only: the specs of manifests().rollouts[rollout]'s
+  // stages, in order.
   const std::vector<spec::StageSpec>& specs(size_t rollout) const { return specs_[rollout]; }
+  // Either way: the hash (hex) of stage `stage` of that rollout, and the
+  // jobs it needs.
+  std::string hash(size_t rollout, size_t stage) const;
+  size_t parts(size_t rollout, size_t stage) const;
   const std::string& digest() const { return digest_; }
   // Keep::kParams: specs() hold their parameters (else only hashes).
   bool has_params() const { return keep_ == Keep::kParams; }
 
  private:
   const manifest::ManifestSet& manifests_;
-  std::vector<std::vector<spec::StageSpec>> specs_;
+  std::vector<std::vector<spec::StageSpec>> specs_;  // kParams
+  // kHashes: rollout i's stages are entries first_[i] .. first_[i + 1] - 1.
+  std::vector<size_t> first_;
+  std::vector<std::array<char, 64>> hashes_;
+  std::vector<uint32_t> parts_;
   std::string digest_;
   Keep keep_;
 };
@@ -172,6 +181,12 @@ Plan Build(const Resolved& resolved, const state::Snapshot& state, core::Time no
 Plan BuildEach(const Resolved& resolved, const state::Snapshot& state, core::Time now,
                const std::function<void(RolloutPlan&&)>& each);
 Plan Build(const manifest::ManifestSet& manifests, const state::Snapshot& state, core::Time now);
+
+// The planner reads an attempt's request only for a replace's changes: a
+// created job of an older spec of a stage in the manifests. A plan of a
+// large state lets go of every other request once the manifests are
+// resolved (they are most of a snapshot's text); the plan is the same.
+void LetGoOfUnreadRequests(const Resolved& resolved, state::Snapshot* snapshot);
 
 // --baseline: every stage of the baseline tree as a created job (created at
 // the epoch, so soak gates on it are open; no observations).

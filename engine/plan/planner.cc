@@ -44,7 +44,7 @@ struct StageFacts {
 class Planner {
  public:
   Planner(const state::Snapshot& state, core::Time now, const std::vector<manifest::Freeze>& freezes)
-      : state_(state), now_(now), freezes_(freezes), by_stage_(state::IndexByStage(state)) {}
+      : state_(state), now_(now), freezes_(freezes), by_stage_(state) {}
 
   RolloutPlan PlanRollout(const manifest::Rollout& r, const std::vector<spec::StageSpec>& specs,
                           std::vector<Conflict> conflicts) const {
@@ -65,8 +65,8 @@ class Planner {
     const manifest::ManifestSet& set = resolved.manifests();
     std::map<std::string, std::vector<Conflict>> out;
     for (const auto& [a, b] : OverlappingPairs(set)) {
-      const Progress pa = ProgressOf(*a, resolved.specs(static_cast<size_t>(a - set.rollouts.data())));
-      const Progress pb = ProgressOf(*b, resolved.specs(static_cast<size_t>(b - set.rollouts.data())));
+      const Progress pa = ProgressOf(*a, resolved, static_cast<size_t>(a - set.rollouts.data()));
+      const Progress pb = ProgressOf(*b, resolved, static_cast<size_t>(b - set.rollouts.data()));
       // By first-stage creation, else by name (a's is the smaller).
       const bool a_first = pa.first_created && pb.first_created ? *pa.first_created <= *pb.first_created
                                                                 : pa.first_created || !pb.first_created;
@@ -86,15 +86,15 @@ class Planner {
 
   std::vector<Orphan> Orphans(const manifest::ManifestSet& manifests) const {
     std::vector<Orphan> out;
-    for (const auto& [key, attempts] : by_stage_) {
-      const manifest::Rollout* r = manifests.Find(key.first);
-      const std::string& stage_name = key.second;  // clang 14 cannot capture a structured binding
+    for (const state::StageAttempts attempts : by_stage_.Stages()) {
+      const std::string& rollout = attempts.front()->rollout;
+      const std::string& stage_name = attempts.front()->stage;
+      const manifest::Rollout* r = manifests.Find(rollout);
       bool known = r && std::any_of(r->stages.begin(), r->stages.end(),
                                     [&](const manifest::Stage& s) { return s.name == stage_name; });
       if (known) continue;
       for (const Attempt* a : attempts) {
-        if (Active(*a) && a->status != AttemptStatus::kFailed)
-          out.push_back(Orphan{key.first, key.second, ToJobRef(*a)});
+        if (Active(*a) && a->status != AttemptStatus::kFailed) out.push_back(Orphan{rollout, stage_name, ToJobRef(*a)});
       }
     }
     return out;
@@ -118,22 +118,20 @@ class Planner {
     return seen.Count("CONFIRM") + seen.Count("QUEUED") + seen.Count("NOTIFIED") + seen.Count("IN_PROGRESS") == 0;
   }
 
-  Progress ProgressOf(const manifest::Rollout& r, const std::vector<spec::StageSpec>& specs) const {
-    static const std::vector<const Attempt*> kNone;
+  Progress ProgressOf(const manifest::Rollout& r, const Resolved& resolved, size_t index) const {
     Progress p;
     bool all_created = true;
     for (size_t i = 0; i < r.stages.size(); ++i) {
-      auto found = by_stage_.find({r.name, r.stages[i].name});
-      const auto& attempts = found == by_stage_.end() ? kNone : found->second;
+      const state::StageAttempts attempts = by_stage_.Of(r.name, r.stages[i].name);
       for (const Attempt* a : attempts) {
         if (i == 0 && a->status == AttemptStatus::kCreated && a->job_created_at &&
             (!p.first_created || *a->job_created_at < *p.first_created)) {
           p.first_created = a->job_created_at;
         }
       }
-      const auto created = state::CurrentParts(attempts, specs[i].hash,
+      const auto created = state::CurrentParts(attempts, resolved.hash(index, i),
                                                [](const Attempt& a) { return a.status == AttemptStatus::kCreated; });
-      if (created.size() < specs[i].part_count()) all_created = false;
+      if (created.size() < resolved.parts(index, i)) all_created = false;
       for (const auto& [part, a] : created) {
         if (!JobFinished(*a)) p.unfinished_jobs.push_back(a->job_id);
       }
@@ -154,9 +152,7 @@ class Planner {
     p.params = spec.params;
     p.position = stage.position;
 
-    static const std::vector<const Attempt*> kNone;
-    auto found = by_stage_.find({r.name, stage.name});
-    const auto& attempts = found == by_stage_.end() ? kNone : found->second;
+    const state::StageAttempts attempts = by_stage_.Of(r.name, stage.name);
     for (const Attempt* a : attempts) p.jobs.push_back(ToJobRef(*a));
 
     // The current spec's attempts, the newest per part.
@@ -443,30 +439,53 @@ Resolved::Resolved(const manifest::ManifestSet& manifests, Keep keep) : manifest
   // each thread a contiguous share written in place, so the result is one
   // thread's.
   constexpr size_t kParallelFrom = 256;
-  specs_.resize(manifests.rollouts.size());
-  std::vector<std::string> digest_items(manifests.rollouts.size());
-  core::ForEachShare(specs_.size(), kParallelFrom, [&](size_t, size_t from, size_t to) {
+  const size_t n = manifests.rollouts.size();
+  if (keep == Keep::kParams) {
+    specs_.resize(n);
+  } else {
+    first_.resize(n + 1, 0);
+    for (size_t i = 0; i < n; ++i) first_[i + 1] = first_[i] + manifests.rollouts[i].stages.size();
+    hashes_.resize(first_[n]);
+    parts_.resize(first_[n]);
+  }
+  std::vector<std::string> digest_items(n);
+  core::ForEachShare(n, kParallelFrom, [&](size_t, size_t from, size_t to) {
+    std::vector<spec::StageSpec> specs;
     for (size_t i = from; i < to; ++i) {
       const manifest::Rollout& r = manifests.rollouts[i];
-      specs_[i].reserve(r.stages.size());
-      for (const manifest::Stage& stage : r.stages) specs_[i].push_back(spec::Resolve(r, stage));
-      digest_items[i] = DigestItem(r, specs_[i]).dump();
-      if (keep == Keep::kHashes) {
-        for (spec::StageSpec& spec : specs_[i]) {
-          spec.params.reset();
-          spec.split = {};
-        }
+      specs.clear();
+      for (const manifest::Stage& stage : r.stages) specs.push_back(spec::Resolve(r, stage));
+      digest_items[i] = DigestItem(r, specs).dump();
+      if (keep == Keep::kParams) {
+        specs_[i] = std::move(specs);
+        continue;
+      }
+      for (size_t j = 0; j < specs.size(); ++j) {
+        std::copy_n(specs[j].hash.begin(), hashes_[first_[i] + j].size(), hashes_[first_[i] + j].begin());
+        parts_[first_[i] + j] = static_cast<uint32_t>(specs[j].part_count());
       }
     }
   });
   digest_ = ManifestDigest(manifests, digest_items);
 }
 
+std::string Resolved::hash(size_t rollout, size_t stage) const {
+  if (keep_ == Keep::kParams) return specs_[rollout][stage].hash;
+  const std::array<char, 64>& h = hashes_[first_[rollout] + stage];
+  return std::string(h.data(), h.size());
+}
+
+size_t Resolved::parts(size_t rollout, size_t stage) const {
+  if (keep_ == Keep::kParams) return specs_[rollout][stage].part_count();
+  return parts_[first_[rollout] + stage];
+}
+
 namespace {
 
 // How many rollouts BuildEach plans before handing them on: enough for
-// every core to have a share, few enough that their plans stay small.
-constexpr size_t kRolloutsAtOnce = 1024;
+// every core to have a share, few enough that their plans and parameters
+// stay small (a batch of 1,024 held 4 MB more at plan's peak).
+constexpr size_t kRolloutsAtOnce = 256;
 
 }  // namespace
 
@@ -485,7 +504,7 @@ Plan BuildEach(const Resolved& resolved, const state::Snapshot& state, core::Tim
   // Rollouts plan independently (the planner is const; conflicts are known
   // first): a batch at a time, each batch on every core, each rollout into
   // its own slot; then handed on in order.
-  constexpr size_t kParallelFrom = 256;
+  constexpr size_t kParallelFrom = 128;
   std::vector<RolloutPlan> batch;
   for (size_t first = 0; first < manifests.rollouts.size(); first += kRolloutsAtOnce) {
     batch.assign(std::min(kRolloutsAtOnce, manifests.rollouts.size() - first), RolloutPlan{});
@@ -494,11 +513,13 @@ Plan BuildEach(const Resolved& resolved, const state::Snapshot& state, core::Tim
       for (size_t k = from; k < to; ++k) {
         const size_t i = first + k;
         const manifest::Rollout& r = manifests.rollouts[i];
-        const std::vector<spec::StageSpec>* specs = &resolved.specs(i);
-        if (!resolved.has_params()) {
+        const std::vector<spec::StageSpec>* specs = &again;
+        if (resolved.has_params()) {
+          specs = &resolved.specs(i);
+        } else {
           again.clear();
-          for (size_t j = 0; j < r.stages.size(); ++j) again.push_back(spec::Resolve(r, r.stages[j], (*specs)[j].hash));
-          specs = &again;
+          for (size_t j = 0; j < r.stages.size(); ++j)
+            again.push_back(spec::Resolve(r, r.stages[j], resolved.hash(i, j)));
         }
         auto mine = conflicts.find(r.name);
         batch[k] = planner.PlanRollout(r, *specs, mine == conflicts.end() ? std::vector<Conflict>{} : mine->second);
@@ -524,6 +545,20 @@ Plan Build(const Resolved& resolved, const state::Snapshot& state, core::Time no
 
 Plan Build(const manifest::ManifestSet& manifests, const state::Snapshot& state, core::Time now) {
   return Build(Resolved(manifests), state, now);
+}
+
+void LetGoOfUnreadRequests(const Resolved& resolved, state::Snapshot* snapshot) {
+  const manifest::ManifestSet& manifests = resolved.manifests();
+  for (Attempt& a : snapshot->attempts) {
+    bool read = false;  // a created job of an older spec of a stage in the manifests (a replace's changes)
+    if (const manifest::Rollout* r = a.status == AttemptStatus::kCreated ? manifests.Find(a.rollout) : nullptr) {
+      const size_t index = static_cast<size_t>(r - manifests.rollouts.data());
+      for (size_t j = 0; j < r->stages.size(); ++j) {
+        if (r->stages[j].name == a.stage) read = resolved.hash(index, j) != a.spec_hash;
+      }
+    }
+    if (!read) std::string().swap(a.request);
+  }
 }
 
 state::Snapshot SnapshotFromBaseline(const manifest::ManifestSet& baseline, const std::string& source) {

@@ -99,7 +99,7 @@ OJson StageJson(const StagePlan& st) {
   } else {
     o["health"] = nullptr;
   }
-  o["file"] = st.position.file;
+  o["file"] = st.position.file.str();
   o["line"] = st.position.line;
   o["column"] = st.position.column;
   return o;
@@ -128,7 +128,7 @@ void DumpNested(const OJson& value, size_t by, std::ostream& out) {
 OJson RolloutJson(const plan::RolloutPlan& r) {
   OJson o = OJson::object();
   o["name"] = r.name;
-  o["file"] = r.position.file;
+  o["file"] = r.position.file.str();
   o["line"] = r.position.line;
   o["column"] = r.position.column;
   o["product_key"] = r.product_key;

@@ -243,7 +243,7 @@ void TextRollout(const RolloutPlan& r, const Painter& paint, std::string& out) {
     return;
   }
   out += fmt::format("{}  ({}:{}:{})  product {}, firmware {}{}\n", paint("1", "rollout " + r.name),
-                     Clean(r.position.file), r.position.line, r.position.column, Clean(r.product_key),
+                     Clean(r.position.file.str()), r.position.line, r.position.column, Clean(r.product_key),
                      Clean(r.firmware_id), r.paused ? ", paused" : "");
   conflicts();
   size_t name_w = 0, target_w = 0;
@@ -298,7 +298,7 @@ std::string Esc(std::string_view s) {
 
 std::string MdTable(const RolloutPlan& r) {
   std::string out = fmt::format("\n**{}** · product {} · firmware {} · {}:{}:{}{}\n\n", Esc(r.name), Esc(r.product_key),
-                                Esc(r.firmware_id), Esc(r.position.file), r.position.line, r.position.column,
+                                Esc(r.firmware_id), Esc(r.position.file.str()), r.position.line, r.position.column,
                                 r.paused ? " · **paused**" : "");
   for (const auto& c : r.conflicts) out += "⚠ conflict: " + Esc(ConflictText(c)) + "\n\n";
   out += "| stage | action | target | details |\n|---|---|---|---|\n";
@@ -360,6 +360,15 @@ void TextWriter::Add(const RolloutPlan& rollout) {
     overflow_ = true;
     rollouts_ = std::string();
   }
+  if (spill_ && rollouts_.size() >= chunk_) {
+    if (status_.ok()) status_ = spill_->Write(rollouts_);
+    rollouts_.clear();
+  }
+}
+
+void TextWriter::SpillTo(core::Spill spill, size_t chunk) {
+  spill_.emplace(std::move(spill));
+  chunk_ = chunk;
 }
 
 std::string TextWriter::Head(const Plan& rest) const {
@@ -386,8 +395,14 @@ std::string TextWriter::Finish(const Plan& rest) const {
   return Head(rest) + rollouts_ + Tail(rest);
 }
 
-void TextWriter::WriteTo(const Plan& rest, std::ostream& out) const {
-  out << Head(rest) << rollouts_ << Tail(rest);
+core::Status TextWriter::WriteTo(const Plan& rest, std::ostream& out) {
+  if (!status_.ok()) return status_;
+  out << Head(rest);
+  if (spill_) {
+    if (core::Status copied = spill_->CopyTo(out); !copied.ok()) return copied;
+  }
+  out << rollouts_ << Tail(rest);
+  return core::Status::Ok();
 }
 
 std::string Text(const Plan& plan, const TextOptions& options) {

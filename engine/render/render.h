@@ -5,6 +5,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -43,18 +44,25 @@ class TextWriter {
   void Add(const plan::RolloutPlan& rollout);
   bool overflowed() const { return overflow_; }
   std::string Finish(const plan::Plan& rest) const;
-  // The same text written to `out`, its rollouts not copied again (a large
-  // plan's text is megabytes, written when the whole plan is still held).
-  void WriteTo(const plan::Plan& rest, std::ostream& out) const;
+  // From now on the rollouts' text goes to `spill` (a nameless temporary
+  // file) whenever `chunk` bytes of it are made, instead of being held: a
+  // large plan's text is megabytes. Finish() is for a writer without one.
+  void SpillTo(core::Spill spill, size_t chunk = size_t{1} << 18);
+  // The same text written to `out`, its rollouts not copied again.
+  // Writing to the spill failed, or reading it back did: that error.
+  core::Status WriteTo(const plan::Plan& rest, std::ostream& out);
 
  private:
   std::string Head(const plan::Plan& rest) const;  // counts, state, time
   std::string Tail(const plan::Plan& rest) const;  // orphans
   TextOptions options_;
   size_t keep_up_to_;
-  std::string rollouts_;
+  std::string rollouts_;  // made and not spilled yet
   size_t count_ = 0;
   bool overflow_ = false;
+  std::optional<core::Spill> spill_;
+  size_t chunk_ = 0;
+  core::Status status_ = core::Status::Ok();
 };
 
 // JSON: the counts come first in the document, so the writer is made with
@@ -78,7 +86,7 @@ class JsonWriter {
 // document once the counts are known, as often as asked.
 class JsonSpool {
  public:
-  explicit JsonSpool(core::Spill spill, size_t batch = 512);
+  explicit JsonSpool(core::Spill spill, size_t batch = 256);
   void Add(plan::RolloutPlan&& rollout);
   // Writing to the spill fails, or reading it back does: that error.
   core::Status WriteTo(const plan::Plan& rest, std::ostream& out);

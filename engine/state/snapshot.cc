@@ -1,5 +1,8 @@
 #include "state/snapshot.h"
 
+#include <algorithm>
+#include <tuple>
+
 namespace otaroll::state {
 
 namespace {
@@ -40,14 +43,49 @@ bool Live(const Attempt& a) {
   return Unresolved(a) || a.status == AttemptStatus::kCreated;
 }
 
-AttemptsByStage IndexByStage(const Snapshot& snapshot) {
-  AttemptsByStage out;
-  for (const Attempt& a : snapshot.attempts) out[{a.rollout, a.stage}].push_back(&a);
+namespace {
+
+bool StageBefore(const Attempt* a, const Attempt* b) {
+  if (int c = a->rollout.compare(b->rollout); c != 0) return c < 0;
+  if (int c = a->stage.compare(b->stage); c != 0) return c < 0;
+  return a->id < b->id;
+}
+
+bool SameStage(const Attempt* a, const Attempt* b) {
+  return a->rollout == b->rollout && a->stage == b->stage;
+}
+
+}  // namespace
+
+AttemptsByStage::AttemptsByStage(const Snapshot& snapshot) {
+  sorted_.reserve(snapshot.attempts.size());
+  for (const Attempt& a : snapshot.attempts) sorted_.push_back(&a);
+  std::sort(sorted_.begin(), sorted_.end(), StageBefore);
+}
+
+StageAttempts AttemptsByStage::Of(const std::string& rollout, const std::string& stage) const {
+  auto key = [](const Attempt* a) { return std::tie(a->rollout, a->stage); };
+  const auto wanted = std::tie(rollout, stage);
+  auto first = std::lower_bound(sorted_.begin(), sorted_.end(), wanted,
+                                [&](const Attempt* a, const auto& w) { return key(a) < w; });
+  auto last =
+      std::upper_bound(first, sorted_.end(), wanted, [&](const auto& w, const Attempt* a) { return w < key(a); });
+  return StageAttempts(sorted_.data() + (first - sorted_.begin()), static_cast<size_t>(last - first));
+}
+
+std::vector<StageAttempts> AttemptsByStage::Stages() const {
+  std::vector<StageAttempts> out;
+  for (size_t i = 0; i < sorted_.size();) {
+    size_t j = i + 1;
+    while (j < sorted_.size() && SameStage(sorted_[i], sorted_[j])) ++j;
+    out.emplace_back(sorted_.data() + i, j - i);
+    i = j;
+  }
   return out;
 }
 
-std::map<int, const Attempt*> CurrentParts(const std::vector<const Attempt*>& stage_attempts,
-                                           const std::string& spec_hash, bool (*keep)(const Attempt&)) {
+std::map<int, const Attempt*> CurrentParts(StageAttempts stage_attempts, const std::string& spec_hash,
+                                           bool (*keep)(const Attempt&)) {
   std::map<int, const Attempt*> out;
   for (const Attempt* a : stage_attempts) {
     if (a->spec_hash == spec_hash && (keep == nullptr || keep(*a))) out[a->part] = a;  // later ids win
@@ -55,8 +93,7 @@ std::map<int, const Attempt*> CurrentParts(const std::vector<const Attempt*>& st
   return out;
 }
 
-std::vector<std::string> DuplicateJobs(const std::vector<const Attempt*>& stage_attempts,
-                                       const std::string& spec_hash) {
+std::vector<std::string> DuplicateJobs(StageAttempts stage_attempts, const std::string& spec_hash) {
   std::map<int, std::vector<std::string>> created;
   for (const Attempt* a : stage_attempts) {
     if (a->spec_hash == spec_hash && a->status == AttemptStatus::kCreated) created[a->part].push_back(a->job_id);

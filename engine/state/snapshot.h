@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -77,22 +78,36 @@ bool Active(const Attempt& a);
 // one per part and spec (the intent fence).
 bool Live(const Attempt& a);
 
+// One stage's attempts, ordered by id.
+using StageAttempts = std::span<const Attempt* const>;
+
 // Every stage's attempts, ordered by id, by (rollout, stage): built once per
-// snapshot, so that reading a stage's attempts is a lookup, not a scan.
-using StageKey = std::pair<std::string, std::string>;
-using AttemptsByStage = std::map<StageKey, std::vector<const Attempt*>>;
-AttemptsByStage IndexByStage(const Snapshot& snapshot);
+// snapshot, so that reading a stage's attempts is a lookup, not a scan. One
+// sorted array of pointers into the snapshot, which must outlive it (a
+// map of stages held megabytes more on a large state).
+class AttemptsByStage {
+ public:
+  explicit AttemptsByStage(const Snapshot& snapshot);
+  // The stage's attempts; empty when it has none.
+  StageAttempts Of(const std::string& rollout, const std::string& stage) const;
+  // Every stage that has attempts, in (rollout, stage) order: its first
+  // attempt names it.
+  std::vector<StageAttempts> Stages() const;
+
+ private:
+  std::vector<const Attempt*> sorted_;  // by (rollout, stage, id)
+};
 
 // The newest attempt of each part of spec `spec_hash` among `stage_attempts`
 // (one stage's, ordered by id) that `keep` accepts (every one when unset).
 // plan, apply and `otaroll status` all read a stage's parts through this.
-std::map<int, const Attempt*> CurrentParts(const std::vector<const Attempt*>& stage_attempts,
-                                           const std::string& spec_hash, bool (*keep)(const Attempt&) = nullptr);
+std::map<int, const Attempt*> CurrentParts(StageAttempts stage_attempts, const std::string& spec_hash,
+                                           bool (*keep)(const Attempt&) = nullptr);
 
 // Duplicates on the platform: the job ids of the created attempts of spec
 // `spec_hash` in every part that holds more than one (two otaroll processes
 // created the same stage), in the order of `stage_attempts`; empty normally.
 // `status` and `plan` both say so.
-std::vector<std::string> DuplicateJobs(const std::vector<const Attempt*>& stage_attempts, const std::string& spec_hash);
+std::vector<std::string> DuplicateJobs(StageAttempts stage_attempts, const std::string& spec_hash);
 
 }  // namespace otaroll::state

@@ -415,7 +415,7 @@ TEST(Planner, ALargeSetIsPlannedInParallelAsOneThreadWould) {
   EXPECT_GT(whole.summary.Count(Action::kReplace), 0);
   EXPECT_GT(whole.summary.Count(Action::kBlocked), 0);
   const nlohmann::json want = nlohmann::json::parse(render::Json(whole))["rollouts"];
-  for (int from = 0; from < 300; from += 100) {  // 100 < 256: planned on one thread
+  for (int from = 0; from < 300; from += 100) {  // 100 < 128: planned on one thread
     std::string before;
     for (int i = 0; i < from; ++i) before += rollout(i);
     std::string part(static_cast<size_t>(std::count(before.begin(), before.end(), '\n')), '\n');  // same positions
@@ -475,8 +475,11 @@ TEST(Planner, BuildEachHandsOnBuildsPlanFromHashesAlone) {
 
   const Plan want = plan::Build(full, snapshot, kNow);
   const plan::Resolved hashes(set, plan::Resolved::Keep::kHashes);
-  EXPECT_EQ(hashes.specs(0)[0].params, nullptr);
-  EXPECT_EQ(hashes.specs(0)[1].part_count(), 3u);  // r0000's vip: 450 devices
+  EXPECT_FALSE(hashes.has_params());
+  EXPECT_EQ(hashes.hash(0, 0), full.specs(0)[0].hash);
+  EXPECT_EQ(hashes.hash(2099, 1), full.specs(2099)[1].hash);
+  EXPECT_EQ(hashes.parts(0, 1), 3u);  // r0000's vip: 450 devices
+  EXPECT_EQ(hashes.parts(1, 1), 1u);
   EXPECT_EQ(hashes.digest(), full.digest());
   std::vector<plan::RolloutPlan> handed;
   Plan got = plan::BuildEach(hashes, snapshot, kNow, [&](plan::RolloutPlan&& r) { handed.push_back(std::move(r)); });
@@ -485,6 +488,18 @@ TEST(Planner, BuildEachHandsOnBuildsPlanFromHashesAlone) {
   EXPECT_GT(want.summary.Count(Action::kReplace), 0);
   EXPECT_EQ(want.orphans.size(), 1u);
   EXPECT_EQ(render::Json(got), render::Json(want));
+
+  // plan lets go of the requests it will not read: only the replaced jobs'
+  // (a created job of an older spec) stay, and the plan is the same.
+  plan::LetGoOfUnreadRequests(hashes, &snapshot);
+  size_t kept = 0;
+  for (const Attempt& a : snapshot.attempts) {
+    EXPECT_EQ(a.request.empty(), a.spec_hash != "older") << a.intent_id;
+    kept += a.request.empty() ? 0 : 1;
+  }
+  EXPECT_EQ(kept, 210u);
+  Plan again = plan::Build(full, snapshot, kNow);
+  EXPECT_EQ(render::Json(again), render::Json(want));
 }
 
 TEST(Planner, IsDeterministicAndDigestIgnoresCosmetics) {

@@ -200,8 +200,26 @@ TEST(Text, AWriterWrittenToAStreamIsTheWholeText) {
   TextWriter writer(TextOptions{true});
   for (const auto& r : p.rollouts) writer.Add(r);
   std::ostringstream out;
-  writer.WriteTo(p, out);
+  ASSERT_TRUE(writer.WriteTo(p, out).ok());
   EXPECT_EQ(out.str(), Text(p, TextOptions{true}));
+}
+
+// plan's text on a large tree: the rollouts' text goes to a temporary file
+// a chunk at a time (here every rollout or two) instead of being held; the
+// text written is the whole plan's, as often as asked.
+TEST(Text, AWriterThatSpillsItsRolloutsWritesTheWholeText) {
+  const plan::Plan p = FullPlan();
+  ASSERT_GE(p.rollouts.size(), 3u);
+  auto spill = core::Spill::Open();
+  ASSERT_TRUE(spill.ok()) << spill.status().message();
+  TextWriter writer(TextOptions{false});
+  writer.SpillTo(std::move(*spill), 100);
+  for (const auto& r : p.rollouts) writer.Add(r);
+  std::ostringstream once, twice;
+  ASSERT_TRUE(writer.WriteTo(p, once).ok());
+  ASSERT_TRUE(writer.WriteTo(p, twice).ok());
+  EXPECT_EQ(once.str(), Text(p, TextOptions{false}));
+  EXPECT_EQ(twice.str(), once.str());
 }
 
 // JSON spooled while the plan is made: rollouts made into text in batches
