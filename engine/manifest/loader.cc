@@ -535,9 +535,8 @@ void FinishSet(Documents docs, LoadResult& result) {
     }
     i = j - 1;
   }
-  // Sized exactly, and each document let go as it is moved: a large tree's
-  // model is most of what plan holds.
-  result.set.rollouts.reserve(docs.rollouts.size() - dropped_rollouts.size());
+  // Each document let go as it is moved: a large tree's model is most of
+  // what plan holds.
   result.set.freezes.reserve(docs.freezes.size() - dropped_freezes.size());
   for (size_t i = 0; !docs.rollouts.empty(); ++i, docs.rollouts.pop_front()) {
     if (!dropped_rollouts.count(i)) result.set.rollouts.push_back(std::move(docs.rollouts.front()));

@@ -9,10 +9,16 @@ const std::string& FileName::str() const {
   return name_ ? *name_ : kNone;
 }
 
-const Rollout* ManifestSet::Find(const std::string& name) const {
+std::optional<size_t> ManifestSet::FindIndex(const std::string& name) const {
   auto it = std::lower_bound(rollouts.begin(), rollouts.end(), name,
                              [](const Rollout& r, const std::string& n) { return r.name < n; });
-  return it != rollouts.end() && it->name == name ? &*it : nullptr;
+  if (it == rollouts.end() || it->name != name) return std::nullopt;
+  return static_cast<size_t>(it - rollouts.begin());
+}
+
+const Rollout* ManifestSet::Find(const std::string& name) const {
+  const std::optional<size_t> i = FindIndex(name);
+  return i ? &rollouts[*i] : nullptr;
 }
 
 bool Freeze::Matches(const Rollout& r) const {

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -130,13 +131,17 @@ struct Freeze {
   bool Matches(const Rollout& r) const;
 };
 
-// All rollouts and freezes of a tree, each sorted by name.
+// All rollouts and freezes of a tree, each sorted by name. Rollouts are a
+// deque: each its own allocation, so a large tree's documents become the
+// set without ever being held twice (FinishSet).
 struct ManifestSet {
-  std::vector<Rollout> rollouts;
+  std::deque<Rollout> rollouts;
   std::vector<Freeze> freezes;
   size_t files = 0;  // manifest files read
 
   const Rollout* Find(const std::string& name) const;
+  // Its place in `rollouts`.
+  std::optional<size_t> FindIndex(const std::string& name) const;
 };
 
 const char* TargetName(Target t);  // "GRAY", "GROUP", "SPECIFIC", "ALL"

@@ -94,7 +94,8 @@ class Walk {
         real_root_(std::move(real_root)),
         ignore_(std::move(ignore)) {}
 
-  std::vector<std::pair<std::string, fs::path>> files;
+  std::vector<std::pair<std::string, std::string>>
+      files;  // display name, path (no fs::path: its parts cost more than its text)
   std::vector<Diagnostic> errors;
 
   std::string Display(const fs::path& p) const {
@@ -182,7 +183,7 @@ class Walk {
             "than .yaml/.yml");
       return;
     }
-    files.emplace_back(std::move(shown), p);
+    files.emplace_back(std::move(shown), p.native());
     if (files.size() > kMaxFiles) {
       Error(root_, fmt::format("more than {} manifest files; split the tree", kMaxFiles));
     }
@@ -202,7 +203,8 @@ class Walk {
 
 // Reads one file, but never more than one byte past kMaxFileBytes (ParseText
 // reports a file that long); an error diagnostic when it cannot be read.
-std::optional<std::string> ReadFile(const std::string& display, const fs::path& path, std::vector<Diagnostic>& errors) {
+std::optional<std::string> ReadFile(const std::string& display, const std::string& path,
+                                    std::vector<Diagnostic>& errors) {
   auto fail = [&](std::string message) {
     errors.push_back(Diagnostic{display, 0, 0, "", std::move(message)});
     return std::nullopt;
@@ -222,7 +224,7 @@ std::optional<std::string> ReadFile(const std::string& display, const fs::path& 
 
 // The stat fields a file is known by (nullopt when it cannot be stat'ed:
 // then it is always read).
-std::optional<FileStamp> Stamp(const fs::path& path) {
+std::optional<FileStamp> Stamp(const std::string& path) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0) return std::nullopt;
   FileStamp s;
@@ -239,7 +241,7 @@ int64_t NowNs() {
       .count();
 }
 
-using Files = std::vector<std::pair<std::string, fs::path>>;  // display name, path
+using Files = std::vector<std::pair<std::string, std::string>>;  // display name, path
 
 // Below this many files one thread parses them all (a thread costs more
 // than it saves).
@@ -259,7 +261,7 @@ void Parse(const Files& files, const std::map<std::string, std::string>& texts, 
     Share& share = shares[s];
     for (size_t i = from; i < to; ++i) {
       const auto& [display, path] = files[i];
-      auto read = texts.find(path.native());
+      auto read = texts.find(path);
       if (read != texts.end()) {
         ParseText(read->second, display, share.docs, share.errors);
       } else if (auto text = ReadFile(display, path, share.errors)) {
@@ -297,7 +299,7 @@ LoadResult LoadCached(const Files& files, LoadResult result, TreeCache& cache) {
   for (size_t i = 0; i < files.size(); ++i) {
     const auto& [display, path] = files[i];
     std::optional<FileStamp>& stamp = stamps[i];
-    auto known = cache.files.find(path.native());
+    auto known = cache.files.find(path);
     if (stamp && known != cache.files.end() && known->second.trusted && *stamp == known->second) {
       stamp->sha256 = known->second.sha256;
       stamp->trusted = true;
@@ -315,7 +317,7 @@ LoadResult LoadCached(const Files& files, LoadResult result, TreeCache& cache) {
         stamp->sha256 = core::Sha256Hex(*text);
         stamp->trusted = now - stamp->mtime_ns > cache.racy_window_ns && now - stamp->ctime_ns > cache.racy_window_ns;
       }
-      texts.emplace(path.native(), std::move(*text));
+      texts.emplace(path, std::move(*text));
     }
     fmt::format_to(std::back_inserter(lines), "{}:{}:{}\n", display.size(), display,
                    stamp ? stamp->sha256 : std::string("?"));
@@ -324,7 +326,7 @@ LoadResult LoadCached(const Files& files, LoadResult result, TreeCache& cache) {
   if (!same_files) {                                               // else every cached stamp stands as it is
     std::map<std::string, FileStamp> now;
     for (size_t i = 0; i < files.size(); ++i) {
-      if (stamps[i]) now.emplace(files[i].second.native(), std::move(*stamps[i]));
+      if (stamps[i]) now.emplace(files[i].second, std::move(*stamps[i]));
     }
     cache.files = std::move(now);
   }

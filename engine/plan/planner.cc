@@ -65,8 +65,8 @@ class Planner {
     const manifest::ManifestSet& set = resolved.manifests();
     std::map<std::string, std::vector<Conflict>> out;
     for (const auto& [a, b] : OverlappingPairs(set)) {
-      const Progress pa = ProgressOf(*a, resolved, static_cast<size_t>(a - set.rollouts.data()));
-      const Progress pb = ProgressOf(*b, resolved, static_cast<size_t>(b - set.rollouts.data()));
+      const Progress pa = ProgressOf(*a, resolved, *set.FindIndex(a->name));
+      const Progress pb = ProgressOf(*b, resolved, *set.FindIndex(b->name));
       // By first-stage creation, else by name (a's is the smaller).
       const bool a_first = pa.first_created && pb.first_created ? *pa.first_created <= *pb.first_created
                                                                 : pa.first_created || !pb.first_created;
@@ -551,10 +551,11 @@ void LetGoOfUnreadRequests(const Resolved& resolved, state::Snapshot* snapshot) 
   const manifest::ManifestSet& manifests = resolved.manifests();
   for (Attempt& a : snapshot->attempts) {
     bool read = false;  // a created job of an older spec of a stage in the manifests (a replace's changes)
-    if (const manifest::Rollout* r = a.status == AttemptStatus::kCreated ? manifests.Find(a.rollout) : nullptr) {
-      const size_t index = static_cast<size_t>(r - manifests.rollouts.data());
-      for (size_t j = 0; j < r->stages.size(); ++j) {
-        if (r->stages[j].name == a.stage) read = resolved.hash(index, j) != a.spec_hash;
+    const auto index = a.status == AttemptStatus::kCreated ? manifests.FindIndex(a.rollout) : std::nullopt;
+    if (index) {
+      const manifest::Rollout& r = manifests.rollouts[*index];
+      for (size_t j = 0; j < r.stages.size(); ++j) {
+        if (r.stages[j].name == a.stage) read = resolved.hash(*index, j) != a.spec_hash;
       }
     }
     if (!read) std::string().swap(a.request);

@@ -246,6 +246,12 @@ TEST(Loader, RetryIntervalBelowTimeoutAcrossBlocks) {
   EXPECT_EQ(Errors(Replace(inherited, "gray: 10\n", "gray: 10\n      upgrade: {timeoutMinutes: 30}\n")),
             Lines{"m.yaml:12:33: spec.stages[0].upgrade.timeoutMinutes: 30 is not above retryIntervalMinutes 60 "
                   "(spec.upgrade.retryIntervalMinutes); the retry interval must be below the timeout"});
+  // The stage's interval conflicts with the inherited timeout: reported at the interval.
+  std::string timeout = Replace(kValid, "  stages:\n", "  upgrade: {timeoutMinutes: 30}\n  stages:\n");
+  EXPECT_EQ(
+      Errors(Replace(timeout, "gray: 10\n", "gray: 10\n      upgrade: {retryCount: 1, retryIntervalMinutes: 60}\n")),
+      Lines{"m.yaml:12:54: spec.stages[0].upgrade.retryIntervalMinutes: 60 is not below timeoutMinutes 30 "
+            "(spec.upgrade.timeoutMinutes); the retry interval must be below the timeout"});
 }
 
 TEST(Loader, AllMustBeTrue) {

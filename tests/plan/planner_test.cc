@@ -406,8 +406,7 @@ TEST(Planner, ALargeSetIsPlannedInParallelAsOneThreadWould) {
   // The one-thread plans need the created canaries' real hashes.
   const plan::Resolved resolved(whole_set);
   for (Attempt& a : snapshot.attempts) {
-    if (a.spec_hash.empty())
-      a.spec_hash = resolved.specs(whole_set.Find(a.rollout) - whole_set.rollouts.data())[0].hash;
+    if (a.spec_hash.empty()) a.spec_hash = resolved.specs(*whole_set.FindIndex(a.rollout))[0].hash;
   }
   const Plan whole = plan::Build(resolved, snapshot, kNow);
   ASSERT_EQ(whole.rollouts.size(), 300u);
