@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdint>
 
 namespace otaroll::core {
@@ -97,6 +98,38 @@ std::string Excerpt(std::string_view text, size_t max_chars) {
     i += len == 0 ? 1 : len;
   }
   return out + fmt::format("…\" ({} characters)", total);
+}
+
+bool AppendAsciiJsonString(std::string& out, std::string_view text) {
+  if (std::any_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
+    return false;
+  }
+  out += '"';
+  const auto plain = [](char c) { return c >= 0x20 && c != '"' && c != '\\'; };
+  if (std::all_of(text.begin(), text.end(), plain)) {
+    out += text;
+    out += '"';
+    return true;
+  }
+  for (char c : text) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\t': out += "\\t"; break;
+      case '\n': out += "\\n"; break;
+      case '\f': out += "\\f"; break;
+      case '\r': out += "\\r"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+  return true;
 }
 
 }  // namespace otaroll::core

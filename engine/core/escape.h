@@ -33,4 +33,10 @@ std::string Shown(std::string_view text, size_t max_chars = 40);
 // Whether `text` is all printable: what Printable() would return unchanged.
 bool IsPrintable(std::string_view text);
 
+// Appends `text` as a JSON string exactly as nlohmann's dump() writes it
+// (quotes, \" \\ \b \f \n \r \t, other controls \u00xx) when it is
+// ASCII; false, and nothing appended, when it has a byte past ASCII (the
+// callers hand such text to nlohmann, the reference).
+bool AppendAsciiJsonString(std::string& out, std::string_view text);
+
 }  // namespace otaroll::core

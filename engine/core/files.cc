@@ -35,6 +35,11 @@ Result<Spill> Spill::Open() {
     ::close(fd);
     return Status::IOError(fmt::format("cannot make a temporary file in {}: {}", dir, std::strerror(errno)));
   }
+  // A large plan's text is tens of megabytes, written a rollout (a few
+  // kilobytes) at a time: one system call a megabyte, not one a rollout.
+  constexpr size_t kBuffer = size_t{1} << 20;
+  spill.buffer_ = std::make_unique<char[]>(kBuffer);
+  std::setvbuf(spill.file_.get(), spill.buffer_.get(), _IOFBF, kBuffer);
   return spill;
 }
 

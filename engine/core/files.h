@@ -32,6 +32,7 @@ class Spill {
   struct Closer {
     void operator()(std::FILE* f) const { std::fclose(f); }
   };
+  std::unique_ptr<char[]> buffer_;  // the file's (closed before it is freed)
   std::unique_ptr<std::FILE, Closer> file_;
   std::string dir_;
   size_t bytes_ = 0;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/parallel.h"
+#include "render/pretty.h"
 #include "render/render.h"
 
 namespace otaroll::render {
@@ -24,24 +25,25 @@ using plan::StagePlan;
 using OJson = nlohmann::ordered_json;
 
 // Absent values are null, never "" or a missing key: one shape for consumers.
-OJson StrOrNull(const std::string& s) {
-  return s.empty() ? OJson(nullptr) : OJson(s);
-}
-OJson TimeOrNull(const std::optional<core::Time>& t) {
-  return t ? OJson(core::FormatRfc3339(*t)) : OJson(nullptr);
+void TimeOrNull(const std::optional<core::Time>& t, PrettyJson& w) {
+  if (t) {
+    w.String(core::FormatRfc3339(*t));
+  } else {
+    w.Null();
+  }
 }
 
-OJson JobJson(const plan::JobRef& j) {
-  OJson o = OJson::object();
-  o["job_id"] = StrOrNull(j.job_id);
-  o["intent_id"] = j.intent_id;
-  o["spec_hash"] = j.spec_hash;
-  o["status"] = j.status;
-  o["part"] = j.part;
-  o["created_at"] = TimeOrNull(j.created_at);
-  o["error_code"] = StrOrNull(j.error_code);
-  o["error_message"] = StrOrNull(j.error_message);
-  return o;
+void WriteJob(const plan::JobRef& j, PrettyJson& w) {
+  w.BeginObject();
+  w.Key("job_id").StringOrNull(j.job_id);
+  w.Key("intent_id").String(j.intent_id);
+  w.Key("spec_hash").String(j.spec_hash);
+  w.Key("status").String(j.status);
+  w.Key("part").Int(j.part);
+  TimeOrNull(j.created_at, w.Key("created_at"));
+  w.Key("error_code").StringOrNull(j.error_code);
+  w.Key("error_message").StringOrNull(j.error_message);
+  w.EndObject();
 }
 
 bool IsListParam(const std::string& name) {
@@ -49,60 +51,67 @@ bool IsListParam(const std::string& name) {
                      [&](const char* p) { return name == p; });
 }
 
-OJson StageJson(const StagePlan& st) {
-  OJson o = OJson::object();
-  o["name"] = st.name;
-  o["index"] = st.index;
-  o["action"] = plan::ActionName(st.action);
-  o["reason"] = StrOrNull(st.reason);
-  o["opens_at"] = TimeOrNull(st.opens_at);
-  o["target"] = st.target;
-  o["spec_hash"] = st.spec_hash;
-  o["previous_hash"] = StrOrNull(st.previous_hash);
-  if (!st.duplicate_jobs.empty()) o["duplicate_jobs"] = st.duplicate_jobs;
-  o["parts"] = st.parts;
-  o["parts_to_create"] = st.parts_to_create;
-  OJson params = OJson::object();
+void WriteParams(const StagePlan& st, PrettyJson& w) {
   static const spec::ParamSet kNoParams;
+  w.BeginObject();
   for (const auto& [name, values] : st.params ? *st.params : kNoParams) {
     // Lists stay arrays even with one item so their type never depends on the data.
     if (IsListParam(name) || values.size() != 1) {
-      params[name] = values;
+      w.Key(name).Strings(values);
     } else {
-      params[name] = values.front();
+      w.Key(name).String(values.front());
     }
   }
-  o["params"] = std::move(params);
-  OJson changes = OJson::array();
+  w.EndObject();
+}
+
+void WriteHealth(const plan::HealthView& h, PrettyJson& w) {
+  w.BeginObject();
+  w.Key("job_id").String(h.job_id);
+  w.Key("observed_at").String(core::FormatRfc3339(h.observed_at));
+  w.Key("age_seconds").Int(std::chrono::duration_cast<std::chrono::seconds>(h.age).count());
+  w.Key("finished").Int(h.finished);
+  w.Key("succeeded").Int(h.succeeded);
+  w.Key("failed").Int(h.failed);
+  w.Key("total").Int(h.total);
+  w.EndObject();
+}
+
+void WriteStage(const StagePlan& st, PrettyJson& w) {
+  w.BeginObject();
+  w.Key("name").String(st.name);
+  w.Key("index").Int(st.index);
+  w.Key("action").String(plan::ActionName(st.action));
+  w.Key("reason").StringOrNull(st.reason);
+  TimeOrNull(st.opens_at, w.Key("opens_at"));
+  w.Key("target").String(st.target);
+  w.Key("spec_hash").String(st.spec_hash);
+  w.Key("previous_hash").StringOrNull(st.previous_hash);
+  if (!st.duplicate_jobs.empty()) w.Key("duplicate_jobs").Strings(st.duplicate_jobs);
+  w.Key("parts").Int(st.parts);
+  w.Key("parts_to_create").Int(st.parts_to_create);
+  WriteParams(st, w.Key("params"));
+  w.Key("changes").BeginArray();
   for (const auto& c : st.changes) {
-    OJson ch = OJson::object();
-    ch["field"] = c.field;
-    ch["before"] = StrOrNull(c.before);
-    ch["after"] = StrOrNull(c.after);
-    changes.push_back(std::move(ch));
+    w.BeginObject();
+    w.Key("field").String(c.field);
+    w.Key("before").StringOrNull(c.before);
+    w.Key("after").StringOrNull(c.after);
+    w.EndObject();
   }
-  o["changes"] = std::move(changes);
-  OJson jobs = OJson::array();
-  for (const auto& j : st.jobs) jobs.push_back(JobJson(j));
-  o["jobs"] = std::move(jobs);
+  w.EndArray();
+  w.Key("jobs").BeginArray();
+  for (const auto& j : st.jobs) WriteJob(j, w);
+  w.EndArray();
   if (st.health) {
-    const auto& h = *st.health;
-    OJson hj = OJson::object();
-    hj["job_id"] = h.job_id;
-    hj["observed_at"] = core::FormatRfc3339(h.observed_at);
-    hj["age_seconds"] = std::chrono::duration_cast<std::chrono::seconds>(h.age).count();
-    hj["finished"] = h.finished;
-    hj["succeeded"] = h.succeeded;
-    hj["failed"] = h.failed;
-    hj["total"] = h.total;
-    o["health"] = std::move(hj);
+    WriteHealth(*st.health, w.Key("health"));
   } else {
-    o["health"] = nullptr;
+    w.Key("health").Null();
   }
-  o["file"] = st.position.file.str();
-  o["line"] = st.position.line;
-  o["column"] = st.position.column;
-  return o;
+  w.Key("file").String(st.position.file.str());
+  w.Key("line").Int(st.position.line);
+  w.Key("column").Int(st.position.column);
+  w.EndObject();
 }
 
 }  // namespace
@@ -125,25 +134,33 @@ std::string NestedText(const OJson& value, size_t by) {
 void DumpNested(const OJson& value, size_t by, std::ostream& out) {
   out << NestedText(value, by);  // whole: the stream's put() per character is slow
 }
-OJson RolloutJson(const plan::RolloutPlan& r) {
-  OJson o = OJson::object();
-  o["name"] = r.name;
-  o["file"] = r.position.file.str();
-  o["line"] = r.position.line;
-  o["column"] = r.position.column;
-  o["product_key"] = r.product_key;
-  o["firmware_id"] = r.firmware_id;
-  o["paused"] = r.paused;
-  o["stages"] = OJson::array();
-  for (const auto& st : r.stages) o["stages"].push_back(StageJson(st));
-  o["conflicts"] = OJson::array();
+// A rollout's text at the depth of the document's rollouts.
+std::string RolloutText(const plan::RolloutPlan& r) {
+  std::string out;
+  PrettyJson w(out, 4);
+  w.BeginObject();
+  w.Key("name").String(r.name);
+  w.Key("file").String(r.position.file.str());
+  w.Key("line").Int(r.position.line);
+  w.Key("column").Int(r.position.column);
+  w.Key("product_key").String(r.product_key);
+  w.Key("firmware_id").String(r.firmware_id);
+  w.Key("paused").Bool(r.paused);
+  w.Key("stages").BeginArray();
+  for (const auto& st : r.stages) WriteStage(st, w);
+  w.EndArray();
+  w.Key("conflicts").BeginArray();
   for (const auto& c : r.conflicts) {
-    o["conflicts"].push_back({{"rollout", c.rollout},
-                              {"other_first", c.other_first},
-                              {"superseded", c.superseded},
-                              {"unfinished_jobs", c.unfinished_jobs}});
+    w.BeginObject();
+    w.Key("rollout").String(c.rollout);
+    w.Key("other_first").Bool(c.other_first);
+    w.Key("superseded").Bool(c.superseded);
+    w.Key("unfinished_jobs").Strings(c.unfinished_jobs);
+    w.EndObject();
   }
-  return o;
+  w.EndArray();
+  w.EndObject();
+  return out;
 }
 
 }  // namespace
@@ -172,8 +189,7 @@ JsonWriter::JsonWriter(const Plan& rest, std::ostream& out) : out_(out) {
 }
 
 void JsonWriter::Add(const RolloutPlan& rollout) {
-  out_ << (any_ ? ",\n    " : "[\n    ");
-  DumpNested(RolloutJson(rollout), 4, out_);
+  out_ << (any_ ? ",\n    " : "[\n    ") << RolloutText(rollout);
   any_ = true;
 }
 
@@ -189,7 +205,7 @@ void JsonSpool::Spill() {
   constexpr size_t kParallelFrom = 64;
   std::vector<std::string> texts(batch_.size());
   core::ForEachShare(batch_.size(), kParallelFrom, [&](size_t, size_t from, size_t to) {
-    for (size_t i = from; i < to; ++i) texts[i] = NestedText(RolloutJson(batch_[i]), 4);
+    for (size_t i = from; i < to; ++i) texts[i] = RolloutText(batch_[i]);
   });
   batch_.clear();
   for (const std::string& text : texts) {
@@ -215,13 +231,18 @@ core::Status JsonSpool::WriteTo(const Plan& rest, std::ostream& out) {
 
 void JsonWriter::Finish(const Plan& rest) {
   out_ << (any_ ? "\n  ]" : "[]");
-  OJson orphans = OJson::array();
+  std::string orphans;
+  PrettyJson w(orphans, 2);
+  w.BeginArray();
   for (const auto& o : rest.orphans) {
-    orphans.push_back({{"rollout", o.rollout}, {"stage", o.stage}, {"job", JobJson(o.job)}});
+    w.BeginObject();
+    w.Key("rollout").String(o.rollout);
+    w.Key("stage").String(o.stage);
+    WriteJob(o.job, w.Key("job"));
+    w.EndObject();
   }
-  out_ << ",\n  \"orphans\": ";
-  DumpNested(orphans, 2, out_);
-  out_ << "\n}\n";
+  w.EndArray();
+  out_ << ",\n  \"orphans\": " << orphans << "\n}\n";
 }
 
 void JsonTo(const Plan& plan, std::ostream& out) {

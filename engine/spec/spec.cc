@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "core/escape.h"
 #include "core/sha256.h"
 
 namespace otaroll::spec {
@@ -71,40 +72,6 @@ std::string CanonicalByJson(const ParamSet& params) {
   return nlohmann::json{{"otaroll.stage-spec", 1}, {"params", p}}.dump();
 }
 
-// A JSON string of ASCII text as nlohmann's dump() writes it; false (and
-// nothing written) for text with a byte past ASCII.
-bool AppendAsciiString(std::string& out, const std::string& text) {
-  if (std::any_of(text.begin(), text.end(), [](char c) { return static_cast<unsigned char>(c) >= 0x80; })) {
-    return false;
-  }
-  out += '"';
-  const auto plain = [](char c) { return c >= 0x20 && c != '"' && c != '\\'; };
-  if (std::all_of(text.begin(), text.end(), plain)) {
-    out += text;
-    out += '"';
-    return true;
-  }
-  for (char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\t': out += "\\t"; break;
-      case '\n': out += "\\n"; break;
-      case '\f': out += "\\f"; break;
-      case '\r': out += "\\r"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<unsigned char>(c));
-        } else {
-          out += c;
-        }
-    }
-  }
-  out += '"';
-  return true;
-}
-
 }  // namespace
 
 // Written directly (it is most of a large plan's hashing); byte for byte
@@ -115,16 +82,16 @@ std::string Canonical(const ParamSet& params) {
   for (const auto& [name, values] : params) {
     if (!first) out += ',';
     first = false;
-    if (!AppendAsciiString(out, name)) return CanonicalByJson(params);
+    if (!core::AppendAsciiJsonString(out, name)) return CanonicalByJson(params);
     out += ':';
     if (IsListParam(name)) {
       out += '[';
       for (size_t i = 0; i < values.size(); ++i) {
         if (i != 0) out += ',';
-        if (!AppendAsciiString(out, values[i])) return CanonicalByJson(params);
+        if (!core::AppendAsciiJsonString(out, values[i])) return CanonicalByJson(params);
       }
       out += ']';
-    } else if (!AppendAsciiString(out, values.empty() ? std::string() : values.front())) {
+    } else if (!core::AppendAsciiJsonString(out, values.empty() ? std::string() : values.front())) {
       return CanonicalByJson(params);
     }
   }
