@@ -11,6 +11,7 @@ packages=(g++ cmake ninja-build pkg-config git
           libcurl4-openssl-dev libcpp-httplib-dev clang-format clang-tidy
           prometheus-cpp-dev prometheus
           libhowardhinnant-date-dev tzdata gnupg help2man
+          libpq-dev postgresql
           chromium)
 command -v node >/dev/null 2>&1 || packages+=(nodejs)
 command -v npm >/dev/null 2>&1 || packages+=(npm)

@@ -13,23 +13,25 @@ void PrettyJson::NewLine() {
   out_.append(base_ + 2 * levels_.size(), ' ');
 }
 
-void PrettyJson::BeforeValue() {
-  if (after_key_) {
-    after_key_ = false;
-    return;
-  }
-  if (levels_.empty()) return;  // the value itself
+// The next member or item of the container being written: after a comma
+// unless it is the first, on a line of its own.
+void PrettyJson::NextItem() {
   Level& in = levels_.back();
   if (!in.empty) out_ += ',';
   in.empty = false;
   NewLine();
 }
 
+void PrettyJson::BeforeValue() {
+  if (after_key_) {
+    after_key_ = false;  // right after "key": on the same line
+  } else if (!levels_.empty()) {
+    NextItem();  // an array's item (a value alone needs nothing)
+  }
+}
+
 PrettyJson& PrettyJson::Key(std::string_view key) {
-  Level& in = levels_.back();
-  if (!in.empty) out_ += ',';
-  in.empty = false;
-  NewLine();
+  NextItem();
   Quoted(key);
   out_ += ": ";
   after_key_ = true;
@@ -39,13 +41,13 @@ PrettyJson& PrettyJson::Key(std::string_view key) {
 void PrettyJson::BeginObject() {
   BeforeValue();
   out_ += '{';
-  levels_.push_back(Level{false, true});
+  levels_.push_back(Level{});
 }
 
 void PrettyJson::BeginArray() {
   BeforeValue();
   out_ += '[';
-  levels_.push_back(Level{true, true});
+  levels_.push_back(Level{});
 }
 
 void PrettyJson::EndObject() {

@@ -34,11 +34,11 @@ class PrettyJson {
 
  private:
   void BeforeValue();
+  void NextItem();
   void Quoted(std::string_view text);
   void NewLine();
   struct Level {
-    bool array = false;
-    bool empty = true;
+    bool empty = true;  // no member or item written yet
   };
   std::string& out_;
   size_t base_;
