@@ -160,9 +160,10 @@ std::optional<std::pair<manifest::ManifestSet, std::string>> LoadBaselineRef(con
 
 // Plans and writes the plan as it is made, never holding it whole (a large
 // tree's plan is many times its manifests): the parameters are let go once
-// hashed and each batch of rollouts is rendered and dropped. JSON has its
-// counts first, so a plan written as JSON is made twice: once for the
-// counts, once to be written.
+// hashed, the requests the plan never reads once the specs are resolved,
+// and each batch of rollouts is rendered and dropped. Text and JSON have
+// their counts first, so their rollouts wait in a temporary file until the
+// counts are known (Markdown keeps only what fits in a comment).
 int WritePlan(const PlanOptions& o, const manifest::ManifestSet& manifests, state::Snapshot snapshot, core::Time now,
               bool baseline) {
   const plan::Resolved resolved(manifests, plan::Resolved::Keep::kHashes);

@@ -303,6 +303,23 @@ TEST(Cli, AJsonPlanWithoutATemporaryFolderSaysSo) {
   EXPECT_TRUE(fs::is_empty(dir.path()));  // the spill left nothing behind
 }
 
+// A text plan keeps its rollouts in a temporary file when there is one, and
+// in memory when there is none: it never needed a folder, and still does not.
+TEST(Cli, ATextPlanNeedsNoTemporaryFolder) {
+  TempDir dir;
+  RunOptions o;
+  o.env["TMPDIR"] = dir.path();
+  RunResult spilled = Otaroll({"plan", kExamples, kNow}, o);
+  EXPECT_EQ(spilled.exit_code, 0) << spilled.err;
+  EXPECT_NE(spilled.out.find("rollout "), std::string::npos) << spilled.out;
+  EXPECT_TRUE(fs::is_empty(dir.path()));  // the spill left nothing behind
+  o.env["TMPDIR"] = dir.Join("missing");
+  RunResult held = Otaroll({"plan", kExamples, kNow}, o);
+  EXPECT_EQ(held.exit_code, 0) << held.err;
+  EXPECT_EQ(held.err, "");
+  EXPECT_EQ(held.out, spilled.out);
+}
+
 TEST(Cli, JsonPlanValidatesAgainstItsSchema) {
   TempDir dir;
   std::string tree = CopyExamples(dir);
