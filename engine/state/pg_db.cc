@@ -36,8 +36,10 @@ std::string OneLine(const char* message) {
 
 }  // namespace
 
-std::string ShownPgUri(const std::string& uri) {
-  auto parts = Parts(uri);
+namespace {
+
+// How parts of a URI are shown (ShownPgUri).
+std::string Shown(const std::optional<std::map<std::string, std::string>>& parts) {
   if (!parts) return "postgresql://…";
   auto get = [&](const char* key, const char* otherwise) {
     auto it = parts->find(key);
@@ -46,6 +48,12 @@ std::string ShownPgUri(const std::string& uri) {
   const std::string user = get("user", "");
   return fmt::format("postgresql://{}{}:{}/{}", user.empty() ? "" : user + "@", get("host", "localhost"),
                      get("port", "5432"), get("dbname", user.empty() ? "postgres" : user.c_str()));
+}
+
+}  // namespace
+
+std::string ShownPgUri(const std::string& uri) {
+  return Shown(Parts(uri));
 }
 
 PgRows::PgRows(pg_result* result) : result_(result, PQclear) {}
@@ -78,8 +86,9 @@ int64_t PgRows::Affected() const {
 }
 
 core::Result<std::unique_ptr<PgDb>> PgDb::Connect(const std::string& uri, std::chrono::seconds timeout) {
-  const std::string shown = ShownPgUri(uri);
-  if (!Parts(uri)) {
+  const auto parts = Parts(uri);  // parsed once: for its name, and to refuse it unread
+  const std::string shown = Shown(parts);
+  if (!parts) {
     return core::Status::Invalid(
         fmt::format("{}: not a PostgreSQL connection URI libpq can read; write it as "
                     "postgresql://USER@HOST:PORT/DATABASE (the password from PGPASSWORD or PGPASSFILE)",
