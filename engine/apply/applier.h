@@ -66,6 +66,10 @@ struct Options {
   const plan::Plan* only = nullptr;
   // Checked before every create: true stops the run (the lease was lost).
   std::function<bool()> lease_lost;
+  // Checked before every create: true stops the run, as lease_lost does:
+  // the lease may run out before the call is answered (less than its
+  // safety margin is certainly left; state::SafetyMargin).
+  std::function<bool()> lease_unsafe;
   // Checked before every create: true stops the run quietly (a signal asked
   // the daemon to stop; the call in flight and its state write finish first).
   std::function<bool()> stop;

@@ -173,6 +173,14 @@ bool Applier::Stopping(const StageWork& w, Report* report) {
             "the lease on the state file was lost (another process took it); the run stopped", report);
     return true;
   }
+  if (options_.lease_unsafe && options_.lease_unsafe()) {
+    report->stopped = true;
+    Problem(EventKind::kLeaseLost, rollout, stage,
+            "the lease on the state may run out before a create is answered (its heartbeats are late); nothing more "
+            "is sent and the run stopped",
+            report);
+    return true;
+  }
   if (options_.stop && options_.stop()) {
     report->stopped = true;
     Attempt at;

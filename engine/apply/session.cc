@@ -10,8 +10,10 @@
 namespace otaroll::apply {
 
 core::Result<std::unique_ptr<LeaseGuard>> LeaseGuard::Acquire(state::Store& store, core::Clock& clock,
-                                                              std::chrono::milliseconds heartbeat) {
-  state::Lease me = state::ThisProcessLease();
+                                                              std::chrono::milliseconds heartbeat,
+                                                              std::chrono::seconds ttl) {
+  state::Lease me = state::ThisProcessLease(ttl.count());
+  const auto taken_at = std::chrono::steady_clock::now();
   auto got = store.AcquireLease(me, clock.Now());
   if (!got.ok()) return got.status();
   // The heartbeat thread writes through a handle of its own.
@@ -20,24 +22,27 @@ core::Result<std::unique_ptr<LeaseGuard>> LeaseGuard::Acquire(state::Store& stor
     (void)store.ReleaseLease(me.token);
     return beats.status();
   }
-  return std::unique_ptr<LeaseGuard>(
-      new LeaseGuard(store, std::move(*beats), me.token, got->taken_over_from, heartbeat));
+  return std::unique_ptr<LeaseGuard>(new LeaseGuard(store, std::move(*beats), std::move(*got), heartbeat, taken_at));
 }
 
-LeaseGuard::LeaseGuard(state::Store& store, std::unique_ptr<state::Store> beats, std::string token,
-                       std::optional<state::Lease> from, std::chrono::milliseconds heartbeat)
-    : store_(store), token_(std::move(token)), taken_over_from_(std::move(from)) {
-  // Every intent from here on checks, in its own transaction, that the lease is still ours.
-  store_.SetFence(token_);
-  keeper_ = std::make_unique<state::LeaseKeeper>(std::move(beats), token_, heartbeat);
+LeaseGuard::LeaseGuard(state::Store& store, std::unique_ptr<state::Store> beats, state::LeaseAcquired got,
+                       std::chrono::milliseconds heartbeat, std::chrono::steady_clock::time_point taken_at)
+    : store_(store),
+      lease_(std::move(got.lease)),
+      ttl_(lease_.ttl_seconds),
+      taken_over_from_(std::move(got.taken_over_from)) {
+  // Every intent from here on checks, in its own transaction, that the lease
+  // is still ours at this epoch.
+  store_.SetFence(lease_.token, lease_.epoch);
+  keeper_ = std::make_unique<state::LeaseKeeper>(std::move(beats), lease_.token, heartbeat, ttl_, taken_at);
 }
 
 LeaseGuard::~LeaseGuard() {
   keeper_.reset();  // no heartbeat after the release
   // A release that fails leaves a lease whose pid is gone: the next otaroll
   // on this host takes it over at once, others after its TTL.
-  (void)store_.ReleaseLease(token_);
-  store_.SetFence("");
+  (void)store_.ReleaseLease(lease_.token);
+  store_.SetFence("", 0);
 }
 
 namespace {
@@ -99,7 +104,7 @@ core::Result<SessionResult> ApplyOnce(state::Store& store, Platform& platform, c
                                       const manifest::ManifestSet& manifests, const SessionOptions& o) {
   std::unique_ptr<LeaseGuard> taken;
   if (o.held == nullptr) {
-    auto lease = LeaseGuard::Acquire(store, clock, o.heartbeat);
+    auto lease = LeaseGuard::Acquire(store, clock, o.heartbeat, o.lease_ttl);
     if (!lease.ok()) return lease.status();
     taken = std::move(*lease);
     if (taken->taken_over_from() && o.took_over) o.took_over(*taken->taken_over_from());
@@ -115,6 +120,7 @@ core::Result<SessionResult> ApplyOnce(state::Store& store, Platform& platform, c
   }
   options.only = o.saved;
   options.lease_lost = [&guard] { return guard.lost(); };
+  options.lease_unsafe = [&guard] { return !guard.safe(); };
   Applier applier(store, platform, clock, options);
   SessionResult result;
   if (auto s = applier.Refresh(manifests, &result.report); !s.ok()) return s;

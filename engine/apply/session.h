@@ -32,23 +32,29 @@ class LeaseGuard {
  public:
   // Conflict (naming the holder) when another live process holds it.
   static core::Result<std::unique_ptr<LeaseGuard>> Acquire(state::Store& store, core::Clock& clock,
-                                                           std::chrono::milliseconds heartbeat);
+                                                           std::chrono::milliseconds heartbeat,
+                                                           std::chrono::seconds ttl = std::chrono::seconds(30));
   ~LeaseGuard();
   LeaseGuard(const LeaseGuard&) = delete;
   LeaseGuard& operator=(const LeaseGuard&) = delete;
 
   // True once a heartbeat found the lease taken away: stop creating.
   bool lost() const { return keeper_->lost(); }
+  // Whether the lease may be used to create now: it is certainly ours for
+  // its safety margin more (state::SafetyMargin; LeaseKeeper::SafeFor).
+  bool safe() const { return keeper_->SafeFor(state::SafetyMargin(ttl_.count())); }
+  const state::Lease& lease() const { return lease_; }
   // Why it was lost (naming the new holder), or the last failed heartbeat.
   core::Status status() const { return keeper_->status(); }
   // The dead or expired holder this lease was taken over from, if any.
   const std::optional<state::Lease>& taken_over_from() const { return taken_over_from_; }
 
  private:
-  LeaseGuard(state::Store& store, std::unique_ptr<state::Store> beats, std::string token,
-             std::optional<state::Lease> from, std::chrono::milliseconds heartbeat);
+  LeaseGuard(state::Store& store, std::unique_ptr<state::Store> beats, state::LeaseAcquired got,
+             std::chrono::milliseconds heartbeat, std::chrono::steady_clock::time_point taken_at);
   state::Store& store_;
-  std::string token_;
+  state::Lease lease_;
+  std::chrono::seconds ttl_;
   std::optional<state::Lease> taken_over_from_;
   std::unique_ptr<state::LeaseKeeper> keeper_;
 };
@@ -66,6 +72,7 @@ struct SessionOptions {
   // expired holder.
   std::function<void(const state::Lease& from)> took_over;
   std::chrono::milliseconds heartbeat{std::chrono::seconds(5)};
+  std::chrono::seconds lease_ttl{std::chrono::seconds(30)};
   // A lease the caller already holds (the daemon holds one for its whole
   // life): used instead of taking one for this run.
   const LeaseGuard* held = nullptr;

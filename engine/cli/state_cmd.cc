@@ -27,6 +27,7 @@
 #include "core/escape.h"
 #include "core/files.h"
 #include "state/open.h"
+#include "state/pg_store.h"
 #include "state/schema.h"
 #include "state/sqlite_store.h"
 
@@ -47,12 +48,19 @@ struct Settings {
   bool force = false;
 };
 
-// As for plan: --state, else $OTAROLL_STATE, else DIR/.otaroll/state.db; the
-// state commands read and write a state file (a path or sqlite:PATH).
-core::Result<std::string> StatePath(const Settings& s) {
-  auto where = state::ParseLocation(StateValue(s.state, s.dir));
+// As for plan: --state, else $OTAROLL_STATE, else DIR/.otaroll/state.db: a
+// state file (a path or sqlite:PATH) or a postgres:// URI.
+struct StateAt {
+  std::string value;  // as given: what state::*At read
+  std::string shown;  // what messages call it (never a password)
+  bool postgres = false;
+};
+core::Result<StateAt> StatePath(const Settings& s) {
+  const std::string value = StateValue(s.state, s.dir);
+  auto where = state::ParseLocation(value);
   if (!where.ok()) return where.status();
-  return where->path;
+  return StateAt{where->kind == state::Location::Kind::kPostgres ? value : where->path, state::Shown(*where),
+                 where->kind == state::Location::Kind::kPostgres};
 }
 
 void AddStateOptions(CLI::App* command, Settings* s) {
@@ -286,8 +294,8 @@ std::vector<std::string> StageRow(const StageView& s, const state::Snapshot& sna
 }
 
 // The daemon's last cycle recorded in state ("cycle" events), if any.
-core::Result<std::optional<state::Event>> LastCycle(const std::string& path) {
-  auto log = state::LoadEvents(path, "");
+core::Result<std::optional<state::Event>> LastCycle(const std::string& value) {
+  auto log = state::LoadEventsAt(value, "");
   if (!log.ok()) return log.status();
   for (auto it = log->events.rbegin(); it != log->events.rend(); ++it) {
     if (it->kind == "cycle") return std::optional<state::Event>(*it);
@@ -298,8 +306,8 @@ core::Result<std::optional<state::Event>> LastCycle(const std::string& path) {
 int RunStatus(const Settings& s) {
   const auto state_path = StatePath(s);
   if (!state_path.ok()) return Fail(state_path.status());
-  const std::string& path = *state_path;
-  auto loaded = state::LoadSnapshot(path);
+  const std::string& path = state_path->shown;
+  auto loaded = state::LoadSnapshotAt(state_path->value);
   if (!loaded.ok()) return Fail(loaded.status());
   const state::Snapshot& snap = *loaded;
 
@@ -316,7 +324,7 @@ int RunStatus(const Settings& s) {
   }
   std::optional<state::Event> cycle;
   if (snap.exists) {
-    auto last = LastCycle(path);
+    auto last = LastCycle(state_path->value);
     if (!last.ok()) return Fail(last.status());
     cycle = *last;
   }
@@ -370,11 +378,11 @@ std::string Where(const state::Event& e) {
 int RunHistory(const Settings& s) {
   const auto state_path = StatePath(s);
   if (!state_path.ok()) return Fail(state_path.status());
-  const std::string& path = *state_path;
-  auto log = state::LoadEvents(path, s.rollout);
+  const std::string& path = state_path->shown;
+  auto log = state::LoadEventsAt(state_path->value, s.rollout);
   if (!log.ok()) return Fail(log.status());
   if (!s.rollout.empty() && log->exists && log->events.empty()) {
-    auto all = state::LoadEvents(path, "");
+    auto all = state::LoadEventsAt(state_path->value, "");
     if (!all.ok()) return Fail(all.status());
     std::set<std::string> known;
     for (const state::Event& e : all->events) {
@@ -435,21 +443,22 @@ class CommandLease {
 
 // Opens an existing state file for writing; a missing one is an error (these
 // commands must not create one by accident).
-core::Result<std::unique_ptr<state::SqliteStore>> OpenExisting(const std::string& path) {
-  if (!FileExists(path)) {
+core::Result<std::unique_ptr<state::Store>> OpenExisting(const StateAt& at) {
+  if (at.postgres) return state::OpenStore(at.value);
+  if (!FileExists(at.value)) {
     return core::Status::NotFound(
-        fmt::format("state file {} does not exist; pass the path of an existing state file with --state", path));
+        fmt::format("state file {} does not exist; pass the path of an existing state file with --state", at.value));
   }
-  return state::SqliteStore::Open(path);
+  return state::OpenStore(at.value);
 }
 
 int RunExport(const Settings& s) {
   const auto state_path = StatePath(s);
   if (!state_path.ok()) return Fail(state_path.status());
-  const std::string& path = *state_path;
+  const std::string& path = state_path->shown;
   // Read-only in one read transaction, like plan: a consistent copy even
   // while apply or the daemon writes, and no lease needed.
-  auto exported = state::ExportState(path);
+  auto exported = state::ExportStateAt(state_path->value);
   if (!exported.ok()) return Fail(exported.status());
   if (s.out.empty()) return Print(exported->json);
   if (auto written = core::WriteFile(s.out, exported->json); !written.ok()) {
@@ -460,10 +469,22 @@ int RunExport(const Settings& s) {
                            state::DescribeCounts(exported->counts), s.out));
 }
 
+// Into a database without otaroll history (PgStore::Import); the schema it
+// creates stays when the import fails (an empty state, like a new database's).
+int ImportIntoPostgres(const StateAt& at, const std::string& text, const std::string& source) {
+  auto store = state::PgStore::Open(at.value);
+  if (!store.ok()) return Fail(store.status());
+  auto lease = CommandLease::Take(**store);
+  if (!lease.ok()) return Fail(lease.status());
+  auto imported = (*store)->Import(text, source);
+  if (!imported.ok()) return Fail(imported.status());
+  return Print(fmt::format("otaroll: imported {} into {}: {}\n", source, at.shown, state::DescribeCounts(*imported)));
+}
+
 int RunImport(const Settings& s) {
   const auto state_path = StatePath(s);
   if (!state_path.ok()) return Fail(state_path.status());
-  const std::string& path = *state_path;
+  const std::string& path = state_path->value;
   std::string text;
   if (s.file == "-") {
     text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
@@ -477,6 +498,7 @@ int RunImport(const Settings& s) {
     text.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
   const std::string source = s.file == "-" ? std::string("standard input") : s.file;
+  if (state_path->postgres) return ImportIntoPostgres(*state_path, text, source);
   const bool existed = FileExists(path);
   // A state file this import created is removed again when the import fails:
   // nothing is left behind that a later apply would take for an empty state.
@@ -506,8 +528,15 @@ int RunImport(const Settings& s) {
 int RunMove(const Settings& s) {
   const auto state_path = StatePath(s);
   if (!state_path.ok()) return Fail(state_path.status());
-  const std::string& path = *state_path;
-  auto store = OpenExisting(path);
+  const std::string& path = state_path->value;
+  if (state_path->postgres) {
+    return Fail(core::Status::Unsupported(fmt::format(
+        "state mv: {}: renaming a rollout in a PostgreSQL state is not supported yet; export it, move it in a state "
+        "file (state import, state mv) and import it into a new database",
+        state_path->shown)));
+  }
+  if (!FileExists(path)) return Fail(OpenExisting(*state_path).status());
+  auto store = state::SqliteStore::Open(path);
   if (!store.ok()) return Fail(store.status());
   auto lease = CommandLease::Take(**store);
   if (!lease.ok()) return Fail(lease.status());
@@ -520,8 +549,8 @@ int RunMove(const Settings& s) {
 int RunForceUnlock(const Settings& s) {
   const auto state_path = StatePath(s);
   if (!state_path.ok()) return Fail(state_path.status());
-  const std::string& path = *state_path;
-  auto store = OpenExisting(path);
+  const std::string& path = state_path->shown;
+  auto store = OpenExisting(*state_path);
   if (!store.ok()) return Fail(store.status());
   auto removed = (*store)->ForceUnlock(s.force);
   if (!removed.ok()) return Fail(removed.status());

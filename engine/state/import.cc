@@ -31,6 +31,7 @@
 #include "state/rows.h"
 #include "state/schema.h"
 #include "state/sqlite_store.h"
+#include "state/transfer.h"
 
 namespace otaroll::state {
 
@@ -178,14 +179,7 @@ std::string DescribeCounts(const StateCounts& c) {
 
 namespace {
 
-// The rows of an export, parsed and checked before the file is touched.
-struct ImportRows {
-  std::vector<RolloutRecord> rollouts;
-  std::vector<Attempt> attempts;
-  std::vector<Observation> observations;
-  std::vector<int64_t> observation_ids;
-  std::vector<Event> events;
-};
+using ImportRows = StateRows;
 
 // Each Parse* reads one list of the export into `rows`; the first problem is
 // left in *error (naming the record and field) and ends the parse.
@@ -337,8 +331,9 @@ void ParseEvents(const ordered_json& list, const std::string& source, const std:
   }
 }
 
-// Parses and checks a whole export; nothing is written.
-core::Result<ImportRows> ParseExport(const std::string& json_text, const std::string& source, const std::string& path) {
+}  // namespace
+
+core::Result<StateRows> ParseExport(const std::string& json_text, const std::string& source, const std::string& path) {
   ordered_json doc;
   try {
     doc = ordered_json::parse(json_text);
@@ -386,6 +381,8 @@ core::Result<ImportRows> ParseExport(const std::string& json_text, const std::st
   if (!error.ok()) return error;
   return rows;
 }
+
+namespace {
 
 // Writes the parsed rows inside the caller's transaction; `refused` names the
 // record a row the schema refuses came from.

@@ -122,7 +122,7 @@ Lease ThisProcessLease(int64_t ttl_seconds) {
 }
 
 core::Result<LeaseAcquired> DecideAcquire(const std::optional<Lease>& held, const Lease& me, core::Time now,
-                                          const std::string& where) {
+                                          const std::string& where, int64_t last_epoch) {
   if (me.ttl_seconds <= 0 || me.token.empty()) {
     return core::Status::Invalid(fmt::format(
         "a lease on state file {} was requested without a token or with a TTL of {}s; this is a bug in otaroll", where,
@@ -132,10 +132,12 @@ core::Result<LeaseAcquired> DecideAcquire(const std::optional<Lease>& held, cons
   got.lease = me;
   got.lease.started_at = now;
   got.lease.heartbeat_at = now;
+  got.lease.epoch = last_epoch + 1;
   if (!held) return got;
   const Lease& h = *held;
   if (h.token == me.token) {
     got.lease.started_at = h.started_at;  // still the same holder
+    got.lease.epoch = h.epoch;
   } else if (Expired(h, now) || (h.host == LocalHostName() && HolderGone(h))) {
     got.taken_over_from = h;
   } else {
@@ -164,15 +166,20 @@ core::Status CheckForceUnlock(const std::optional<Lease>& held, bool force, cons
                   where, held->pid, core::FormatRfc3339(held->started_at)));
 }
 
-core::Status CheckFence(const std::optional<Lease>& held, const std::string& fence, const Attempt& a,
+std::chrono::milliseconds SafetyMargin(int64_t ttl_seconds) {
+  return std::chrono::milliseconds(std::max<int64_t>(ttl_seconds, 0) * 1000 / 3);
+}
+
+core::Status CheckFence(const std::optional<Lease>& held, const std::string& fence, int64_t epoch, const Attempt& a,
                         const std::string& where) {
-  if (fence.empty() || (held && held->token == fence)) return core::Status::Ok();
+  if (fence.empty() || (held && held->token == fence && held->epoch == epoch)) return core::Status::Ok();
   return core::Status::Conflict(fmt::format(
       "the lease on {} is no longer held by this process ({}); no intent was written for {}/{} and nothing was "
       "created; the run stopped",
       where,
-      held ? fmt::format("pid {} on host {} holds it now", held->pid, held->host)
-           : std::string("it was removed by 'otaroll state force-unlock'"),
+      held && held->token == fence ? fmt::format("it was taken again since, at epoch {}", held->epoch)
+      : held                       ? fmt::format("pid {} on host {} holds it now", held->pid, held->host)
+                                   : std::string("it was removed by 'otaroll state force-unlock'"),
       a.rollout, a.stage));
 }
 

@@ -3,6 +3,7 @@
 // once, and every store backend follows them; the stores only keep the row.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -21,6 +22,10 @@ struct Lease {
   core::Time heartbeat_at{};
   int64_t ttl_seconds = 30;
   std::string token;  // random, identifies this holder
+  // Grows by one on every acquisition that is not a renewal (a first take, a
+  // takeover, a take after a release): with the token it fences intents, so
+  // a holder that lost the lease and took it again later is told apart.
+  int64_t epoch = 0;
 };
 
 struct LeaseAcquired {
@@ -50,18 +55,24 @@ Lease ThisProcessLease(int64_t ttl_seconds = 30);
 // older than its TTL, or when the holder is a process on this host that no
 // longer exists; kept (same started_at) when `me` already holds it.
 // Otherwise Conflict, naming the holder and what to do. Invalid when `me`
-// has no token or no TTL.
+// has no token or no TTL. `last_epoch` is the greatest epoch the store ever
+// handed out: a lease taken anew gets the next one, a renewal keeps its own.
 core::Result<LeaseAcquired> DecideAcquire(const std::optional<Lease>& held, const Lease& me, core::Time now,
-                                          const std::string& where);
+                                          const std::string& where, int64_t last_epoch);
+// How long before its TTL runs out a lease stops being used to create: an
+// intent is written, and a create is sent, only while at least this much of
+// the lease is left (a third of the TTL). A create sent then has that long
+// to be answered before another process may take over and look it up.
+std::chrono::milliseconds SafetyMargin(int64_t ttl_seconds);
 // Heartbeat: the Conflict for a heartbeat of `token` that found `held`
 // instead (removed, or taken by another process).
 core::Status LeaseLost(const std::optional<Lease>& held, const std::string& where);
 // ForceUnlock: Conflict, removing nothing, when `held` is a live process on
 // this host and not `force`.
 core::Status CheckForceUnlock(const std::optional<Lease>& held, bool force, const std::string& where);
-// An intent write fenced by `fence` (a token; "" = not fenced): Conflict
-// when the lease is no longer held with it.
-core::Status CheckFence(const std::optional<Lease>& held, const std::string& fence, const Attempt& intent,
-                        const std::string& where);
+// An intent write fenced by `fence` (a token; "" = not fenced) at `epoch`:
+// Conflict when the lease is no longer held with that token at that epoch.
+core::Status CheckFence(const std::optional<Lease>& held, const std::string& fence, int64_t epoch,
+                        const Attempt& intent, const std::string& where);
 
 }  // namespace otaroll::state

@@ -12,9 +12,20 @@ core::Time Now() {
 }
 }  // namespace
 
-LeaseKeeper::LeaseKeeper(std::unique_ptr<Store> store, std::string token, std::chrono::milliseconds interval)
-    : store_(std::move(store)), token_(std::move(token)), interval_(interval) {
+LeaseKeeper::LeaseKeeper(std::unique_ptr<Store> store, std::string token, std::chrono::milliseconds interval,
+                         std::chrono::seconds ttl, std::chrono::steady_clock::time_point taken_at)
+    : store_(std::move(store)),
+      token_(std::move(token)),
+      interval_(interval),
+      ttl_(ttl),
+      valid_until_((taken_at + ttl).time_since_epoch().count()) {
   thread_ = std::thread([this] { Run(); });
+}
+
+bool LeaseKeeper::SafeFor(std::chrono::milliseconds margin) const {
+  if (lost_.load()) return false;
+  const auto until = std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(valid_until_.load()));
+  return std::chrono::steady_clock::now() + margin < until;
 }
 
 LeaseKeeper::~LeaseKeeper() {
@@ -43,9 +54,11 @@ void LeaseKeeper::Run() {
 }
 
 void LeaseKeeper::Beat() {
+  const auto started = std::chrono::steady_clock::now();
   core::Status beat = store_->Heartbeat(token_, Now());
   if (beat.ok()) {
     heartbeats_.fetch_add(1);
+    valid_until_.store((started + ttl_).time_since_epoch().count());
     std::lock_guard<std::mutex> lock(mu_);
     status_ = beat;
     return;

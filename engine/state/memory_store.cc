@@ -22,6 +22,7 @@ struct Tables {
   std::vector<Observation> observations;  // every one, in the order added
   std::vector<Event> events;              // ordered by seq
   std::optional<Lease> lease;
+  int64_t last_epoch = 0;                                               // the greatest lease epoch handed out
   std::map<std::string, int64_t> cursors;                               // by sink
   std::map<std::pair<std::string, std::string>, Condition> conditions;  // by (rollout, stage)
   int64_t serial = 0;  // grows on every change but to the lease and last_seen
@@ -212,7 +213,7 @@ core::Result<int64_t> MemoryStore::InsertAttempt(const Attempt& attempt) {
       fmt::format("recording attempt {} of {}/{}", attempt.intent_id, attempt.rollout, attempt.stage);
   return MemoryWrite(*shared_, this, doing, [&](Tables& t) -> core::Result<int64_t> {
     if (attempt.status == AttemptStatus::kPending) {
-      if (auto s = CheckFence(t.lease, fence(), attempt, shared_->where); !s.ok()) return s;
+      if (auto s = CheckFence(t.lease, fence(), fence_epoch(), attempt, shared_->where); !s.ok()) return s;
       for (const Attempt& other : t.attempts) {
         if (other.rollout == attempt.rollout && other.stage == attempt.stage && other.part == attempt.part &&
             other.spec_hash == attempt.spec_hash && Live(other)) {
@@ -364,8 +365,11 @@ core::Status MemoryStore::ClearCondition(const std::string& rollout, const std::
 
 core::Result<LeaseAcquired> MemoryStore::AcquireLease(const Lease& me, core::Time now) {
   return MemoryWrite(*shared_, this, "taking the lease", [&](Tables& t) -> core::Result<LeaseAcquired> {
-    auto got = DecideAcquire(t.lease, me, now, shared_->where);
-    if (got.ok()) t.lease = got->lease;
+    auto got = DecideAcquire(t.lease, me, now, shared_->where, t.last_epoch);
+    if (got.ok()) {
+      t.lease = got->lease;
+      t.last_epoch = got->lease.epoch;
+    }
     return got;
   });
 }

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <string_view>
 
+#include "state/pg_store.h"
 #include "state/sqlite_store.h"
 
 namespace otaroll::state {
@@ -37,8 +38,9 @@ core::Result<Location> ParseLocation(const std::string& value) {
   }
   if (const std::string name = Scheme(value); !name.empty()) {
     if (name == "postgres" || name == "postgresql") {
-      return core::Status::Invalid(fmt::format(
-          "--state {}://…: this otaroll cannot keep its state in PostgreSQL yet; pass a state file path", name));
+      l.kind = Location::Kind::kPostgres;
+      l.path = value;
+      return l;
     }
     return core::Status::Invalid(
         fmt::format("--state {}://…: unknown state scheme {}; pass a state file path (or sqlite:PATH)", name, name));
@@ -50,6 +52,11 @@ core::Result<Location> ParseLocation(const std::string& value) {
 core::Result<std::unique_ptr<Store>> OpenStore(const std::string& value) {
   auto where = ParseLocation(value);
   if (!where.ok()) return where.status();
+  if (where->kind == Location::Kind::kPostgres) {
+    auto pg = PgStore::Open(where->path);
+    if (!pg.ok()) return pg.status();
+    return std::unique_ptr<Store>(std::move(*pg));
+  }
   auto store = SqliteStore::Open(where->path);
   if (!store.ok()) return store.status();
   return std::unique_ptr<Store>(std::move(*store));
@@ -58,7 +65,44 @@ core::Result<std::unique_ptr<Store>> OpenStore(const std::string& value) {
 core::Result<Snapshot> LoadSnapshotAt(const std::string& value) {
   auto where = ParseLocation(value);
   if (!where.ok()) return where.status();
+  if (where->kind == Location::Kind::kPostgres) return PgStore::LoadWithoutCreating(where->path);
   return LoadSnapshot(where->path);
+}
+
+}  // namespace otaroll::state
+
+namespace otaroll::state {
+
+std::string Shown(const Location& where) {
+  return where.kind == Location::Kind::kPostgres ? ShownPgUri(where.path) : where.path;
+}
+
+core::Result<EventLog> LoadEventsAt(const std::string& value, const std::string& rollout_filter) {
+  auto where = ParseLocation(value);
+  if (!where.ok()) return where.status();
+  if (where->kind == Location::Kind::kSqlite) return LoadEvents(where->path, rollout_filter);
+  auto store = PgStore::OpenWithoutCreating(where->path);
+  if (!store.ok()) return store.status();
+  EventLog log;
+  if (*store == nullptr) return log;
+  log.exists = true;
+  auto events = (*store)->Events(rollout_filter);
+  if (!events.ok()) return events.status();
+  log.events = std::move(*events);
+  return log;
+}
+
+core::Result<StateExport> ExportStateAt(const std::string& value) {
+  auto where = ParseLocation(value);
+  if (!where.ok()) return where.status();
+  if (where->kind == Location::Kind::kSqlite) return ExportState(where->path);
+  auto store = PgStore::OpenWithoutCreating(where->path);
+  if (!store.ok()) return store.status();
+  if (*store == nullptr) {
+    return core::Status::NotFound(fmt::format(
+        "{} holds no otaroll state; pass the URI of a database otaroll has written to", ShownPgUri(where->path)));
+  }
+  return (*store)->Export();
 }
 
 }  // namespace otaroll::state

@@ -85,6 +85,11 @@ int64_t PgRows::Affected() const {
   return value;
 }
 
+std::string PgRows::Command() const {
+  const char* tag = PQcmdStatus(result_.get());
+  return tag != nullptr ? std::string(tag) : std::string();
+}
+
 core::Result<std::unique_ptr<PgDb>> PgDb::Connect(const std::string& uri, std::chrono::seconds timeout) {
   const auto parts = Parts(uri);  // parsed once: for its name, and to refuse it unread
   const std::string shown = Shown(parts);
@@ -106,6 +111,10 @@ core::Result<std::unique_ptr<PgDb>> PgDb::Connect(const std::string& uri, std::c
     return core::Status::Unavailable(fmt::format(
         "{}: cannot connect: {}; check that the server is up and the user, password and database", shown, why));
   }
+  // The server's notices (a shutdown's "terminating connection") are not
+  // otaroll's output: failures reach the caller as values.
+  PQsetNoticeProcessor(
+      conn, [](void*, const char*) {}, nullptr);
   return std::unique_ptr<PgDb>(new PgDb(conn, shown));
 }
 
@@ -123,8 +132,22 @@ core::Result<PgRows> PgDb::Exec(std::string_view sql, const std::vector<std::opt
   values.reserve(params.size());
   for (const auto& p : params) values.push_back(p ? p->c_str() : nullptr);
   const std::string text(sql);
-  PgRows rows(
-      PQexecParams(conn_, text.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr, nullptr, 0));
+  return Finish(PgRows(PQexecParams(conn_, text.c_str(), static_cast<int>(values.size()), nullptr, values.data(),
+                                    nullptr, nullptr, 0)),
+                doing);
+}
+
+core::Status PgDb::ExecScript(const char* sql, std::string_view doing) {
+  return Finish(PgRows(PQexec(conn_, sql)), doing).status();
+}
+
+bool PgDb::Reconnect() {
+  if (ok()) return true;
+  PQreset(conn_);
+  return ok();
+}
+
+core::Result<PgRows> PgDb::Finish(PgRows rows, std::string_view doing) {
   const ExecStatusType status = rows.result_ ? PQresultStatus(rows.result_.get()) : PGRES_FATAL_ERROR;
   if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
     last_sqlstate_.clear();
@@ -141,9 +164,16 @@ core::Result<PgRows> PgDb::Exec(std::string_view sql, const std::vector<std::opt
   const std::string why =
       primary != nullptr ? fmt::format("{} (SQLSTATE {})", OneLine(primary), last_sqlstate_)
                          : OneLine(rows.result_ ? PQresultErrorMessage(rows.result_.get()) : PQerrorMessage(conn_));
-  if (!ok())
+  if (!ok()) {
     return core::Status::Unavailable(fmt::format("{}: lost the connection while {}: {}", display_, doing, why));
-  return core::Status::IOError(fmt::format("{}: {} while {}", display_, why, doing));
+  }
+  std::string message = fmt::format("{}: {} while {}", display_, why, doing);
+  // As a state file's: a broken rule is Invalid, a lost race is Conflict.
+  if (last_sqlstate_.rfind("23", 0) == 0) return core::Status::Invalid(std::move(message));
+  if (last_sqlstate_ == "40001" || last_sqlstate_ == "40P01" || last_sqlstate_ == "55P03") {
+    return core::Status::Conflict(std::move(message));
+  }
+  return core::Status::IOError(std::move(message));
 }
 
 }  // namespace otaroll::state

@@ -35,6 +35,8 @@ class PgRows {
   int64_t Int(size_t row, int col) const;       // NULL reads as 0
   // Rows changed by an INSERT, UPDATE or DELETE.
   int64_t Affected() const;
+  // The command tag ("INSERT 0 1", "COMMIT", "ROLLBACK").
+  std::string Command() const;
 
  private:
   friend class PgDb;
@@ -55,6 +57,10 @@ class PgDb {
   // Values are text parameters $1, $2…; nullopt is NULL.
   core::Result<PgRows> Exec(std::string_view sql, const std::vector<std::optional<std::string>>& params,
                             std::string_view doing);
+  // Runs constant SQL of one or more statements (a migration), never values.
+  core::Status ExecScript(const char* sql, std::string_view doing);
+  // After the connection was lost: connects again (true when it did).
+  bool Reconnect();
   // The SQLSTATE of the last failed Exec ("" when it never reached the
   // server, or the last Exec succeeded).
   const std::string& last_sqlstate() const { return last_sqlstate_; }
@@ -64,6 +70,9 @@ class PgDb {
 
  private:
   PgDb(pg_conn* conn, std::string display) : conn_(conn), display_(std::move(display)) {}
+  // A statement's result as a value; failures classed as a state file's
+  // (a broken constraint Invalid, a serialization failure Conflict).
+  core::Result<PgRows> Finish(PgRows rows, std::string_view doing);
   pg_conn* conn_;
   std::string display_;
   std::string last_sqlstate_;

@@ -26,57 +26,21 @@
 #include <thread>
 
 #include "core/names.h"
+#include "state/columns.h"
 #include "state/db.h"
 #include "state/request.h"
 #include "state/rows.h"
 #include "state/schema.h"
 #include "state/sqlite_store.h"
+#include "state/transfer.h"
 
 namespace otaroll::state {
 
 namespace {
 
-constexpr const char* kSelectAttempts =
-    "SELECT id, intent_id, rollout, stage, part, parts, spec_hash, request_json, status, job_id, "
-    "job_created_at, job_status, request_id, error_code, error_message, attempt_count, created_at, "
-    "updated_at, superseded_by FROM attempts ORDER BY id";
-
-core::Result<Attempt> AttemptFromRow(const Stmt& row, const std::string& path) {
-  Attempt a;
-  a.id = row.Int(0);
-  std::string where = fmt::format("attempt {}", a.id);
-  a.intent_id = row.Text(1);
-  a.rollout = row.Text(2);
-  a.stage = row.Text(3);
-  a.part = static_cast<int>(row.Int(4));
-  a.parts = static_cast<int>(row.Int(5));
-  a.spec_hash = row.Text(6);
-  a.request = row.Text(7);
-  if (!IsRequestText(a.request)) {
-    return Damaged(path, where + " has a request_json that is not a JSON object of strings");
-  }
-  auto status = ParseStatus(row.Text(8));
-  if (!status) return Damaged(path, fmt::format("{} has status \"{}\"", where, row.Text(8)));
-  a.status = *status;
-  a.job_id = row.Text(9);
-  if (!row.IsNull(10)) {
-    auto t = TimeColumn(row, 10, path, where + " job_created_at");
-    if (!t.ok()) return t.status();
-    a.job_created_at = *t;
-  }
-  a.job_status = row.Text(11);
-  a.request_id = row.Text(12);
-  a.error_code = row.Text(13);
-  a.error_message = row.Text(14);
-  a.attempt_count = static_cast<int>(row.Int(15));
-  auto created = TimeColumn(row, 16, path, where + " created_at");
-  if (!created.ok()) return created.status();
-  a.created_at = *created;
-  auto updated = TimeColumn(row, 17, path, where + " updated_at");
-  if (!updated.ok()) return updated.status();
-  a.updated_at = *updated;
-  if (!row.IsNull(18)) a.superseded_by = row.Int(18);
-  return a;
+const std::string& SelectAttempts() {
+  static const std::string sql = std::string("SELECT ") + kAttemptColumns + " FROM attempts ORDER BY id";
+  return sql;
 }
 
 // The latest observation of each job: greatest observed_at, then greatest id.
@@ -124,7 +88,7 @@ core::Result<Snapshot> ReadState(const Db& db, const std::string& path) {
   auto count = db.QueryInt("SELECT count(*) FROM attempts", "counting attempts");
   if (!count.ok()) return count.status();
   snap.attempts.reserve(static_cast<size_t>(*count));
-  auto attempts = db.Prepare(kSelectAttempts, "reading attempts");
+  auto attempts = db.Prepare(SelectAttempts(), "reading attempts");
   if (!attempts.ok()) return attempts.status();
   for (;;) {
     auto row = attempts->Step();
@@ -183,21 +147,6 @@ core::Result<std::vector<RolloutRecord>> ReadRollouts(const Db& db, const std::s
 }
 
 namespace {}  // namespace
-
-core::Result<Event> EventRow(const Stmt& row, const std::string& path) {
-  Event e;
-  e.seq = row.Int(0);
-  auto at = TimeColumn(row, 1, path, fmt::format("event {}", e.seq));
-  if (!at.ok()) return at.status();
-  e.at = *at;
-  e.rollout = row.Text(2);
-  e.stage = row.Text(3);
-  if (!row.IsNull(4)) e.attempt_id = row.Int(4);
-  e.kind = row.Text(5);
-  e.message = row.Text(6);
-  e.data_json = row.Text(7);
-  return e;
-}
 
 core::Result<std::vector<Event>> ReadEvents(const Db& db, const std::string& path, const std::string& rollout_filter,
                                             size_t last) {
@@ -269,32 +218,21 @@ ordered_json AttemptJson(const Attempt& a) {
   return o;
 }
 
-// The whole file, every row of every history table, as the export document.
+// The whole file, every row of every history table.
 core::Result<StateExport> ReadExport(const Db& db, const std::string& path) {
-  StateExport out;
-  ordered_json doc;
-  doc["format_version"] = 1;
-  doc["schema_version"] = kSchemaVersion;
-  ordered_json rollouts = ordered_json::array(), attempts = ordered_json::array(), observations = ordered_json::array(),
-               events = ordered_json::array();
+  StateRows rows;
+  int64_t serial = 0;
   auto readable = CheckReadable(db, path);
   if (!readable.ok()) return readable.status();
   if (*readable) {
-    auto serial = db.QueryInt("SELECT value FROM serial WHERE id = 1", "reading its serial");
-    if (!serial.ok()) return serial.status();
-    out.serial = *serial;
-
+    auto read_serial = db.QueryInt("SELECT value FROM serial WHERE id = 1", "reading its serial");
+    if (!read_serial.ok()) return read_serial.status();
+    serial = *read_serial;
     auto records = ReadRollouts(db, path);
     if (!records.ok()) return records.status();
-    for (const auto& r : *records) {
-      rollouts.push_back(ordered_json{{"name", r.name},
-                                      {"product_key", r.product_key},
-                                      {"firmware_id", r.firmware_id},
-                                      {"first_seen", core::FormatRfc3339(r.first_seen)},
-                                      {"last_seen", core::FormatRfc3339(r.last_seen)}});
-    }
+    rows.rollouts = std::move(*records);
 
-    auto stmt = db.Prepare(kSelectAttempts, "reading attempts");
+    auto stmt = db.Prepare(SelectAttempts(), "reading attempts");
     if (!stmt.ok()) return stmt.status();
     for (;;) {
       auto row = stmt->Step();
@@ -302,7 +240,7 @@ core::Result<StateExport> ReadExport(const Db& db, const std::string& path) {
       if (!*row) break;
       auto a = AttemptFromRow(*stmt, path);
       if (!a.ok()) return a.status();
-      attempts.push_back(AttemptJson(*a));
+      rows.attempts.push_back(std::move(*a));
     }
 
     const auto& statuses = TaskStatuses();
@@ -315,38 +253,22 @@ core::Result<StateExport> ReadExport(const Db& db, const std::string& path) {
       auto row = obs->Step();
       if (!row.ok()) return row.status();
       if (!*row) break;
-      ordered_json o;
-      o["id"] = obs->Int(0);
-      o["job_id"] = obs->Text(1);
+      Observation o;
+      o.job_id = obs->Text(1);
       auto at = TimeColumn(*obs, 2, path, fmt::format("observation {}", obs->Int(0)));
       if (!at.ok()) return at.status();
-      o["observed_at"] = core::FormatRfc3339(*at);
-      o["total"] = obs->Int(3);
-      ordered_json counts = ordered_json::object();
-      for (size_t i = 0; i < statuses.size(); ++i) counts[statuses[i]] = obs->Int(static_cast<int>(4 + i));
-      o["counts"] = std::move(counts);
-      observations.push_back(std::move(o));
+      o.observed_at = *at;
+      o.total = obs->Int(3);
+      for (size_t i = 0; i < statuses.size(); ++i) o.by_status[statuses[i]] = obs->Int(static_cast<int>(4 + i));
+      rows.observation_ids.push_back(obs->Int(0));
+      rows.observations.push_back(std::move(o));
     }
 
     auto all_events = ReadEvents(db, path, "");
     if (!all_events.ok()) return all_events.status();
-    for (const auto& e : *all_events) {
-      bool data_is_json = false;
-      ordered_json event = EventJson(e, &data_is_json);
-      if (!data_is_json) return Damaged(path, fmt::format("event {} has data that is not JSON", e.seq));
-      events.push_back(std::move(event));
-    }
+    rows.events = std::move(*all_events);
   }
-  out.counts = StateCounts{static_cast<int64_t>(rollouts.size()), static_cast<int64_t>(attempts.size()),
-                           static_cast<int64_t>(observations.size()), static_cast<int64_t>(events.size())};
-  doc["serial"] = out.serial;
-  doc["rollouts"] = std::move(rollouts);
-  doc["attempts"] = std::move(attempts);
-  doc["observations"] = std::move(observations);
-  doc["events"] = std::move(events);
-  // Text the platform sent may not be valid UTF-8; an export must still work.
-  out.json = doc.dump(2, ' ', false, ordered_json::error_handler_t::replace) + "\n";
-  return out;
+  return ExportDocument(rows, serial, path);
 }
 
 // One consistent read: a deferred transaction holds a single snapshot (WAL)
@@ -483,6 +405,53 @@ core::Result<StateExport> ExportState(const std::string& path) {
         fmt::format("state file {} does not exist; pass the path of an existing state file with --state", path));
   }
   return std::move(**exported);
+}
+
+core::Result<StateExport> ExportDocument(const StateRows& rows, int64_t serial, const std::string& where) {
+  StateExport out;
+  ordered_json doc;
+  doc["format_version"] = 1;
+  doc["schema_version"] = kSchemaVersion;
+  ordered_json rollouts = ordered_json::array(), attempts = ordered_json::array(), observations = ordered_json::array(),
+               events = ordered_json::array();
+  for (const auto& r : rows.rollouts) {
+    rollouts.push_back(ordered_json{{"name", r.name},
+                                    {"product_key", r.product_key},
+                                    {"firmware_id", r.firmware_id},
+                                    {"first_seen", core::FormatRfc3339(r.first_seen)},
+                                    {"last_seen", core::FormatRfc3339(r.last_seen)}});
+  }
+  for (const auto& a : rows.attempts) attempts.push_back(AttemptJson(a));
+  const auto& statuses = TaskStatuses();
+  for (size_t i = 0; i < rows.observations.size(); ++i) {
+    const Observation& obs = rows.observations[i];
+    ordered_json o;
+    o["id"] = rows.observation_ids.at(i);
+    o["job_id"] = obs.job_id;
+    o["observed_at"] = core::FormatRfc3339(obs.observed_at);
+    o["total"] = obs.total;
+    ordered_json counts = ordered_json::object();
+    for (const auto& status : statuses) counts[status] = obs.Count(status);
+    o["counts"] = std::move(counts);
+    observations.push_back(std::move(o));
+  }
+  for (const auto& e : rows.events) {
+    bool data_is_json = false;
+    ordered_json event = EventJson(e, &data_is_json);
+    if (!data_is_json) return Damaged(where, fmt::format("event {} has data that is not JSON", e.seq));
+    events.push_back(std::move(event));
+  }
+  out.serial = serial;
+  out.counts = StateCounts{static_cast<int64_t>(rollouts.size()), static_cast<int64_t>(attempts.size()),
+                           static_cast<int64_t>(observations.size()), static_cast<int64_t>(events.size())};
+  doc["serial"] = serial;
+  doc["rollouts"] = std::move(rollouts);
+  doc["attempts"] = std::move(attempts);
+  doc["observations"] = std::move(observations);
+  doc["events"] = std::move(events);
+  // Text the platform sent may not be valid UTF-8; an export must still work.
+  out.json = doc.dump(2, ' ', false, ordered_json::error_handler_t::replace) + "\n";
+  return out;
 }
 
 nlohmann::ordered_json EventJson(const Event& e, bool* data_is_json) {

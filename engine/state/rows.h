@@ -9,6 +9,7 @@
 
 #include "core/status.h"
 #include "state/checks.h"
+#include "state/columns.h"
 #include "state/sqlite_store.h"
 
 namespace otaroll::state {
@@ -34,8 +35,6 @@ core::Status InsertEvent(const Db& db, const Event& e, const std::string& doing,
 core::Result<Snapshot> ReadState(const Db& db, const std::string& path);
 core::Result<std::vector<RolloutRecord>> ReadRollouts(const Db& db, const std::string& path);
 // Oldest first; with `last` > 0 only the last `last` of them.
-// One row of `SELECT seq, at, rollout, stage, attempt_id, kind, message, data_json FROM events`.
-core::Result<Event> EventRow(const Stmt& row, const std::string& path);
 core::Result<std::vector<Event>> ReadEvents(const Db& db, const std::string& path, const std::string& rollout_filter,
                                             size_t last = 0);
 // The serial alone (0 for a state file without tables yet).
@@ -46,12 +45,5 @@ core::Result<Snapshot> ReadInTransaction(const Db& db, const std::string& path);
 
 // The lease row, if any.
 core::Result<std::optional<Lease>> ReadLeaseRow(const Db& db, const std::string& path, const std::string& doing);
-
-// A state file that cannot be read as it should: Corruption naming it.
-core::Status Damaged(const std::string& path, const std::string& detail);
-
-// A time column read back from the state file; a damaged value is an error
-// naming the file and `what`.
-core::Result<core::Time> TimeColumn(const Stmt& row, int col, const std::string& path, const std::string& what);
 
 }  // namespace otaroll::state

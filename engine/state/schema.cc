@@ -140,6 +140,18 @@ CREATE TABLE conditions (
 );
 )sql";
 
+// Version 3: the lease's epoch (lease.h), which grows on every acquisition
+// that is not a renewal, and the greatest one handed out (a released lease's
+// row is gone, its epoch is not). Neither changes the serial.
+constexpr const char* kV3 = R"sql(
+ALTER TABLE lease ADD COLUMN epoch INTEGER NOT NULL DEFAULT 0;
+CREATE TABLE lease_epoch (
+  id    INTEGER PRIMARY KEY CHECK (id = 1),
+  value INTEGER NOT NULL CHECK (value >= 0)
+);
+INSERT INTO lease_epoch (id, value) VALUES (1, 0);
+)sql";
+
 static_assert(kApplicationId == 1330921810, "kV1 sets the application id literally");
 
 }  // namespace
@@ -148,6 +160,7 @@ const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kMigrations = {
       {"create the v1 schema (rollouts, attempts, observations, events, lease, serial)", kV1},
       {"add the notification tables (notify_cursors, conditions)", kV2},
+      {"add the lease epoch (lease.epoch, lease_epoch)", kV3},
   };
   return kMigrations;
 }

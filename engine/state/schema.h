@@ -13,7 +13,7 @@
 namespace otaroll::state {
 
 inline constexpr int32_t kApplicationId = 0x4F544152;  // "OTAR"
-inline constexpr int64_t kSchemaVersion = 2;
+inline constexpr int64_t kSchemaVersion = 3;
 
 // Migrations()[i] moves a state file from schema version i to i + 1. Entries
 // are append-only: once released, a step's SQL never changes.

@@ -9,7 +9,8 @@ namespace otaroll::state {
 
 core::Result<std::optional<Lease>> ReadLeaseRow(const Db& db, const std::string& path, const std::string& doing) {
   auto stmt = db.Prepare(
-      "SELECT holder_host, holder_pid, started_at, heartbeat_at, ttl_seconds, token FROM lease WHERE id = 1", doing);
+      "SELECT holder_host, holder_pid, started_at, heartbeat_at, ttl_seconds, token, epoch FROM lease WHERE id = 1",
+      doing);
   if (!stmt.ok()) return stmt.status();
   auto row = stmt->Step();
   if (!row.ok()) return row.status();
@@ -25,6 +26,7 @@ core::Result<std::optional<Lease>> ReadLeaseRow(const Db& db, const std::string&
   l.heartbeat_at = *beat;
   l.ttl_seconds = stmt->Int(4);
   l.token = stmt->Text(5);
+  l.epoch = stmt->Int(6);
   return std::optional<Lease>(std::move(l));
 }
 
@@ -34,20 +36,26 @@ core::Result<LeaseAcquired> SqliteStore::AcquireLease(const Lease& me, core::Tim
   core::Status s = Write(doing, [&]() -> core::Status {
     auto held = ReadLeaseRow(*db_, path_, doing);
     if (!held.ok()) return held.status();
-    auto decided = DecideAcquire(*held, me, now, path_);
+    auto last = db_->QueryInt("SELECT value FROM lease_epoch WHERE id = 1", doing);
+    if (!last.ok()) return last.status();
+    auto decided = DecideAcquire(*held, me, now, path_, *last);
     if (!decided.ok()) return decided.status();
     got = std::move(*decided);
     auto stmt = db_->Prepare(
-        "INSERT OR REPLACE INTO lease (id, holder_host, holder_pid, started_at, heartbeat_at, ttl_seconds, token) "
-        "VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT OR REPLACE INTO lease (id, holder_host, holder_pid, started_at, heartbeat_at, ttl_seconds, token, "
+        "epoch) VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         doing);
     if (!stmt.ok()) return stmt.status();
+    auto epoch = db_->Prepare("UPDATE lease_epoch SET value = ?1 WHERE id = 1", doing);
+    if (!epoch.ok()) return epoch.status();
+    if (auto r = epoch->Bind(1, got.lease.epoch).Run(); !r.ok()) return r;
     return stmt->Bind(1, got.lease.host)
         .Bind(2, got.lease.pid)
         .Bind(3, core::FormatRfc3339(got.lease.started_at))
         .Bind(4, core::FormatRfc3339(got.lease.heartbeat_at))
         .Bind(5, got.lease.ttl_seconds)
         .Bind(6, got.lease.token)
+        .Bind(7, got.lease.epoch)
         .Run();
   });
   if (!s.ok()) return s;

@@ -18,13 +18,6 @@ core::Status Damaged(const std::string& path, const std::string& detail) {
   return core::Status::Corruption(fmt::format("state file {} is damaged ({}); restore it from a backup", path, detail));
 }
 
-core::Result<core::Time> TimeColumn(const Stmt& row, int col, const std::string& path, const std::string& what) {
-  std::string text = row.Text(col);
-  auto t = core::ParseRfc3339(text);
-  if (!t) return Damaged(path, fmt::format("{} is \"{}\", not an RFC 3339 time", what, text));
-  return *t;
-}
-
 // ---------------------------------------------------------------------------
 
 SqliteStore::SqliteStore(std::unique_ptr<Db> db, std::string path) : db_(std::move(db)), path_(std::move(path)) {}
@@ -199,7 +192,7 @@ core::Status SqliteStore::CheckIntent(const Attempt& a) {
   if (!fence().empty()) {
     auto held = ReadLeaseRow(*db_, path_, doing);
     if (!held.ok()) return held.status();
-    if (auto s = CheckFence(*held, fence(), a, path_); !s.ok()) return s;
+    if (auto s = CheckFence(*held, fence(), fence_epoch(), a, path_); !s.ok()) return s;
   }
   auto stmt = db_->Prepare(
       "SELECT intent_id, status FROM attempts WHERE rollout = ?1 AND stage = ?2 AND part = ?3 AND spec_hash = ?4 "

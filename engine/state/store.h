@@ -145,12 +145,16 @@ class Store {
   virtual core::Result<std::optional<Lease>> ForceUnlock(bool force) = 0;
 
   // From now on every intent written through this handle checks that the
-  // lease is still held with `token` (see InsertAttempt); "" stops checking.
-  // Set by apply right after it takes the lease.
-  void SetFence(std::string token) { fence_ = std::move(token); }
+  // lease is still held with `token` at `epoch` (see InsertAttempt); ""
+  // stops checking. Set by apply right after it takes the lease.
+  void SetFence(std::string token, int64_t epoch) {
+    fence_ = std::move(token);
+    fence_epoch_ = epoch;
+  }
 
  protected:
   const std::string& fence() const { return fence_; }
+  int64_t fence_epoch() const { return fence_epoch_; }
   // The transaction behind Begin(): Invalid when one is open on this handle.
   virtual core::Status BeginTransaction(Durability durability) = 0;
   virtual core::Status CommitTransaction() = 0;
@@ -159,6 +163,7 @@ class Store {
  private:
   friend class Transaction;
   std::string fence_;  // the lease token intents are fenced by; "" = none
+  int64_t fence_epoch_ = 0;
 };
 
 }  // namespace otaroll::state

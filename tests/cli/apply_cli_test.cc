@@ -106,7 +106,7 @@ TEST_F(ApplyCliTest, RateLimitsAndConcurrencyAreCheckedUpFront) {
 }
 
 // Every command reads the --state value through one factory (state/open.h).
-TEST_F(ApplyCliTest, StateIsAPathOrASqliteUrlAndOtherSchemesAreNamed) {
+TEST_F(ApplyCliTest, StateIsAPathASqliteUrlOrAPostgresUri) {
   RunResult r = Otaroll({"apply", tree_, "--state", "sqlite:" + state_, "--yes"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(Created(), 2u);
@@ -121,12 +121,15 @@ TEST_F(ApplyCliTest, StateIsAPathOrASqliteUrlAndOtherSchemesAreNamed) {
     EXPECT_EQ(same.exit_code, 0) << same.err;
     EXPECT_EQ(same.out, plain.out) << command;
   }
+  // A postgres:// URI is a PostgreSQL state: named without its password,
+  // here with no server listening (port 1).
   for (const char* command : {"plan", "apply", "status"}) {
-    RunResult pg = Otaroll(args(command, "postgres://otaroll:s3cret@127.0.0.1/otaroll"));
+    RunResult pg = Otaroll(args(command, "postgres://otaroll:s3cret@127.0.0.1:1/otaroll"));
     EXPECT_EQ(pg.exit_code, 1) << command;
     EXPECT_EQ(pg.err,
-              "otaroll: error: --state postgres://…: this otaroll cannot keep its state in PostgreSQL yet; pass a "
-              "state file path\n")
+              "otaroll: error: postgresql://otaroll@127.0.0.1:1/otaroll: cannot connect: connection to server at "
+              "\"127.0.0.1\", port 1 failed: Connection refused  Is the server running on that host and accepting "
+              "TCP/IP connections?; check that the server is up and the user, password and database\n")
         << command;
   }
 }
@@ -154,13 +157,12 @@ TEST_F(ApplyCliTest, JsonLogsAreOneObjectPerLine) {
   EXPECT_EQ(lines[2]["message"],
             "apply: 2 created, 0 adopted, 0 failed, 0 unknown, 0 to retry; 0 superseded, 0 cancelled");
 
-  RunResult bad = Otaroll({"plan", tree_, "--state", "postgres://u:pw@127.0.0.1/x", "--log-format", "json"});
+  RunResult bad = Otaroll({"plan", tree_, "--state", "etcd://u:pw@127.0.0.1/x", "--log-format", "json"});
   EXPECT_EQ(bad.exit_code, 1);
   auto err = nlohmann::json::parse(bad.err, nullptr, false);
   ASSERT_TRUE(err.is_object()) << bad.err;
   EXPECT_EQ(err["level"], "error");
-  EXPECT_EQ(err["message"],
-            "--state postgres://…: this otaroll cannot keep its state in PostgreSQL yet; pass a state file path");
+  EXPECT_EQ(err["message"], "--state etcd://…: unknown state scheme etcd; pass a state file path (or sqlite:PATH)");
   EXPECT_EQ(bad.err.find("pw@"), std::string::npos);
 }
 

@@ -146,7 +146,7 @@ TEST_F(ExportTest, TheExportDocumentHasEveryFieldInAStableShape) {
   EXPECT_EQ(DescribeCounts(exported->counts), "1 rollout, 1 attempt, 1 observation and 1 event");
   EXPECT_EQ(exported->json, R"({
   "format_version": 1,
-  "schema_version": 2,
+  "schema_version": 3,
   "serial": 4,
   "rollouts": [
     {
@@ -283,7 +283,7 @@ TEST_F(ExportTest, ExportingAMissingOrEmptyFile) {
   auto empty = ExportState(Path("empty.db"));
   ASSERT_TRUE(empty.ok()) << empty.status().message();
   EXPECT_EQ(empty->json,
-            "{\n  \"format_version\": 1,\n  \"schema_version\": 2,\n  \"serial\": 0,\n  \"rollouts\": [],\n  "
+            "{\n  \"format_version\": 1,\n  \"schema_version\": 3,\n  \"serial\": 0,\n  \"rollouts\": [],\n  "
             "\"attempts\": [],\n  \"observations\": [],\n  \"events\": []\n}\n");
   // ... which imports into another empty file.
   auto store = Open(Path("again.db"));
@@ -339,7 +339,7 @@ TEST_F(ExportTest, ImportNamesWhatIsWrongAndChangesNothing) {
   EXPECT_EQ(v2.message(),
             "cannot import b.json: it has format_version 2 and this otaroll reads format_version 1; upgrade otaroll");
   EXPECT_EQ(edited([](auto& d) { d["schema_version"] = 7; }).message(),
-            "cannot import b.json: it was exported from schema version 7 and this otaroll knows 2; upgrade otaroll");
+            "cannot import b.json: it was exported from schema version 7 and this otaroll knows 3; upgrade otaroll");
   EXPECT_EQ(edited([](auto& d) { d.erase("events"); }).message(), "cannot import b.json: events is missing" + tail);
   EXPECT_EQ(edited([](auto& d) { d["attempts"][2]["status"] = "done"; }).message(),
             "cannot import b.json: attempts[2].status \"done\" is not one of pending, created, failed, unknown, "

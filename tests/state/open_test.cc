@@ -25,14 +25,16 @@ TEST_F(OpenTest, APathOrSqlitePathIsASqliteFile) {
   EXPECT_EQ(ParseLocation("dir/x://y")->path, "dir/x://y");
 }
 
-TEST_F(OpenTest, SchemesThisBuildCannotOpenAreNamedWithoutTheRestOfTheUrl) {
-  auto pg = ParseLocation("postgres://otaroll:s3cret@db.example/otaroll");
-  ASSERT_FALSE(pg.ok());
-  EXPECT_EQ(pg.status().code(), core::Status::Code::kInvalid);
-  EXPECT_EQ(pg.status().message(),
-            "--state postgres://…: this otaroll cannot keep its state in PostgreSQL yet; pass a state file path");
-  EXPECT_EQ(ParseLocation("postgresql://h/db").status().message(),
-            "--state postgresql://…: this otaroll cannot keep its state in PostgreSQL yet; pass a state file path");
+TEST_F(OpenTest, PostgresUrisArePostgresAndOtherSchemesAreNamedWithoutTheRestOfTheUrl) {
+  for (const char* uri : {"postgres://otaroll:s3cret@db.example/otaroll", "postgresql://h/db"}) {
+    auto pg = ParseLocation(uri);
+    ASSERT_TRUE(pg.ok()) << pg.status().message();
+    EXPECT_EQ(pg->kind, Location::Kind::kPostgres);
+    EXPECT_EQ(pg->path, uri);
+  }
+  EXPECT_EQ(Shown(*ParseLocation("postgres://otaroll:s3cret@db.example/otaroll")),
+            "postgresql://otaroll@db.example:5432/otaroll");
+  EXPECT_EQ(Shown(*ParseLocation("sqlite:/var/lib/otaroll/state.db")), "/var/lib/otaroll/state.db");
   EXPECT_EQ(ParseLocation("etcd://u:pw@h").status().message(),
             "--state etcd://…: unknown state scheme etcd; pass a state file path (or sqlite:PATH)");
   EXPECT_EQ(ParseLocation("sqlite:").status().message(),

@@ -36,8 +36,7 @@ class OutboxConformance : public testing::StoreFixture {
   }
 };
 
-INSTANTIATE_TEST_SUITE_P(Backends, OutboxConformance, ::testing::Values(Backend::kSqlite, Backend::kMemory),
-                         testing::BackendName);
+INSTANTIATE_TEST_SUITE_P(Backends, OutboxConformance, testing::kAllBackends, testing::BackendName);
 
 TEST_P(OutboxConformance, EventsAfterReadsOnFromASeqInOrderAndBounded) {
   for (const char* kind : {"a", "b", "c", "d"}) Append(kind);

@@ -75,7 +75,7 @@ TEST_F(SchemaTest, AVersion1FileIsReadAsItIsAndMigratedByTheFirstWriter) {
 
   auto store = SqliteStore::Open(path);
   ASSERT_TRUE(store.ok()) << store.status().message();
-  EXPECT_EQ(RawDb(path).Int("PRAGMA user_version"), 2);
+  EXPECT_EQ(RawDb(path).Int("PRAGMA user_version"), kSchemaVersion);
   auto rollouts = (*store)->Rollouts();
   ASSERT_TRUE(rollouts.ok());
   ASSERT_EQ(rollouts->size(), 1u);
@@ -91,11 +91,11 @@ TEST_F(SchemaTest, NewerSchemaVersionIsRefused) {
   ASSERT_TRUE(SqliteStore::Open(path).ok());
   {
     RawDb raw(path);
-    ASSERT_EQ(raw.Exec("PRAGMA user_version = 3"), SQLITE_OK);
+    ASSERT_EQ(raw.Exec("PRAGMA user_version = 4"), SQLITE_OK);
   }
   const std::string hash = HashFile(path);
   const std::string want = "state file " + path +
-                           " was written by a newer otaroll (schema version 3; this otaroll knows 2); upgrade otaroll";
+                           " was written by a newer otaroll (schema version 4; this otaroll knows 3); upgrade otaroll";
 
   auto store = SqliteStore::Open(path);
   ASSERT_FALSE(store.ok());
@@ -198,7 +198,7 @@ TEST_F(SchemaTest, ConstraintsGuardTheLifecycle) {
   EXPECT_EQ(raw.Exec(insert + "('g', 'r', 's', 0, 1, 'h', '{}', 'pending', NULL, 'x', 'x')"), SQLITE_OK);
   EXPECT_EQ(raw.Exec(insert + "('h', 'r', 's', 0, 1, 'h', '{}', 'failed', NULL, 'x', 'x')"), SQLITE_OK);
   EXPECT_NE(raw.Exec(insert + "('g', 'r', 's', 0, 1, 'h', '{}', 'pending', NULL, 'x', 'x')"), SQLITE_OK);
-  EXPECT_NE(raw.Exec("INSERT INTO lease VALUES (2, 'h', 1, 'x', 'x', 30, 't')"), SQLITE_OK);
+  EXPECT_NE(raw.Exec("INSERT INTO lease VALUES (2, 'h', 1, 'x', 'x', 30, 't', 1)"), SQLITE_OK);
 }
 
 }  // namespace

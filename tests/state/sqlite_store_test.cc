@@ -107,7 +107,7 @@ TEST_F(SqliteStoreTest, SerialTriggersCountEveryTableButTheLease) {
   bumped("rollout delete");
 
   ASSERT_EQ(raw.Exec("INSERT INTO lease VALUES (1, 'host-a', 42, '2026-11-25T10:00:00Z', "
-                     "'2026-11-25T10:00:00Z', 30, 'tok')"),
+                     "'2026-11-25T10:00:00Z', 30, 'tok', 1)"),
             SQLITE_OK);
   ASSERT_EQ(raw.Exec("UPDATE lease SET heartbeat_at = '2026-11-25T10:00:10Z'"), SQLITE_OK);
   ASSERT_EQ(raw.Exec("DELETE FROM lease"), SQLITE_OK);

@@ -3,6 +3,7 @@
 // lease's part is in lease_test.cc; what only a SQLite file has (triggers,
 // other processes' locks, files on disk) is in sqlite_store_test.cc and the
 // other tests of this folder.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -59,8 +60,7 @@ class StoreConformance : public testing::StoreFixture {
   }
 };
 
-INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance, ::testing::Values(Backend::kSqlite, Backend::kMemory),
-                         testing::BackendName);
+INSTANTIATE_TEST_SUITE_P(Backends, StoreConformance, testing::kAllBackends, testing::BackendName);
 
 TEST_P(StoreConformance, AttemptRoundTripsEveryField) {
   Attempt a = PendingAttempt("intent-vip-1", "r1", "vip");
@@ -144,9 +144,12 @@ TEST_P(StoreConformance, InsertRefusesDuplicatesUnknownRolloutsAndCallParameters
   ASSERT_FALSE(dup.ok());
   EXPECT_EQ(dup.status().code(), core::Status::Code::kInvalid);
   EXPECT_EQ(dup.status().message(),
-            "state file " + where_ +
-                " refused a change while recording attempt i1 of r1/pilot (UNIQUE constraint failed: "
-                "attempts.intent_id); this is a bug in otaroll, please report it");
+            postgres() ? where_ +
+                             ": duplicate key value violates unique constraint \"attempts_intent_id_key\" (SQLSTATE "
+                             "23505) while recording attempt i1 of r1/pilot"
+                       : "state file " + where_ +
+                             " refused a change while recording attempt i1 of r1/pilot (UNIQUE constraint failed: "
+                             "attempts.intent_id); this is a bug in otaroll, please report it");
 
   auto orphan = store_->InsertAttempt(PendingAttempt("i2", "nope", "canary"));
   ASSERT_FALSE(orphan.ok());
@@ -413,7 +416,7 @@ TEST_P(StoreConformance, TransactionCommitsOrRollsBack) {
     auto nested = store_->Begin();
     ASSERT_FALSE(nested.ok());
     EXPECT_EQ(nested.status().message(),
-              "a transaction is already open on state file " + where_ + "; commit it before beginning another");
+              "a transaction is already open on " + Named() + "; commit it before beginning another");
   }
   EXPECT_TRUE(Load().attempts.empty());
   int64_t serial = Serial();
@@ -485,8 +488,9 @@ TEST_P(StoreConformance, AnIntentIsWrittenOnlyWhileTheLeaseIsStillOurs) {
     l.token = token;
     return l;
   };
-  ASSERT_TRUE(store_->AcquireLease(holder("ours"), now).ok());
-  store_->SetFence("ours");
+  auto ours = store_->AcquireLease(holder("ours"), now);
+  ASSERT_TRUE(ours.ok()) << ours.status().message();
+  store_->SetFence("ours", ours->lease.epoch);
   ASSERT_TRUE(store_->InsertAttempt(PendingAttempt("i1", "r1", "canary")).ok());
 
   ASSERT_TRUE(store_->ForceUnlock(/*force=*/true).ok());
@@ -514,6 +518,42 @@ TEST_P(StoreConformance, AnIntentIsWrittenOnlyWhileTheLeaseIsStillOurs) {
   done.status = AttemptStatus::kCreated;
   done.job_id = "J1";
   EXPECT_TRUE(store_->UpdateAttempt(done).ok());
+}
+
+// The epoch grows on every acquisition but a renewal; a fence names one.
+TEST_P(StoreConformance, TheLeaseEpochGrowsOnEveryTakeAndFencesTheOldOne) {
+  const core::Time now = T("2026-11-25T10:00:00Z");
+  auto first = store_->AcquireLease(Holder("build-7", 4242, "ours"), now);
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  EXPECT_GE(first->lease.epoch, 1);
+  auto renewed = store_->AcquireLease(Holder("build-7", 4242, "ours"), now);
+  ASSERT_TRUE(renewed.ok()) << renewed.status().message();
+  EXPECT_EQ(renewed->lease.epoch, first->lease.epoch);
+  store_->SetFence("ours", first->lease.epoch);
+
+  // Released and taken again by the same holder: a new epoch, and the old
+  // fence no longer writes.
+  ASSERT_TRUE(store_->ReleaseLease("ours").ok());
+  auto again = store_->AcquireLease(Holder("build-7", 4242, "ours"), now);
+  ASSERT_TRUE(again.ok()) << again.status().message();
+  EXPECT_EQ(again->lease.epoch, first->lease.epoch + 1);
+  auto read = store_->ReadLease();
+  ASSERT_TRUE(read.ok() && read->has_value());
+  EXPECT_EQ((*read)->epoch, again->lease.epoch);
+  auto stale = store_->InsertAttempt(PendingAttempt("i1", "r1", "canary"));
+  ASSERT_FALSE(stale.ok());
+  EXPECT_EQ(stale.status().message(),
+            fmt::format("the lease on {} is no longer held by this process (it was taken again since, at epoch {}); "
+                        "no intent was written for r1/canary and nothing was created; the run stopped",
+                        where_, again->lease.epoch));
+  store_->SetFence("ours", again->lease.epoch);
+  EXPECT_TRUE(store_->InsertAttempt(PendingAttempt("i1", "r1", "canary")).ok());
+
+  // Removed, then taken by another: the epoch never goes back.
+  ASSERT_TRUE(store_->ForceUnlock(/*force=*/true).ok());
+  auto theirs = store_->AcquireLease(Holder("build-8", 4343, "theirs"), now);
+  ASSERT_TRUE(theirs.ok()) << theirs.status().message();
+  EXPECT_EQ(theirs->lease.epoch, again->lease.epoch + 1);
 }
 
 TEST_P(StoreConformance, ASecondLiveIntentForTheSamePartAndSpecIsRefused) {
