@@ -21,6 +21,7 @@
 #include "daemon/metrics.h"
 #include "daemon/server.h"
 #include "manifest/duration.h"
+#include "state/open.h"
 
 namespace otaroll::cli {
 namespace {
@@ -33,6 +34,7 @@ struct Settings {
   bool verify_commits = false;
   std::string trusted_keys;
   std::string observe_every = "30s";
+  std::string lease_ttl = "30s";
   bool git_pull = false;
   std::string listen;
   ApplyFlags flags;
@@ -104,8 +106,13 @@ core::Result<daemon::Options> LoopOptions(const Settings& s) {
   auto interval = ParseDurationOption("--interval", s.interval);
   auto git_timeout = ParseDurationOption("--git-timeout", s.git_timeout);
   auto observe = ParseDurationOption("--observe-every", s.observe_every);
-  for (const auto* r : {&interval, &git_timeout, &observe}) {
+  auto ttl = ParseDurationOption("--lease-ttl", s.lease_ttl);
+  for (const auto* r : {&interval, &git_timeout, &observe, &ttl}) {
     if (!r->ok()) return r->status();
+  }
+  if (*ttl < std::chrono::seconds(1)) {
+    return core::Status::Invalid(
+        fmt::format("--lease-ttl {}: shorter than a second; write e.g. 30s", core::Shown(s.lease_ttl)));
   }
   daemon::Options o;
   o.dir = s.dir;
@@ -115,6 +122,11 @@ core::Result<daemon::Options> LoopOptions(const Settings& s) {
   o.verify_commits = s.verify_commits;
   o.trusted_keys = s.trusted_keys;
   o.health_cadence = *observe;
+  o.lease_ttl = std::chrono::duration_cast<std::chrono::seconds>(*ttl);
+  // A heartbeat a sixth of the TTL apart: five can be missed before it runs out.
+  o.heartbeat = std::min<std::chrono::milliseconds>(o.heartbeat, *ttl / 6);
+  auto where = state::ParseLocation(StateValue(s.state, s.dir));
+  o.standby = where.ok() && where->kind == state::Location::Kind::kPostgres;
   o.apply = ToApplyOptions(s.flags, s.platform);
   return o;
 }
@@ -146,23 +158,13 @@ int Run(const Settings& s) {
   daemon::CountingPlatform platform(client, metrics);
   core::SystemClock clock;
   daemon::Daemon d(o, store, platform, clock, log, &metrics);
-  if (auto started = d.Start(); !started.ok()) {
-    PrintError(started.message());
-    return kExitError;
-  }
-  // Started once the lease is ours; stopped (after a bounded drain) before it is released.
-  auto outbox = StartOutbox(store, *notify, log, "info", &metrics);
-  if (!outbox.ok()) {
-    PrintError(outbox.status().message());
-    return kExitError;
-  }
-  d.SetOutbox(outbox->get());
   daemon::Waker waker;
   SignalThread signals(waker);
   std::atomic<bool> looping{true};
   std::unique_ptr<state::Store> history_store;  // declared before the server: it outlives its threads
   std::mutex history_mu;
   std::unique_ptr<daemon::Server> server;
+  // Served from the start: a standby answers /healthz and says so on /readyz.
   if (!s.listen.empty()) {
     server = std::make_unique<daemon::Server>([&] { return d.health(); }, [&] { return looping.load(); }, metrics);
     // A rollout's history on its page is read through a handle of the
@@ -185,16 +187,36 @@ int Run(const Settings& s) {
     }
     log(daemon::LogLine{"info", "listen", "", "", "", "", "", "listening on " + server->url()});
   }
-  log(daemon::LogLine{"info", "start", "", "", "", "", "",
-                      fmt::format("reconciling {} every {} (state {})", s.dir, s.interval, store.where())});
-  core::Status ran = d.Run(waker);
-  looping = false;
-  DrainOutbox(**outbox, store, kNotifyDrain, log);
-  if (!ran.ok()) {
-    PrintError(ran.message());
-    return kExitError;
+  for (;;) {
+    if (auto started = d.Start(&waker); !started.ok()) {
+      PrintError(started.message());
+      return kExitError;
+    }
+    if (!d.holding()) break;  // asked to stop while standing by
+    // Started once the lease is ours; stopped (after a bounded drain) before it is released.
+    auto outbox = StartOutbox(store, *notify, log, "info", &metrics);
+    if (!outbox.ok()) {
+      PrintError(outbox.status().message());
+      return kExitError;
+    }
+    d.SetOutbox(outbox->get());
+    log(daemon::LogLine{"info", "start", "", "", "", "", "",
+                        fmt::format("reconciling {} every {} (state {})", s.dir, s.interval, store.where())});
+    core::Status ran = d.Run(waker);
+    d.SetOutbox(nullptr);
+    DrainOutbox(**outbox, store, kNotifyDrain, log);
+    if (ran.ok()) break;
+    if (!o.standby || waker.stopping()) {
+      looping = false;
+      PrintError(ran.message());
+      return kExitError;
+    }
+    // A shared state: another daemon carries on; this one stands by again.
+    log(daemon::LogLine{"warn", "standby", "", "", "", "", "", ran.message() + "; standing by again"});
   }
-  log(daemon::LogLine{"info", "stop", "", "", "", "", "", "stopped; the lease is released"});
+  looping = false;
+  log(daemon::LogLine{"info", "stop", "", "", "", "", "",
+                      d.holding() ? "stopped; the lease is released" : "stopped while standing by"});
   return kExitOk;
 }
 
@@ -216,6 +238,8 @@ Runner AddDaemonCommand(CLI::App& app) {
       ->needs(keys);
   cmd->add_option("--observe-every", s->observe_every,
                   "while a health gate is judging, observe at least this often (default 30s)");
+  cmd->add_option("--lease-ttl", s->lease_ttl,
+                  "another daemon takes over this long after the last heartbeat (default 30s; heartbeats every sixth)");
   cmd->add_option("--listen", s->listen, "serve /healthz, /readyz and /metrics on HOST:PORT (:PORT = loopback)");
   AddApplyFlags(cmd, &s->flags, "per cycle");
   AddNotifyOptions(cmd, &s->notify);

@@ -126,8 +126,32 @@ void Daemon::Log(const std::string& level, const std::string& kind, const std::s
   log_(line);
 }
 
-core::Status Daemon::Start() {
-  if (options_.verify_commits) {
+void Daemon::StandBy(const core::Status& why) {
+  std::string holder = "another otaroll";
+  if (auto held = store_.ReadLease(); held.ok() && held->has_value()) {
+    holder = fmt::format("{} pid {}", core::Printable((*held)->host), (*held)->pid);
+  }
+  const std::string reason = why.code() == core::Status::Code::kConflict
+                                 ? fmt::format("standby, held by {}", holder)
+                                 : fmt::format("standby, the state cannot be reached: {}", why.message());
+  if (reason != standing_by_for_) {
+    standing_by_for_ = reason;
+    Log("info", "standby",
+        reason + fmt::format("; taking over when it stops (lease TTL {}s)", options_.lease_ttl.count()));
+  }
+  if (metrics_ != nullptr) {
+    metrics_->LeaseHeld(false);
+    metrics_->Standby(true);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  health_.lease_held = false;
+  health_.standby = true;
+  health_.ready = false;
+  health_.not_ready = reason;
+}
+
+core::Status Daemon::Start(Waker* waker) {
+  if (options_.verify_commits && keys_ == nullptr) {
     auto keys = git::TrustedKeys::Import(options_.trusted_keys, options_.git_timeout);
     if (!keys.ok()) return keys.status();
     keys_ = std::move(*keys);
@@ -135,9 +159,27 @@ core::Status Daemon::Start() {
         fmt::format("--verify-commits: acting only on commits signed by {} key{} of {}", keys_->fingerprints().size(),
                     keys_->fingerprints().size() == 1 ? "" : "s", core::Printable(options_.trusted_keys)));
   }
-  auto lease = apply::LeaseGuard::Acquire(store_, clock_, options_.heartbeat);
-  if (!lease.ok()) return lease.status();
-  lease_ = std::move(*lease);
+  lease_.reset();  // a lost one (Run returned): released, if it still can be
+  for (;;) {
+    auto lease = apply::LeaseGuard::Acquire(store_, clock_, options_.heartbeat, options_.lease_ttl);
+    if (lease.ok()) {
+      lease_ = std::move(*lease);
+      break;
+    }
+    const auto code = lease.status().code();
+    const bool waits = code == core::Status::Code::kConflict || code == core::Status::Code::kUnavailable;
+    if (!options_.standby || waker == nullptr || !waits) return lease.status();
+    StandBy(lease.status());
+    if (waker->WaitUntil(std::chrono::steady_clock::now() + options_.heartbeat) == Waker::Why::kStop) {
+      return core::Status::Ok();
+    }
+  }
+  standing_by_for_.clear();
+  if (metrics_ != nullptr) metrics_->Standby(false);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    health_.standby = false;
+  }
   if (metrics_ != nullptr) metrics_->LeaseHeld(true);
   if (const auto& from = lease_->taken_over_from()) {
     Log("warn", "lease",

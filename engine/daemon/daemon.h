@@ -52,6 +52,13 @@ struct Options {
   // stage), the loop wakes at least this often to observe again.
   std::chrono::milliseconds health_cadence{std::chrono::seconds(30)};
   std::chrono::milliseconds heartbeat{std::chrono::seconds(5)};
+  // --lease-ttl: another process may take the lease over this long after
+  // its last heartbeat (docs/high-availability.md).
+  std::chrono::seconds lease_ttl{std::chrono::seconds(30)};
+  // A state several daemons share (PostgreSQL): while another process holds
+  // the lease, Start stands by (trying again every heartbeat) instead of
+  // failing; the CLI stands by again after a lost lease.
+  bool standby = false;
   // --remind-after: a stage halted, held, waiting or unknown this long is
   // reminded of (notify/conditions.h); zero: never.
   core::Duration remind_after{std::chrono::hours(24)};
@@ -96,6 +103,7 @@ struct Health {
   std::optional<core::Time> last_cycle, last_success;
   int64_t cycles = 0;
   bool lease_held = false;
+  bool standby = false;     // standing by for the lease another process holds (not_ready says whose)
   int64_t tree_parses = 0;  // cycles that parsed the tree (the others found it unchanged)
 };
 
@@ -132,8 +140,15 @@ class Daemon {
 
   // Takes the lease for the daemon's life (Conflict naming the holder), and
   // reads the last cycle recorded in state (what a restart on an invalid
-  // tree says it last acted on).
-  core::Status Start();
+  // tree says it last acted on). With Options::standby and a waker, a lease
+  // held by another process (or a state that cannot be reached) is waited
+  // for instead: /readyz says "standby, held by HOST pid N", and it is tried
+  // again every heartbeat until it is taken (a dead holder at once, a
+  // silent one after its TTL) or the waker says stop (Ok, holding()
+  // false). May be called again after Run returned a lost lease.
+  core::Status Start(Waker* waker = nullptr);
+  // Whether the lease is held (after Start).
+  bool holding() const { return lease_ != nullptr; }
   // One cycle; `stop` is checked before every create. `full`: plan and
   // apply even when nothing changed since a quiet cycle (SIGHUP).
   Cycle RunCycle(const std::function<bool()>& stop, bool full = false);
@@ -168,6 +183,8 @@ class Daemon {
   // next Quiet compares with (read in the same transaction).
   core::Status Record(const Cycle& cycle);
   void Log(const std::string& level, const std::string& kind, const std::string& message) const;
+  // Standing by: says why (once per holder) on the log, /readyz and metrics.
+  void StandBy(const core::Status& why);
   void Observe(const Cycle& cycle, const plan::Plan* plan);
   // Publishes what the status page shows after a planned cycle.
   void Publish(const plan::Plan& plan, std::map<std::string, state::Observation> observations);
@@ -186,6 +203,7 @@ class Daemon {
   std::optional<plan::Resolved> resolved_;      // valid_'s specs, resolved once per tree
   std::string valid_commit_, valid_digest_;
   std::string reported_invalid_;  // the commit and errors last reported invalid
+  std::string standing_by_for_;   // the holder last logged while standing by
   // What the last quiet cycle planned on: a cycle that did nothing but read
   // (no create, no observation, no problem, no health gate judging).
   struct QuietInputs {

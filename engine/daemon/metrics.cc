@@ -20,6 +20,7 @@ struct Metrics::Families {
   prometheus::Family<prometheus::Gauge>& stage_info;
   prometheus::Family<prometheus::Gauge>& last_success;
   prometheus::Family<prometheus::Gauge>& lease_held;
+  prometheus::Family<prometheus::Gauge>& standby;
   prometheus::Family<prometheus::Gauge>& tree_valid;
   prometheus::Family<prometheus::Gauge>& commit;
   prometheus::Family<prometheus::Counter>& notifications;
@@ -57,6 +58,10 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
           .Register(r),
       prometheus::BuildGauge().Name("otaroll_lease_held").Help("1 while this daemon holds the lease.").Register(r),
       prometheus::BuildGauge()
+          .Name("otaroll_standby")
+          .Help("1 while this daemon stands by for the lease another daemon holds.")
+          .Register(r),
+      prometheus::BuildGauge()
           .Name("otaroll_tree_valid")
           .Help("1 when the checkout's manifests are valid, 0 when the last valid tree is reconciled instead.")
           .Register(r),
@@ -77,6 +82,7 @@ Metrics::Metrics() : registry_(std::make_shared<prometheus::Registry>()) {
       {}, prometheus::Histogram::BucketBoundaries{0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300});
   f_->last_success.Add({});
   f_->lease_held.Add({});
+  f_->standby.Add({});
   f_->tree_valid.Add({});
 }
 
@@ -147,6 +153,11 @@ void Metrics::TreeValid(bool valid) {
 void Metrics::LeaseHeld(bool held) {
   std::lock_guard<std::mutex> lock(mu_);
   f_->lease_held.Add({}).Set(held ? 1 : 0);
+}
+
+void Metrics::Standby(bool standing_by) {
+  std::lock_guard<std::mutex> lock(mu_);
+  f_->standby.Add({}).Set(standing_by ? 1 : 0);
 }
 
 void Metrics::Commit(const std::string& commit) {

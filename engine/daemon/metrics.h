@@ -46,6 +46,8 @@ class Metrics {
   void Notification(const std::string& webhook, const std::string& result);
   void TreeValid(bool valid);
   void LeaseHeld(bool held);
+  // 1 while this daemon stands by for a lease another process holds.
+  void Standby(bool standing_by);
   void Commit(const std::string& commit);
 
   // The exposition, Prometheus text format 0.0.4.

@@ -32,6 +32,7 @@ std::string Server::ReadyJson(const Health& h) {
   j["last_cycle"] = h.last_cycle ? core::FormatRfc3339(*h.last_cycle) : "";
   j["last_success"] = h.last_success ? core::FormatRfc3339(*h.last_success) : "";
   j["lease_held"] = h.lease_held;
+  j["standby"] = h.standby;
   return j.dump() + "\n";
 }
 

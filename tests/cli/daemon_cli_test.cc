@@ -19,6 +19,7 @@
 #include "state/sqlite_store.h"
 #include "test_util/apply_rig.h"
 #include "test_util/child.h"
+#include "test_util/daemon_process.h"
 #include "test_util/git_repo.h"
 #include "test_util/receiver.h"
 
@@ -26,59 +27,6 @@ namespace otaroll {
 namespace {
 
 using namespace test_util;  // NOLINT(google-build-using-namespace): the harness (test_util/apply_rig.h)
-
-// Polls `done` every 20 ms until it holds or `bound` passes.
-template <typename F>
-bool Eventually(F done, milliseconds bound = seconds(30)) {
-  const auto deadline = Clock::now() + bound;
-  while (!done()) {
-    if (Clock::now() > deadline) return false;
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  return true;
-}
-
-// A running `otaroll daemon`: its log, its endpoints, signals.
-class DaemonProcess {
- public:
-  DaemonProcess(const std::string& dir, const std::string& state, const std::string& platform_url,
-                std::vector<std::string> more) {
-    std::vector<std::string> args = {
-        kBin, "daemon", dir,   "--state",   state, "--endpoint",        platform_url, "--listen",
-        ":0", "--qps",  "500", "--timeout", "2",   "--connect-timeout", "1"};
-    args.insert(args.end(), more.begin(), more.end());
-    child_ = std::make_unique<Child>(args, ChildOptions(180));
-  }
-  Child& child() { return *child_; }
-  std::string Log() const { return child_->Out(); }
-  size_t Count(const std::string& needle) const {
-    const std::string log = Log();
-    size_t n = 0;
-    for (size_t at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1)) ++n;
-    return n;
-  }
-  bool WaitFor(const std::string& needle, milliseconds bound = seconds(30)) const {
-    return Eventually([&] { return Log().find(needle) != std::string::npos; }, bound);
-  }
-  // The endpoints' base URL, from the "listening on" line.
-  std::string url() const {
-    std::smatch m;
-    const std::string log = Log();
-    static const std::regex kListening("listening on (http://[0-9.]+:[0-9]+)");
-    return std::regex_search(log, m, kListening) ? m[1].str() : "";
-  }
-  std::string Get(const std::string& path, int* status) const {
-    httplib::Client c(url());
-    c.set_connection_timeout(5);
-    c.set_read_timeout(5);
-    auto r = c.Get(path);
-    *status = r ? r->status : -1;
-    return r ? r->body : "";
-  }
-
- private:
-  std::unique_ptr<Child> child_;
-};
 
 // A rollout of its own product (pk<firmware>) unless `product` is given:
 // rollouts of one product conflict (SPEC §1) and run one after the other.

@@ -407,7 +407,7 @@ TEST(Server, HealthzReadyzAndMetrics) {
   EXPECT_EQ(status, 200);
   EXPECT_EQ(Get(server.url(), "/readyz", &status),
             R"({"ready":false,"reason":"no cycle has finished yet","tree_valid":false,"commit":"","valid_commit":"",)"
-            R"("manifest_digest":"","cycles":0,"last_cycle":"","last_success":"","lease_held":true})"
+            R"("manifest_digest":"","cycles":0,"last_cycle":"","last_success":"","lease_held":true,"standby":false})"
             "\n");
   EXPECT_EQ(status, 503);
   h.ready = true;

@@ -27,6 +27,7 @@
 #include "platform/client.h"
 #include "platform/curl_transport.h"
 #include "state/db.h"
+#include "state/open.h"
 #include "state/sqlite_store.h"
 #include "test_util/child.h"
 #include "test_util/fleet_manifests.h"
@@ -316,7 +317,7 @@ inline Audit ExpectExactlyOnce(const std::string& url, const Fleet& fleet, const
   EXPECT_EQ(audit.unexpected, 0u) << audit.detail;
   EXPECT_EQ(audit.jobs, fleet.stages.size()) << audit.detail;
 
-  auto snapshot = state::LoadSnapshot(state_path);
+  auto snapshot = state::LoadSnapshotAt(state_path);
   if (!snapshot.ok()) {
     ADD_FAILURE() << "reading state " << state_path << ": " << snapshot.status().message();
     return audit;
@@ -391,9 +392,10 @@ inline std::optional<int64_t> LeaseHolderPid(const std::string& state_path) {
   return QueryInt(state_path, "SELECT holder_pid FROM lease");
 }
 
+// `state_path` may also be a postgres:// URI.
 inline size_t CountAttempts(const std::string& state_path, std::initializer_list<state::AttemptStatus> statuses) {
-  if (!fs::exists(state_path)) return 0;
-  auto snapshot = state::LoadSnapshot(state_path);
+  if (state_path.rfind("postgres", 0) != 0 && !fs::exists(state_path)) return 0;
+  auto snapshot = state::LoadSnapshotAt(state_path);
   if (!snapshot.ok()) return 0;
   size_t n = 0;
   for (const auto& a : snapshot->attempts) {
