@@ -187,6 +187,17 @@ int Run(const Settings& s) {
     }
     log(daemon::LogLine{"info", "listen", "", "", "", "", "", "listening on " + server->url()});
   }
+  if (const auto margin = state::SafetyMargin(o.lease_ttl.count());
+      o.standby && s.platform.timeout_s * 1000 >= static_cast<double>(margin.count())) {
+    // docs/high-availability.md: a create still in flight when the lease
+    // runs out may be looked up too early by the daemon that takes over.
+    log(daemon::LogLine{"warn", "lease", "", "", "", "", "",
+                        fmt::format("--timeout {}s is not below the lease's safety margin ({} ms, a third of "
+                                    "--lease-ttl): a create still in flight when the lease runs out could be created "
+                                    "again by the daemon that takes over; pass a --timeout below it or a longer "
+                                    "--lease-ttl",
+                                    s.platform.timeout_s, margin.count())});
+  }
   for (;;) {
     if (auto started = d.Start(&waker); !started.ok()) {
       PrintError(started.message());

@@ -269,5 +269,33 @@ TEST_F(ConcurrentCreates, ALostLeaseStopsEveryWorkerBeforeItsNextCreate) {
   EXPECT_EQ(r.problems.back(), "the lease on the state file was lost (another process took it); the run stopped");
 }
 
+// A lease that may run out before a create is answered (its heartbeats are
+// late, or the process was paused past its margin) stops the run before the
+// next create, as a lost one does: intents already written are recorded as
+// not created, never sent.
+TEST_F(ConcurrentCreates, ALeaseWithoutItsSafetyMarginLeftStopsTheRunBeforeItsNextCreate) {
+  GatheringPlatform platform(1);
+  std::atomic<bool> unsafe{false};
+  platform.set_on_call([&](int n) {
+    if (n == 2) unsafe = true;  // the margin runs out while the second create is in flight
+  });
+  Options o;
+  o.concurrency = 1;
+  o.lease_unsafe = [&] { return unsafe.load(); };
+  Report r = Apply(Rollouts(10, 1), platform, o);
+  EXPECT_TRUE(r.stopped);
+  EXPECT_EQ(platform.calls().size(), 2u) << "no create after the margin ran out";
+  for (const auto& a : Attempts()) {
+    if (a.status != AttemptStatus::kCreated) {
+      EXPECT_EQ(a.status, AttemptStatus::kFailed);
+      EXPECT_EQ(a.error_code, state::kNotCreated);
+    }
+  }
+  ASSERT_FALSE(r.problems.empty());
+  EXPECT_EQ(r.problems.back(),
+            "the lease on the state may run out before a create is answered (its heartbeats are late); nothing more "
+            "is sent and the run stopped");
+}
+
 }  // namespace
 }  // namespace otaroll::apply

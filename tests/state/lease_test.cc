@@ -261,6 +261,31 @@ TEST_P(LeaseConformance, LeaseKeeperStopsAtOnceWhenDestroyed) {
   EXPECT_EQ(Held()->heartbeat_at, got->lease.heartbeat_at);  // no beat before the first interval
 }
 
+// The safety margin (LeaseKeeper::SafeFor): measured on the monotonic clock
+// from the take, then from the start of the last heartbeat that succeeded.
+TEST_P(LeaseConformance, LeaseKeeperIsSafeOnlyWhileItsMarginIsLeftBeforeTheTtl) {
+  auto got = store_->AcquireLease(Holder(LocalHostName(), getpid(), "tok-safe", /*ttl=*/1), Now());
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  const auto now = std::chrono::steady_clock::now();
+  {
+    // Taken 900 ms ago with a 1 s TTL and no heartbeat since: 100 ms left.
+    LeaseKeeper late(Another(), "tok-safe", std::chrono::hours(1), std::chrono::seconds(1),
+                     now - std::chrono::milliseconds(900));
+    EXPECT_FALSE(late.SafeFor(SafetyMargin(1)));
+    EXPECT_TRUE(late.SafeFor(std::chrono::milliseconds(0)));
+    EXPECT_FALSE(late.lost());
+  }
+  {
+    // Heartbeats every 20 ms keep it safe although it was taken long ago.
+    LeaseKeeper beating(Another(), "tok-safe", std::chrono::milliseconds(20), std::chrono::seconds(1),
+                        now - std::chrono::seconds(5));
+    EXPECT_FALSE(beating.SafeFor(SafetyMargin(1)));
+    ASSERT_TRUE(Eventually([&] { return beating.heartbeats() >= 1; }));
+    EXPECT_TRUE(beating.SafeFor(SafetyMargin(1)));
+  }
+  EXPECT_EQ(SafetyMargin(30), std::chrono::seconds(10));
+}
+
 // What only a SQLite state file has: no trigger on the lease (its writes are
 // not history), and other processes' write locks.
 using SqliteLeaseTest = testing::SqliteTest;

@@ -5,6 +5,7 @@
 #include <httplib.h>
 
 #include <chrono>
+#include <map>
 #include <memory>
 #include <regex>
 #include <string>
@@ -30,13 +31,16 @@ bool Eventually(F done, std::chrono::milliseconds bound = std::chrono::seconds(3
 // A running `otaroll daemon`: its log, its endpoints, signals.
 class DaemonProcess {
  public:
+  // `env` is added to ChildOptions' (another access key, say).
   DaemonProcess(const std::string& dir, const std::string& state, const std::string& platform_url,
-                std::vector<std::string> more) {
+                std::vector<std::string> more, const std::map<std::string, std::string>& env = {}) {
     std::vector<std::string> args = {
         kBin, "daemon", dir,   "--state",   state, "--endpoint",        platform_url, "--listen",
         ":0", "--qps",  "500", "--timeout", "2",   "--connect-timeout", "1"};
     args.insert(args.end(), more.begin(), more.end());
-    child_ = std::make_unique<Child>(args, ChildOptions(180));
+    RunOptions options = ChildOptions(180);
+    for (const auto& [name, value] : env) options.env[name] = value;
+    child_ = std::make_unique<Child>(args, options);
   }
   Child& child() { return *child_; }
   pid_t pid() const { return child_->pid(); }
