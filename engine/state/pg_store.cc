@@ -43,9 +43,11 @@ core::Result<std::unique_ptr<PgStore>> PgStore::Open(const std::string& uri) {
 }
 
 core::Result<std::unique_ptr<Store>> PgStore::OpenAnother() {
-  auto other = Open(uri_);
-  if (!other.ok()) return other.status();
-  return std::unique_ptr<Store>(std::move(*other));
+  // The schema is current: this handle's Open made it so. Another handle
+  // (each apply's heartbeat, the status page's) only connects.
+  auto db = PgDb::Connect(uri_);
+  if (!db.ok()) return db.status();
+  return std::unique_ptr<Store>(new PgStore(std::move(*db), uri_));
 }
 
 core::Result<PgRows> PgStore::Exec(std::string_view sql, const Params& params, const std::string& doing) {
